@@ -1,0 +1,1 @@
+"""The better-skills authentication server (install with the ``server`` extra)."""

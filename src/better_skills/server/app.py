@@ -1,0 +1,169 @@
+"""Builds the ASGI application: routers, static files, error handling, security headers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from better_skills import __version__
+from better_skills.protocol import errors
+from better_skills.server.db import migrate
+from better_skills.server.http import error_response
+from better_skills.server.routers import auth_api, compat, health, pages
+from better_skills.server.services import Clock, system_clock
+from better_skills.server.services.accounts import AccountError
+from better_skills.server.services.container import Services
+from better_skills.server.settings import Settings, load_settings
+
+log = logging.getLogger("better_skills.server")
+STATIC_DIR = Path(__file__).parent / "static"
+#: Set by ``better-skills-server`` once it has migrated, so that workers do not repeat it.
+MIGRATED_ENV = "_BETTER_SKILLS_MIGRATED"
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+        b"frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (b"cross-origin-opener-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers above to every response (pure ASGI: no per-request task or copy)."""
+
+    def __init__(self, app: ASGIApp, hsts: bool) -> None:
+        self.app = app
+        self.headers = list(SECURITY_HEADERS)
+        if hsts:
+            self.headers.append((b"strict-transport-security", b"max-age=31536000"))
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.headers]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def oauth_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.OAuthError)
+        return error_response(exc)
+
+    async def account_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, AccountError)
+        # better-auth's {"code", "message"} plus the RFC 6749 pair, so either kind of client
+        # can read it.
+        return JSONResponse(
+            {
+                "code": exc.code,
+                "message": exc.message,
+                "error": "invalid_request" if exc.status_code != 401 else "invalid_grant",
+                "error_description": exc.message,
+            },
+            status_code=exc.status_code,
+            headers={"Cache-Control": "no-store"},
+        )
+
+    async def http_error(_request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        cls = {404: errors.NotFound, 405: errors.MethodNotAllowed}.get(exc.status_code)
+        error = (
+            cls() if cls else errors.InvalidRequest(str(exc.detail), status_code=exc.status_code)
+        )
+        return error_response(error)
+
+    async def validation_error(_request: Request, exc: Exception) -> Response:
+        return error_response(errors.InvalidRequest("A parameter has the wrong type or form."))
+
+    async def database_down(_request: Request, exc: Exception) -> Response:
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(errors.ServiceUnavailable(retry_after=5))
+
+    async def unexpected(_request: Request, exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return JSONResponse(
+            {"error": "server_error", "error_description": "Internal error."}, status_code=500
+        )
+
+    app.add_exception_handler(errors.OAuthError, oauth_error)
+    app.add_exception_handler(AccountError, account_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    for exc_type in (OperationalError, DBAPIError, PoolTimeout, OSError, asyncio.TimeoutError):
+        app.add_exception_handler(exc_type, database_down)
+    app.add_exception_handler(Exception, unexpected)
+
+
+async def _sweep_forever(services: Services) -> None:
+    """Delete expired rows now and then, so tables stay the size of what is live."""
+    while True:
+        try:
+            removed = await services.device_flow.sweep()
+            if any(removed.values()):
+                log.debug("swept %s", removed)
+        except Exception as exc:  # the database may be down for a while; try again later
+            log.warning("sweep failed: %s", type(exc).__name__)
+        await asyncio.sleep(services.settings.sweep_interval)
+
+
+def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
+    """The application; with no arguments it reads settings from the environment."""
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = Services.build(settings, clock)
+        if not os.environ.get(MIGRATED_ENV):
+            await migrate(services.db.engine)
+        app.state.services = services
+        sweeper = asyncio.create_task(_sweep_forever(services))
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await services.db.dispose()
+
+    app = FastAPI(
+        title="better-skills auth server",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.include_router(auth_api.router)
+    app.include_router(health.router)
+    app.include_router(compat.router)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _install_error_handlers(app)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    return app

@@ -1,0 +1,60 @@
+"""Guards shared by the routers: who is calling, and may this browser POST."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from better_skills.protocol import errors
+from better_skills.server.http import (
+    bearer_token,
+    client_ip,
+    origin_is_trusted,
+    session_cookie_name,
+    user_agent,
+)
+from better_skills.server.services import Caller
+from better_skills.server.services.container import Services
+from better_skills.server.services.sessions import SessionView
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def caller(request: Request) -> Caller:
+    return Caller(ip=client_ip(request, services(request).settings), user_agent=user_agent(request))
+
+
+def session_token(request: Request) -> tuple[str | None, bool]:
+    """The presented token and whether it came from the cookie (which needs CSRF defences)."""
+    token = bearer_token(request)
+    if token is not None:
+        return token, False
+    cookie = request.cookies.get(session_cookie_name(services(request).settings))
+    return (cookie, True) if cookie else (None, False)
+
+
+async def current_session(request: Request) -> SessionView | None:
+    token, _ = session_token(request)
+    if token is None:
+        return None
+    return await services(request).sessions.lookup(token)
+
+
+def require_trusted_origin(request: Request) -> None:
+    """Cookie-authenticated POSTs must come from our own origin (better-auth does the same)."""
+    if not origin_is_trusted(request, services(request).settings):
+        raise errors.Forbidden("Cross-site request refused: the Origin is not trusted.")
+
+
+async def require_session(request: Request) -> SessionView:
+    """A valid session for a state-changing request; cookie callers must pass the Origin check."""
+    token, from_cookie = session_token(request)
+    if token is None:
+        raise errors.Unauthorized("Sign in first.")
+    if from_cookie:
+        require_trusted_origin(request)
+    view = await services(request).sessions.lookup(token)
+    if view is None:
+        raise errors.Unauthorized("Your session is invalid or has expired. Sign in again.")
+    return view

@@ -1,0 +1,185 @@
+"""HTTP plumbing shared by the routers: body parsing, client address, errors, cookies, CSRF.
+
+Everything here turns bad input into an RFC 6749 shaped 4xx, never a 500.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from better_skills.protocol import errors
+from better_skills.server.settings import Settings
+
+#: Request bodies larger than this are refused with 413.
+MAX_BODY = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+SESSION_COOKIE = "better_skills_session"
+SECURE_SESSION_COOKIE = "__Host-better_skills_session"
+
+
+def session_cookie_name(settings: Settings) -> str:
+    # The __Host- prefix makes browsers refuse the cookie unless Secure, host-only, Path=/.
+    return SECURE_SESSION_COOKIE if settings.secure_cookies else SESSION_COOKIE
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refused with 413 beyond :data:`MAX_BODY` before it is all read."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise errors.InvalidRequest("Invalid Content-Length.")
+        if int(declared) > MAX_BODY:
+            raise errors.PayloadTooLarge()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise errors.PayloadTooLarge()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """``application/x-www-form-urlencoded``: strict, UTF-8, every field at most once."""
+    try:
+        text = body.decode("utf-8")
+        pairs = parse_qsl(
+            text,
+            keep_blank_values=True,
+            strict_parsing=bool(text),
+            errors="strict",
+            max_num_fields=64,
+        )
+    except (UnicodeDecodeError, ValueError):
+        raise errors.InvalidRequest("The form body is not valid URL-encoded UTF-8.") from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in params:
+            raise errors.InvalidRequest(f"The field {key[:64]!r} is repeated.")
+        params[key] = value
+    return params
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise errors.InvalidRequest("The body is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise errors.InvalidRequest("The JSON body must be an object.")
+    return value
+
+
+async def read_params(
+    request: Request,
+    *,
+    required: Iterable[str] = (),
+    optional: Iterable[str] = (),
+    flags: Iterable[str] = (),
+    ignored: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Fields of a JSON or form body, type-checked: strings, plus booleans for ``flags``.
+
+    Unknown fields are refused (a typo should not pass silently); ``ignored`` names fields that
+    known clients send and we do not use.
+    """
+    body = await read_body(request)
+    media = _media_type(request)
+    if not body.strip():
+        params: dict[str, Any] = {}
+    elif media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        params = parse_json(body)
+    elif media == "application/x-www-form-urlencoded":
+        params = parse_form(body)
+        for flag in flags:
+            if flag in params:
+                params[flag] = params[flag].lower() in ("1", "true", "on", "yes")
+    else:
+        raise errors.UnsupportedMediaType()
+    required, optional, flags, ignored = set(required), set(optional), set(flags), set(ignored)
+    unknown = set(params) - required - optional - flags - ignored
+    if unknown:
+        raise errors.InvalidRequest(f"Unknown field {sorted(unknown)[0][:64]!r}.")
+    for name, value in params.items():
+        if name in flags:
+            if not isinstance(value, bool):
+                raise errors.InvalidRequest(f"{name} must be true or false.")
+        elif name not in ignored and not isinstance(value, str):
+            raise errors.InvalidRequest(f"{name} must be a string.")
+        elif isinstance(value, str) and "\x00" in value:
+            raise errors.InvalidRequest(f"{name} must not contain NUL characters.")
+    for name in required:
+        if not params.get(name):
+            raise errors.InvalidRequest(f"{name} is required.")
+    return {k: v for k, v in params.items() if k not in ignored}
+
+
+def client_ip(request: Request, settings: Settings) -> str | None:
+    """The caller's address: the socket peer, or ``X-Forwarded-For`` behind a trusted proxy.
+
+    Walks the forwarded chain from the right, skipping trusted proxies, so a client cannot
+    choose its own address by sending the header itself.
+    """
+    peer = request.client.host if request.client else None
+    if not settings.trusted_proxies or peer is None:
+        return peer
+    chain = [peer]
+    forwarded = request.headers.get("x-forwarded-for")
+    if forwarded:
+        chain = [*(p.strip() for p in forwarded.split(",")), peer]
+    for hop in reversed(chain):
+        try:
+            address = ipaddress.ip_address(hop)
+        except ValueError:
+            return peer
+        if not any(address in net for net in settings.trusted_proxies):
+            return str(address)
+    return chain[0]
+
+
+def user_agent(request: Request) -> str | None:
+    agent = request.headers.get("user-agent")
+    return agent[:512] if agent else None
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an ``Authorization: Bearer`` header (scheme case-insensitive)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return None
+
+
+def origin_is_trusted(request: Request, settings: Settings) -> bool:
+    """Browser POSTs must come from our own pages: ``Origin``, else ``Referer``, must match."""
+    origin = request.headers.get("origin")
+    if origin is None or origin == "null":
+        referer = request.headers.get("referer")
+        if not referer:
+            return False
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}"
+    return origin.rstrip("/") in settings.trusted_origins
+
+
+def error_response(error: errors.OAuthError) -> JSONResponse:
+    return JSONResponse(error.to_dict(), status_code=error.status_code, headers=error.headers())
+
+
+def json_no_store(content: Any, status_code: int = 200) -> Response:
+    return JSONResponse(content, status_code=status_code, headers=NO_STORE)

@@ -1,0 +1,47 @@
+"""Wires the services together once per process."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from better_skills.server.db import Database, create_engine
+from better_skills.server.security import Hasher, load_or_create_secret
+from better_skills.server.services import Clock, system_clock
+from better_skills.server.services.accounts import AccountService
+from better_skills.server.services.device_flow import DeviceFlowService
+from better_skills.server.services.rate_limit import RateLimiter
+from better_skills.server.services.sessions import SessionService
+from better_skills.server.settings import Settings
+
+
+def server_secret(settings: Settings) -> bytes:
+    """``SECRET_KEY``, else the key file beside the SQLite database (made on first start)."""
+    if settings.secret_key is not None:
+        return settings.secret_key
+    path = settings.sqlite_path
+    if path is None:  # in-memory database: nothing outlives the process anyway
+        return secrets.token_bytes(32)
+    return load_or_create_secret(path.parent / "secret.key")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    db: Database
+    hasher: Hasher
+    clock: Clock
+    limiter: RateLimiter
+    sessions: SessionService
+    accounts: AccountService
+    device_flow: DeviceFlowService
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
+        db = Database(create_engine(settings))
+        hasher = Hasher(server_secret(settings))
+        limiter = RateLimiter(hasher)
+        sessions = SessionService(db, hasher, clock, settings.session_ttl)
+        accounts = AccountService(db, sessions, limiter, clock, settings.sign_in_limit)
+        device_flow = DeviceFlowService(db, hasher, limiter, sessions, clock, settings)
+        return cls(settings, db, hasher, clock, limiter, sessions, accounts, device_flow)

@@ -1,0 +1,410 @@
+"""The device authorization grant (RFC 8628): issue codes, poll, look up, claim, decide.
+
+A code's life::
+
+    pending --approve--> approved --redeem (one poll wins)--> redeemed
+       |                                                         (then invalid_grant forever)
+       +--deny--> denied --first poll--> denied_seen             (access_denied once)
+    any live state past expires_at --first poll--> expired_seen   (expired_token once)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, case, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from better_skills.protocol import errors
+from better_skills.protocol.device_flow import (
+    DEVICE_CODE_GRANT_TYPE,
+    SLOW_DOWN_INCREMENT,
+    USER_CODE_ALPHABET,
+    USER_CODE_LENGTH,
+    format_user_code,
+    normalize_user_code,
+)
+from better_skills.server.db import Database
+from better_skills.server.models import device_codes, rate_limits, sessions
+from better_skills.server.security import Hasher, new_device_code, new_id, new_user_code
+from better_skills.server.services import Caller, Clock, audit, to_ms
+from better_skills.server.services.rate_limit import RateLimiter
+from better_skills.server.services.sessions import SessionService
+from better_skills.server.settings import Settings
+
+PENDING, APPROVED, REDEEMED = "pending", "approved", "redeemed"
+DENIED, DENIED_SEEN, EXPIRED_SEEN = "denied", "denied_seen", "expired_seen"
+FINISHED = (REDEEMED, DENIED_SEEN, EXPIRED_SEEN)
+#: How long finished and expired codes stay before the sweeper deletes them.
+SWEEP_GRACE_MS = 10 * 60 * 1000
+MAX_SCOPE = 1000
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    device_code: str
+    user_code: str
+    expires_in: int
+    interval: int
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    access_token: str
+    expires_in: int
+    scope: str | None
+
+
+@dataclass(frozen=True)
+class DeviceRequest:
+    """What the approval page shows about a code."""
+
+    user_code: str
+    status: str  # pending, approved or denied
+    client_id: str
+    scope: str | None
+    created_at: int
+    expires_at: int
+    ip_address: str | None
+    user_agent: str | None
+    claimed_by_caller: bool
+
+
+def _valid_user_code(code: str) -> bool:
+    return len(code) == USER_CODE_LENGTH and all(c in USER_CODE_ALPHABET for c in code)
+
+
+class DeviceFlowService:
+    def __init__(
+        self,
+        db: Database,
+        hasher: Hasher,
+        limiter: RateLimiter,
+        sessions: SessionService,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._limiter = limiter
+        self._sessions = sessions
+        self._clock = clock
+        self._settings = settings
+
+    def check_client(self, client_id: str | None) -> str:
+        if not client_id:
+            raise errors.InvalidRequest("client_id is required.")
+        if client_id not in self._settings.client_ids:
+            raise errors.InvalidClient(f"Unknown client_id {client_id[:100]!r}.")
+        return client_id
+
+    # -- RFC 8628 §3.1-3.2: the device authorization request -------------------------------
+
+    async def issue(self, client_id: str | None, scope: str | None, caller: Caller) -> IssuedCode:
+        client_id = self.check_client(client_id)
+        if scope is not None and (
+            len(scope) > MAX_SCOPE or not all(0x20 < ord(c) < 0x7F or c == " " for c in scope)
+        ):
+            raise errors.InvalidRequest("scope must be printable ASCII, space separated.")
+        scope = " ".join(scope.split()) if scope else None
+        now = to_ms(self._clock())
+        rule = self._settings.device_code_limit
+        ttl_ms = to_ms(self._settings.device_code_ttl)
+        for _attempt in range(5):
+            device_code, user_code = new_device_code(), new_user_code()
+            try:
+                async with self._db.write() as conn:
+                    count = await self._limiter.hit(conn, f"device_code:ip:{caller.ip}", rule, now)
+                    if rule.limit and count > rule.limit:
+                        retry = await self._limiter.retry_after(
+                            conn, f"device_code:ip:{caller.ip}", rule, now
+                        )
+                        too_many = errors.TooManyRequests(
+                            "Too many login codes requested from this address.",
+                            retry_after=retry or int(rule.window),
+                        )
+                    else:
+                        too_many = None
+                        await conn.execute(
+                            insert(device_codes).values(
+                                id=new_id(),
+                                device_code_hash=self._hasher.device_code(device_code),
+                                user_code_hash=self._hasher.user_code(user_code),
+                                client_id=client_id,
+                                scope=scope,
+                                status=PENDING,
+                                created_at=now,
+                                expires_at=now + ttl_ms,
+                                poll_interval=self._settings.poll_interval,
+                                polled_too_fast=False,
+                                ip_address=caller.ip,
+                                user_agent=caller.user_agent,
+                            )
+                        )
+                        await audit.record(conn, now, "issue", client_id=client_id, ip=caller.ip)
+            except IntegrityError:
+                continue  # a user code collided with a live one: draw again
+            if too_many is not None:
+                raise too_many
+            return IssuedCode(
+                device_code=device_code,
+                user_code=format_user_code(user_code),
+                expires_in=ttl_ms // 1000,
+                interval=self._settings.poll_interval,
+            )
+        raise errors.ServiceUnavailable("Could not allocate a unique user code; try again.")
+
+    # -- RFC 8628 §3.4-3.5: the device access token request --------------------------------
+
+    async def poll(
+        self,
+        grant_type: str | None,
+        device_code: str | None,
+        client_id: str | None,
+        caller: Caller,
+    ) -> TokenGrant:
+        if grant_type != DEVICE_CODE_GRANT_TYPE:
+            if not grant_type:
+                raise errors.InvalidRequest("grant_type is required.")
+            raise errors.UnsupportedGrantType(f"grant_type must be {DEVICE_CODE_GRANT_TYPE}.")
+        if not device_code:
+            raise errors.InvalidRequest("device_code is required.")
+        client_id = self.check_client(client_id)
+        now = to_ms(self._clock())
+        async with self._db.write() as conn:
+            outcome = await self._poll(conn, device_code, client_id, caller, now)
+        if isinstance(outcome, errors.OAuthError):
+            raise outcome
+        return outcome
+
+    async def _poll(
+        self, conn: AsyncConnection, device_code: str, client_id: str, caller: Caller, now: int
+    ) -> TokenGrant | errors.OAuthError:
+        """One write transaction; returns the error instead of raising so that it commits."""
+        dc = device_codes.c
+        too_fast = and_(
+            dc.last_polled_at.is_not(None),
+            dc.last_polled_at > now - dc.poll_interval * 1000,
+            dc.status.not_in(FINISHED),
+        )
+        # One statement records the poll and decides slow_down: SET expressions all see the
+        # row as it was, so concurrent polls cannot both slip under the interval.
+        row = (
+            await conn.execute(
+                update(device_codes)
+                .where(
+                    and_(
+                        dc.device_code_hash == self._hasher.device_code(device_code),
+                        dc.client_id == client_id,
+                    )
+                )
+                .values(
+                    polled_too_fast=case((too_fast, True), else_=False),
+                    poll_interval=case(
+                        (too_fast, dc.poll_interval + SLOW_DOWN_INCREMENT), else_=dc.poll_interval
+                    ),
+                    last_polled_at=now,
+                )
+                .returning(
+                    dc.id,
+                    dc.status,
+                    dc.expires_at,
+                    dc.polled_too_fast,
+                    dc.poll_interval,
+                    dc.user_id,
+                    dc.scope,
+                )
+            )
+        ).first()
+        if row is None or row.status in FINISHED:
+            return errors.InvalidGrant()
+        if row.polled_too_fast:
+            return errors.SlowDown(
+                f"Polling too fast; wait {row.poll_interval} seconds between requests."
+            )
+        if row.expires_at <= now:
+            return await self._close(conn, row.id, row.status, EXPIRED_SEEN, errors.ExpiredToken())
+        if row.status == PENDING:
+            return errors.AuthorizationPending()
+        if row.status == DENIED:
+            return await self._close(
+                conn,
+                row.id,
+                DENIED,
+                DENIED_SEEN,
+                errors.AccessDenied("The request was denied in the browser."),
+            )
+        # Approved: the conditional UPDATE is the single-use gate. Of N concurrent polls one
+        # changes the row; the others see rowcount 0 (PostgreSQL re-checks the WHERE after
+        # the winner commits; SQLite serialises writers).
+        won = await conn.execute(
+            update(device_codes)
+            .where(and_(dc.id == row.id, dc.status == APPROVED))
+            .values(status=REDEEMED, decided_at=now)
+        )
+        if won.rowcount != 1:
+            return errors.InvalidGrant()
+        new = await self._sessions.create(
+            conn, row.user_id, caller, kind="device", client_id=client_id, scope=row.scope
+        )
+        await audit.record(
+            conn,
+            now,
+            "redeem",
+            user_id=row.user_id,
+            client_id=client_id,
+            ip=caller.ip,
+            detail=f"session {new.id}",
+        )
+        return TokenGrant(new.token, (new.expires_at - now) // 1000, row.scope)
+
+    async def _close(
+        self, conn: AsyncConnection, code_id: str, old: str, new: str, error: errors.OAuthError
+    ) -> errors.OAuthError:
+        """Report a final state once; later polls get ``invalid_grant``."""
+        done = await conn.execute(
+            update(device_codes)
+            .where(and_(device_codes.c.id == code_id, device_codes.c.status == old))
+            .values(status=new)
+        )
+        return error if done.rowcount == 1 else errors.InvalidGrant()
+
+    # -- The verification page: look up, claim, approve, deny -------------------------------
+
+    def _guess_keys(self, caller: Caller, user_id: str | None) -> list[str]:
+        keys = [f"user_code:ip:{caller.ip}"]
+        if user_id:
+            keys.append(f"user_code:user:{user_id}")
+        return keys
+
+    async def _find_row(self, user_code: str, user_id: str | None, caller: Caller, now: int) -> Any:
+        """The row for a typed code, counting a miss against the guessing limits."""
+        rule = self._settings.user_code_limit
+        keys = self._guess_keys(caller, user_id)
+        code = normalize_user_code(user_code or "")
+        async with self._db.read() as conn:
+            await self._limiter.enforce(conn, keys, rule, now, "Too many wrong codes.")
+            row = None
+            if _valid_user_code(code):
+                row = (
+                    await conn.execute(
+                        select(device_codes).where(
+                            device_codes.c.user_code_hash == self._hasher.user_code(code)
+                        )
+                    )
+                ).first()
+        if row is None:
+            async with self._db.write() as conn:
+                for key in keys:
+                    await self._limiter.hit(conn, key, rule, now)
+            raise errors.InvalidRequest("Invalid user code")
+        if row.expires_at <= now or row.status == EXPIRED_SEEN:
+            raise errors.ExpiredToken("This code has expired. Start the login again.")
+        return row
+
+    async def lookup(self, user_code: str, user_id: str | None, caller: Caller) -> DeviceRequest:
+        """Find a code; for a signed-in user also claim it (first claimer owns the approval)."""
+        now = to_ms(self._clock())
+        row = await self._find_row(user_code, user_id, caller, now)
+        owner = row.user_id
+        if user_id is not None and owner is None and row.status == PENDING:
+            async with self._db.write() as conn:
+                claimed = await conn.execute(
+                    update(device_codes)
+                    .where(and_(device_codes.c.id == row.id, device_codes.c.user_id.is_(None)))
+                    .values(user_id=user_id, claimed_at=now)
+                )
+                if claimed.rowcount == 1:
+                    await audit.record(
+                        conn, now, "claim", user_id=user_id, client_id=row.client_id, ip=caller.ip
+                    )
+                    owner = user_id
+                else:
+                    owner = (
+                        await conn.execute(
+                            select(device_codes.c.user_id).where(device_codes.c.id == row.id)
+                        )
+                    ).scalar_one()
+        if user_id is not None and owner != user_id:
+            raise errors.AccessDenied("This code was opened by another account.", status_code=403)
+        status = {
+            APPROVED: "approved",
+            REDEEMED: "approved",
+            DENIED: "denied",
+            DENIED_SEEN: "denied",
+        }.get(row.status, "pending")
+        return DeviceRequest(
+            user_code=format_user_code(normalize_user_code(user_code)),
+            status=status,
+            client_id=row.client_id,
+            scope=row.scope,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            ip_address=row.ip_address,
+            user_agent=row.user_agent,
+            claimed_by_caller=user_id is not None and owner == user_id,
+        )
+
+    async def decide(self, user_code: str, user_id: str, approve: bool, caller: Caller) -> None:
+        """Approve or deny a code the same user claimed first."""
+        now = to_ms(self._clock())
+        row = await self._find_row(user_code, user_id, caller, now)
+        if row.user_id is None:
+            raise errors.InvalidRequest("Open the code on the device page before approving it.")
+        if row.user_id != user_id:
+            raise errors.AccessDenied("This code was opened by another account.", status_code=403)
+        if row.status != PENDING:
+            raise errors.InvalidRequest("This code was already approved or denied.")
+        async with self._db.write() as conn:
+            done = await conn.execute(
+                update(device_codes)
+                .where(
+                    and_(
+                        device_codes.c.id == row.id,
+                        device_codes.c.status == PENDING,
+                        device_codes.c.user_id == user_id,
+                        device_codes.c.expires_at > now,
+                    )
+                )
+                .values(status=APPROVED if approve else DENIED, decided_at=now)
+            )
+            if done.rowcount == 1:
+                await audit.record(
+                    conn,
+                    now,
+                    "approve" if approve else "deny",
+                    user_id=user_id,
+                    client_id=row.client_id,
+                    ip=caller.ip,
+                )
+        if done.rowcount != 1:
+            raise errors.InvalidRequest("This code was already approved or denied.")
+
+    # -- Housekeeping ----------------------------------------------------------------------
+
+    async def sweep(self) -> dict[str, int]:
+        """Delete expired codes, sessions and rate-limit windows; returns rows deleted."""
+        now = to_ms(self._clock())
+        longest_window = max(
+            to_ms(rule.window)
+            for rule in (
+                self._settings.user_code_limit,
+                self._settings.sign_in_limit,
+                self._settings.device_code_limit,
+            )
+        )
+        async with self._db.write() as conn:
+            codes = await conn.execute(
+                delete(device_codes).where(device_codes.c.expires_at < now - SWEEP_GRACE_MS)
+            )
+            expired = await conn.execute(delete(sessions).where(sessions.c.expires_at < now))
+            windows = await conn.execute(
+                delete(rate_limits).where(rate_limits.c.window_start < now - longest_window)
+            )
+        return {
+            "device_codes": codes.rowcount,
+            "sessions": expired.rowcount,
+            "rate_limits": windows.rowcount,
+        }

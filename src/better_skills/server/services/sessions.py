@@ -1,0 +1,199 @@
+"""Sessions: opaque bearer tokens whose keyed hash is the lookup key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from better_skills.server.db import Database
+from better_skills.server.models import sessions, users
+from better_skills.server.security import Hasher, new_id, new_session_token
+from better_skills.server.services import Caller, Clock, audit, to_ms
+
+#: ``last_used_at`` is written at most this often per session, not on every request.
+LAST_USED_GRANULARITY_MS = 60_000
+
+
+@dataclass(frozen=True)
+class NewSession:
+    id: str
+    token: str
+    created_at: int
+    expires_at: int
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """A valid session and its user, as the API and the pages show them."""
+
+    session: dict[str, Any]
+    user: dict[str, Any]
+
+
+class SessionService:
+    def __init__(self, db: Database, hasher: Hasher, clock: Clock, ttl_seconds: float) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._clock = clock
+        self._ttl_ms = to_ms(ttl_seconds)
+
+    async def create(
+        self,
+        conn: AsyncConnection,
+        user_id: str,
+        caller: Caller,
+        *,
+        kind: str,
+        client_id: str | None = None,
+        scope: str | None = None,
+    ) -> NewSession:
+        """Insert a session in the caller's transaction; the token leaves only in the result."""
+        now = to_ms(self._clock())
+        token = new_session_token()
+        new = NewSession(new_id(), token, now, now + self._ttl_ms)
+        await conn.execute(
+            insert(sessions).values(
+                id=new.id,
+                token_hash=self._hasher.session_token(token),
+                user_id=user_id,
+                kind=kind,
+                client_id=client_id,
+                scope=scope,
+                created_at=now,
+                updated_at=now,
+                last_used_at=now,
+                expires_at=new.expires_at,
+                ip_address=caller.ip,
+                user_agent=caller.user_agent,
+            )
+        )
+        return new
+
+    async def lookup(self, token: str) -> SessionView | None:
+        """The live session for ``token``, or None. Equality on an HMAC digest through a unique
+        index: the comparison never runs over the secret itself, so timing tells nothing."""
+        if not token or len(token) > 512:
+            return None
+        now = to_ms(self._clock())
+        async with self._db.read() as conn:
+            row = (
+                await conn.execute(
+                    select(
+                        sessions.c.id,
+                        sessions.c.user_id,
+                        sessions.c.expires_at,
+                        sessions.c.created_at,
+                        sessions.c.updated_at,
+                        sessions.c.last_used_at,
+                        sessions.c.ip_address,
+                        sessions.c.user_agent,
+                        users.c.name,
+                        users.c.email,
+                        users.c.email_verified,
+                        users.c.image,
+                        users.c.created_at.label("user_created_at"),
+                        users.c.updated_at.label("user_updated_at"),
+                    )
+                    .join(users, users.c.id == sessions.c.user_id)
+                    .where(sessions.c.token_hash == self._hasher.session_token(token))
+                )
+            ).first()
+        if row is None or row.expires_at <= now:
+            return None
+        if now - row.last_used_at >= LAST_USED_GRANULARITY_MS:
+            await self._touch(row.id, now)
+        return SessionView(
+            session={
+                "id": row.id,
+                "userId": row.user_id,
+                "expiresAt": row.expires_at,
+                "createdAt": row.created_at,
+                "updatedAt": row.updated_at,
+                "ipAddress": row.ip_address,
+                "userAgent": row.user_agent,
+            },
+            user={
+                "id": row.user_id,
+                "name": row.name,
+                "email": row.email,
+                "emailVerified": bool(row.email_verified),
+                "image": row.image,
+                "createdAt": row.user_created_at,
+                "updatedAt": row.user_updated_at,
+            },
+        )
+
+    async def _touch(self, session_id: str, now: int) -> None:
+        # Conditional, so that replicas racing to record the same minute write once.
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(sessions)
+                .where(
+                    and_(
+                        sessions.c.id == session_id,
+                        sessions.c.last_used_at <= now - LAST_USED_GRANULARITY_MS,
+                    )
+                )
+                .values(last_used_at=now)
+            )
+
+    async def sign_out(self, token: str, caller: Caller) -> bool:
+        """End the session of ``token`` (only that one). True if there was one."""
+        now = to_ms(self._clock())
+        async with self._db.write() as conn:
+            row = (
+                await conn.execute(
+                    delete(sessions)
+                    .where(sessions.c.token_hash == self._hasher.session_token(token))
+                    .returning(sessions.c.user_id, sessions.c.client_id)
+                )
+            ).first()
+            if row is not None:
+                await audit.record(
+                    conn,
+                    now,
+                    "sign_out",
+                    user_id=row.user_id,
+                    client_id=row.client_id,
+                    ip=caller.ip,
+                )
+        return row is not None
+
+    async def revoke(self, user_id: str, session_id: str, caller: Caller) -> bool:
+        """Revoke one of ``user_id``'s own sessions by id. True if it existed."""
+        now = to_ms(self._clock())
+        async with self._db.write() as conn:
+            row = (
+                await conn.execute(
+                    delete(sessions)
+                    .where(and_(sessions.c.id == session_id, sessions.c.user_id == user_id))
+                    .returning(sessions.c.client_id)
+                )
+            ).first()
+            if row is not None:
+                await audit.record(
+                    conn,
+                    now,
+                    "revoke",
+                    user_id=user_id,
+                    client_id=row.client_id,
+                    ip=caller.ip,
+                    detail=f"session {session_id}",
+                )
+        return row is not None
+
+    async def list_for_user(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's live sessions, newest first."""
+        now = to_ms(self._clock())
+        async with self._db.read() as conn:
+            rows = (
+                await conn.execute(
+                    select(sessions)
+                    .where(and_(sessions.c.user_id == user_id, sessions.c.expires_at > now))
+                    .order_by(sessions.c.created_at.desc())
+                )
+            ).mappings()
+            return [{k: v for k, v in row.items() if k != "token_hash"} for row in rows]

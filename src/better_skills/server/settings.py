@@ -1,0 +1,221 @@
+"""Typed server settings, read from the environment and then a ``.env`` file.
+
+Every setting is validated at start-up; a bad value raises :class:`SettingsError` whose
+message names the setting, so the server can stop with one clear line.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from better_skills.protocol.device_flow import CLIENT_ID
+
+
+class SettingsError(ValueError):
+    """A setting has a value the server cannot use."""
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$", re.IGNORECASE)
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(name: str, raw: str) -> float:
+    """Seconds from ``"90"``, ``"90s"``, ``"30m"``, ``"8h"`` or ``"1d"``."""
+    match = _DURATION.match(raw)
+    if not match:
+        raise SettingsError(f"{name}: expected a duration such as 300, 30m or 8h, got {raw!r}")
+    unit = match.group(2).lower() if match.group(2) else None
+    seconds = float(match.group(1)) * _UNITS[unit]
+    if seconds <= 0:
+        raise SettingsError(f"{name}: must be greater than zero, got {raw!r}")
+    return seconds
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most ``limit`` events per ``window`` seconds; ``limit`` 0 turns the limit off."""
+
+    limit: int
+    window: float
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> RateLimit:
+        count, sep, window = raw.partition("/")
+        if not sep or not count.strip().isdigit():
+            raise SettingsError(f"{name}: expected COUNT/DURATION such as 10/15m, got {raw!r}")
+        return cls(int(count), parse_duration(name, window))
+
+
+def default_data_dir(env: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/better-skills``, else ``~/.local/share/better-skills``."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "better-skills"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server can be told; see the README for each setting."""
+
+    database_url: str
+    host: str = "127.0.0.1"
+    port: int = 3000
+    public_url: str = "http://localhost:3000"
+    session_ttl: float = 8 * 3600
+    device_code_ttl: float = 30 * 60
+    poll_interval: int = 5
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    secret_key: bytes | None = None
+    client_ids: tuple[str, ...] = (CLIENT_ID,)
+    workers: int = 1
+    log_level: str = "info"
+    sweep_interval: float = 60.0
+    user_code_limit: RateLimit = RateLimit(10, 15 * 60)
+    sign_in_limit: RateLimit = RateLimit(10, 15 * 60)
+    device_code_limit: RateLimit = RateLimit(60, 10 * 60)
+    trusted_origins: tuple[str, ...] = field(default=())
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        """The public origin (scheme://host[:port]) that browser requests must come from."""
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.database_url.split(":///", 1)[1] if ":///" in self.database_url else ""
+        return Path(path) if path and path != ":memory:" else None
+
+    def display_database(self) -> str:
+        """The database location without a password, for the start-up log line."""
+        if self.is_sqlite:
+            return str(self.sqlite_path or self.database_url)
+        parts = urlsplit(self.database_url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+        user = f"{parts.username}@" if parts.username else ""
+        return f"{parts.scheme.split('+')[0]}://{user}{host}{port}{parts.path}"
+
+
+def _async_database_url(raw: str, env: Mapping[str, str]) -> str:
+    """Map a user-facing URL onto the async driver we run it with."""
+    if not raw:
+        path = default_data_dir(env) / "better-skills.db"
+        return f"sqlite+aiosqlite:///{path}"
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        raise SettingsError(
+            f"DATABASE_URL: expected sqlite:///PATH or postgresql://..., got {raw!r}"
+        )
+    base = scheme.split("+", 1)[0].lower()
+    if base == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    if base in ("postgres", "postgresql"):
+        return f"postgresql+asyncpg://{rest}"
+    raise SettingsError(f"DATABASE_URL: unsupported database {scheme!r}; use sqlite or postgresql")
+
+
+def _int(name: str, raw: str, *, low: int, high: int) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name}: must be between {low} and {high}, got {value}")
+    return value
+
+
+def _origin_of(name: str, raw: str) -> str:
+    parts = urlsplit(raw.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name}: expected an http(s) URL such as https://skills.example.com")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    nets = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            nets.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise SettingsError(f"TRUSTED_PROXIES: {item!r} is not an IP address or CIDR") from None
+    return tuple(nets)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """Variables of a ``.env`` file, or nothing if there is none."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, env_file: Path | None = None
+) -> Settings:
+    """Settings from the environment, falling back to ``.env`` in the working directory."""
+    environ = os.environ if environ is None else environ
+    env = {**read_env_file(env_file or Path.cwd() / ".env"), **environ}
+
+    def get(name: str, default: str = "") -> str:
+        return env.get(name, default).strip()
+
+    port = _int("PORT", get("PORT", "3000"), low=1, high=65535)
+    public_url = get("PUBLIC_URL") or f"http://localhost:{port}"
+    public_origin = _origin_of("PUBLIC_URL", public_url)
+    secret = get("SECRET_KEY")
+    if secret and len(secret) < 32:
+        raise SettingsError("SECRET_KEY: use at least 32 characters (try: openssl rand -hex 32)")
+    client_ids = tuple(filter(None, (c.strip() for c in get("CLIENT_IDS", CLIENT_ID).split(","))))
+    if not client_ids:
+        raise SettingsError("CLIENT_IDS: name at least one client id")
+    log_level = get("LOG_LEVEL", "info").lower()
+    if log_level not in ("critical", "error", "warning", "info", "debug"):
+        raise SettingsError(f"LOG_LEVEL: expected debug, info, warning or error, got {log_level!r}")
+    extra_origins = tuple(
+        _origin_of("TRUSTED_ORIGINS", o) for o in get("TRUSTED_ORIGINS").split(",") if o.strip()
+    )
+    settings = Settings(
+        database_url=_async_database_url(get("DATABASE_URL"), env),
+        host=get("HOST", "127.0.0.1") or "127.0.0.1",
+        port=port,
+        public_url=public_url.rstrip("/"),
+        session_ttl=parse_duration("SESSION_TTL", get("SESSION_TTL", "8h")),
+        device_code_ttl=parse_duration("DEVICE_CODE_TTL", get("DEVICE_CODE_TTL", "30m")),
+        poll_interval=max(1, round(parse_duration("POLL_INTERVAL", get("POLL_INTERVAL", "5")))),
+        trusted_proxies=_networks(get("TRUSTED_PROXIES")),
+        secret_key=secret.encode() if secret else None,
+        client_ids=client_ids,
+        workers=_int("WORKERS", get("WORKERS", "1"), low=1, high=64),
+        log_level=log_level,
+        sweep_interval=parse_duration("SWEEP_INTERVAL", get("SWEEP_INTERVAL", "60")),
+        user_code_limit=RateLimit.parse(
+            "RATE_LIMIT_USER_CODE", get("RATE_LIMIT_USER_CODE", "10/15m")
+        ),
+        sign_in_limit=RateLimit.parse("RATE_LIMIT_SIGN_IN", get("RATE_LIMIT_SIGN_IN", "10/15m")),
+        device_code_limit=RateLimit.parse(
+            "RATE_LIMIT_DEVICE_CODE", get("RATE_LIMIT_DEVICE_CODE", "60/10m")
+        ),
+        trusted_origins=(public_origin, *extra_origins),
+    )
+    if not settings.is_sqlite and settings.secret_key is None:
+        raise SettingsError(
+            "SECRET_KEY: required with PostgreSQL so that every replica shares one key"
+        )
+    return settings

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -101,8 +101,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, exc: Exception) -> Response:
         return error_response(errors.InvalidRequest("A parameter has the wrong type or form."))
 
-    async def database_down(_request: Request, exc: Exception) -> Response:
-        log.warning("database unavailable: %s", type(exc).__name__)
+    async def database_error(request: Request, exc: Exception) -> Response:
+        # Lost connections and timeouts are outages (503, try again); anything else the
+        # database refuses is our bug (500).
+        if isinstance(exc, DBAPIError) and not (
+            exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+        ):
+            return await unexpected(request, exc)
+        log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0])
         return error_response(errors.ServiceUnavailable(retry_after=5))
 
     async def unexpected(_request: Request, exc: Exception) -> Response:
@@ -115,8 +121,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AccountError, account_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for exc_type in (OperationalError, DBAPIError, PoolTimeout, OSError, asyncio.TimeoutError):
-        app.add_exception_handler(exc_type, database_down)
+    for exc_type in (DBAPIError, PoolTimeout, OSError, asyncio.TimeoutError):
+        app.add_exception_handler(exc_type, database_error)
     app.add_exception_handler(Exception, unexpected)
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, delete, insert, select, update
+from sqlalchemy import BigInteger, and_, case, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -186,7 +186,7 @@ class DeviceFlowService:
         dc = device_codes.c
         too_fast = and_(
             dc.last_polled_at.is_not(None),
-            dc.last_polled_at > now - dc.poll_interval * 1000,
+            dc.last_polled_at > literal(now, BigInteger) - dc.poll_interval * 1000,
             dc.status.not_in(FINISHED),
         )
         # One statement records the poll and decides slow_down: SET expressions all see the

@@ -1,0 +1,124 @@
+"""Shared fixtures.
+
+Backends: tests that touch the database run once per backend in ``--backends`` (default
+``sqlite,postgres``). PostgreSQL tests create a fresh database and drop it afterwards; if the
+server on 127.0.0.1:5432 is unreachable they fail loudly (``--backends sqlite`` to skip them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.clock import FakeClock
+from tests.support.databases import fresh_database
+from tests.support.live_server import LiveServer
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        default="sqlite,postgres",
+        help="comma-separated database backends to run database tests on",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = [b.strip() for b in metafunc.config.getoption("backends").split(",") if b]
+        metafunc.parametrize(
+            "backend",
+            [
+                pytest.param(b, marks=[pytest.mark.postgres] if b == "postgres" else [])
+                for b in backends
+            ],
+        )
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(backend, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def server_factory(backend: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start real server processes; each call gets a fresh database unless one is given."""
+    started: list[LiveServer] = []
+    databases: list[Any] = []
+
+    def start(database_url: str | None = None, **env: str) -> LiveServer:
+        if database_url is None:
+            folder = tmp_path / f"db{len(databases)}"
+            folder.mkdir()
+            manager = fresh_database(backend, folder)
+            database_url = manager.__enter__()
+            databases.append(manager)
+        folder = tmp_path / f"server{len(started)}"
+        folder.mkdir()
+        server = LiveServer(database_url, folder, {k: str(v) for k, v in env.items()})
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+    for manager in databases:
+        manager.__exit__(None, None, None)
+
+
+@pytest.fixture
+def live_server(server_factory: Callable[..., LiveServer]) -> LiveServer:
+    return server_factory(POLL_INTERVAL="1")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Any]:
+    """Server settings for in-process tests, from environment-style overrides."""
+    from better_skills.server.settings import load_settings
+
+    def make(**env: str) -> Any:
+        base = {
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "test-secret-key-" + "x" * 32,
+            "PUBLIC_URL": "http://testserver",
+            "XDG_DATA_HOME": str(tmp_path / "data"),
+        }
+        return load_settings({**base, **{k: str(v) for k, v in env.items()}}, tmp_path / ".env")
+
+    return make
+
+
+@pytest.fixture
+def app_client(settings_factory: Callable[..., Any], clock: FakeClock) -> Callable[..., Any]:
+    """An httpx client wired to the real application in this process, with the fake clock."""
+    import httpx
+
+    from better_skills.server.app import create_app
+
+    @asynccontextmanager
+    async def open_client(ip: str = "127.0.0.1", **env: str) -> AsyncIterator[httpx.AsyncClient]:
+        app = create_app(settings_factory(**env), clock=clock)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, client=(ip, 50000))
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://testserver"
+            ) as client:
+                client.app = app  # type: ignore[attr-defined]
+                yield client
+
+    return open_client

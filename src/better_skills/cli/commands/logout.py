@@ -1,0 +1,101 @@
+"""``better-skills logout``: end the session on the server (if reachable) and delete the file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from better_skills.cli.common import AppState, Deps, json_option, server_option
+from better_skills.cli.main import COMMAND_EPILOG
+from better_skills.cli.output import format_local_time
+from better_skills.client.config import TOKEN_ENV, token_from_env
+from better_skills.client.errors import ApiError, ServerUnreachable, SessionFileError
+
+__all__ = ["LogoutOptions", "command", "run"]
+
+
+@dataclass(frozen=True)
+class LogoutOptions:
+    server: str | None = None
+    as_json: bool = False
+
+
+@click.command("logout", epilog=COMMAND_EPILOG)
+@server_option
+@json_option
+@click.pass_context
+def command(ctx: click.Context, server: str | None, as_json: bool) -> int:
+    """Sign out on the server and delete the local session file.
+
+    Works offline too: if the server cannot be reached within a few seconds the file is
+    deleted anyway (the session then stays valid on the server until it expires).
+    """
+    return run(LogoutOptions(server, as_json), Deps.default(ctx.ensure_object(AppState)))
+
+
+def run(options: LogoutOptions, deps: Deps) -> int:
+    """Log out; always exit 0 unless the file cannot be deleted."""
+    out = deps.out
+    server = deps.resolve_server(options.server)
+    path = deps.store.path
+    if token_from_env(deps.environ):
+        out.warn(
+            f"{TOKEN_ENV} is set and overrides the session file; logout does not touch it. "
+            "Unset it to stop using that token."
+        )
+
+    try:
+        stored = deps.store.load()
+    except SessionFileError as exc:
+        deps.store.delete()
+        out.success(f"Deleted the unusable session file {path} ({exc.reason}).")
+        return _json(deps, options, server.url, "no_session", deleted=True)
+
+    if stored is None:
+        out.info(f"Not logged in (no session file at {path}); nothing to do.")
+        return _json(deps, options, server.url, "no_session", deleted=False)
+
+    if stored.is_expired(deps.clock.now()):
+        server_result = "expired"
+    else:
+        try:
+            with deps.client_factory(server.url) as client:
+                accepted = client.sign_out(stored.access_token, stored.token_type)
+            server_result = "signed_out" if accepted else "already_invalid"
+        except ServerUnreachable:
+            server_result = "unreachable"
+        except ApiError:
+            server_result = "failed"
+
+    deps.store.delete()
+
+    if server_result == "signed_out":
+        out.success(f"Signed out on {server.url}.")
+    elif server_result in ("expired", "already_invalid"):
+        out.info(f"The session had already ended on {server.url}.")
+    elif server_result == "unreachable":
+        out.warn(
+            f"Could not reach {server.url} to sign out; the session stays valid there until "
+            f"{format_local_time(stored.expires_at)}."
+        )
+    else:
+        out.warn(
+            f"{server.url} did not confirm the sign-out; the session may stay valid there until "
+            f"{format_local_time(stored.expires_at)}."
+        )
+    out.success(f"Deleted the session file {path}.")
+    return _json(deps, options, server.url, server_result, deleted=True)
+
+
+def _json(deps: Deps, options: LogoutOptions, server: str, result: str, *, deleted: bool) -> int:
+    if options.as_json:
+        deps.out.json(
+            {
+                "server": server,
+                "serverSignOut": result,
+                "sessionFile": str(deps.store.path),
+                "sessionFileDeleted": deleted,
+            }
+        )
+    return 0

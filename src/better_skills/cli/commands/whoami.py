@@ -1,0 +1,98 @@
+"""``better-skills whoami``: who the current session belongs to, and until when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import click
+
+from better_skills.cli.common import AppState, Deps, json_option, server_option
+from better_skills.cli.main import COMMAND_EPILOG
+from better_skills.cli.output import format_local_time, format_relative
+from better_skills.client.config import TOKEN_ENV, token_from_env
+from better_skills.client.errors import NotAuthenticated
+from better_skills.client.session_store import format_timestamp
+from better_skills.protocol.device_flow import TOKEN_TYPE
+
+__all__ = ["WhoamiOptions", "command", "run"]
+
+
+@dataclass(frozen=True)
+class WhoamiOptions:
+    server: str | None = None
+    as_json: bool = False
+
+
+@click.command("whoami", epilog=COMMAND_EPILOG)
+@server_option
+@json_option
+@click.pass_context
+def command(ctx: click.Context, server: str | None, as_json: bool) -> int:
+    """Show who is logged in, on which server, and when the session expires.
+
+    Exits with code 4 when there is no session, when it has expired, or when the server no
+    longer accepts it; run `better-skills login` then.
+    """
+    return run(WhoamiOptions(server, as_json), Deps.default(ctx.ensure_object(AppState)))
+
+
+def run(options: WhoamiOptions, deps: Deps) -> int:
+    """Print the session; raises :class:`NotAuthenticated` (exit 4) when there is none."""
+    out = deps.out
+    server = deps.resolve_server(options.server)
+    now = deps.clock.now()
+    stored = None
+    env_token = token_from_env(deps.environ)
+    if env_token is not None:
+        token, token_type = env_token, TOKEN_TYPE
+    else:
+        stored = deps.store.load()  # a damaged file raises SessionFileError (exit 4)
+        if stored is None:
+            raise NotAuthenticated(f"not logged in: there is no session file at {deps.store.path}")
+        if stored.is_expired(now):
+            # Known locally: no need to ask the server.
+            raise NotAuthenticated(f"the session expired {format_relative(stored.expires_at, now)}")
+        token, token_type = stored.access_token, stored.token_type
+
+    with deps.client_factory(server.url) as client:
+        info = client.get_session(token, token_type)
+    if info is None:
+        source = f"the token in {TOKEN_ENV}" if env_token else "the session"
+        raise NotAuthenticated(f"the server at {server.url} does not accept {source}")
+
+    created = info.created_at or (stored.created_at if stored else None)
+    expires = info.expires_at or (stored.expires_at if stored else None)
+    source_label = f"{TOKEN_ENV} environment variable" if env_token else str(deps.store.path)
+
+    if options.as_json:
+        out.json(
+            {
+                "user": {"id": info.user.id, "name": info.user.name, "email": info.user.email},
+                "server": server.url,
+                "tokenSource": "environment" if env_token else "session_file",
+                "sessionFile": None if env_token else str(deps.store.path),
+                "createdAt": format_timestamp(created) if created else None,
+                "expiresAt": format_timestamp(expires) if expires else None,
+            }
+        )
+        return 0
+
+    def when(moment: datetime | None) -> str:
+        if moment is None:
+            return "unknown"
+        return f"{format_local_time(moment)} ({format_relative(moment, now)})"
+
+    user = info.user.name or "(no name)"
+    if info.user.email:
+        user = f"{user} <{info.user.email}>"
+    out.table(
+        [
+            ("User", out.style(user, "bold", err=False)),
+            ("Server", server.url),
+            ("Token", f"from {source_label}"),
+            ("Created", when(created)),
+            ("Expires", when(expires)),
+        ]
+    )
+    return 0

@@ -1,0 +1,552 @@
+"""HTTP client of the better-skills auth API: device flow (RFC 8628), sessions, health.
+
+Protocol only, like huggingface_hub's device-flow module: no printing and no persistence. The
+poll loop reports progress through a callback, time comes from an injected :class:`Clock`, and
+HTTP goes through an injected httpx transport, so tests run without a server or real sleeping.
+
+Every request has a timeout and every response body is capped at :data:`MAX_RESPONSE_BYTES`;
+redirects are not followed, so a token never travels to a URL the user did not configure.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+
+from better_skills import __version__
+from better_skills.client.clock import Clock, SystemClock
+from better_skills.client.errors import (
+    ServerError,
+    ServerUnreachable,
+    UnexpectedResponse,
+)
+from better_skills.client.session_store import parse_timestamp
+from better_skills.client.text import clean
+from better_skills.protocol.device_flow import (
+    CLIENT_ID,
+    DEFAULT_SCOPE,
+    DEVICE_CODE_GRANT_TYPE,
+    SLOW_DOWN_INCREMENT,
+    TOKEN_TYPE,
+    Paths,
+    format_user_code,
+)
+from better_skills.protocol.errors import (
+    AuthorizationPending,
+    ExpiredToken,
+    OAuthError,
+    SlowDown,
+    TooManyRequests,
+    error_class_for,
+)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_BACKOFF",
+    "MAX_RESPONSE_BYTES",
+    "MIN_POLL_INTERVAL",
+    "SIGN_OUT_TIMEOUT",
+    "AuthClient",
+    "Clock",
+    "DeviceAuthorization",
+    "Health",
+    "PollProgress",
+    "SessionInfo",
+    "SystemClock",
+    "TokenGrant",
+    "User",
+]
+
+#: Cap on any response body: the largest legitimate answer is well under 2 KiB.
+MAX_RESPONSE_BYTES = 64 * 1024
+#: Seconds; connecting gets less because a refused or black-holed host should fail fast.
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+#: Logout must work offline, so its courtesy request to the server gives up quickly.
+SIGN_OUT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
+HEALTH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+#: RFC 8628 §3.2: a client uses 5 s when the server names no interval; we never go under 1 s.
+DEFAULT_POLL_INTERVAL = 5.0
+MIN_POLL_INTERVAL = 1.0
+#: Backoff after network errors doubles up to this (still never past the code's expiry).
+MAX_BACKOFF = 60.0
+
+PollState = Literal["waiting", "slow_down", "retrying"]
+
+
+@dataclass(frozen=True)
+class DeviceAuthorization:
+    """RFC 8628 §3.2 device authorization response."""
+
+    device_code: str
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_in: float
+    interval: float
+
+    @property
+    def display_code(self) -> str:
+        """The user code as ``XXXX-XXXX``."""
+        return format_user_code(self.user_code)
+
+    @property
+    def browser_url(self) -> str:
+        """The URL to open: the complete one (code filled in) when the server sent it."""
+        return self.verification_uri_complete or self.verification_uri
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """RFC 8628 §3.5 / RFC 6749 §5.1 access token response."""
+
+    access_token: str
+    token_type: str
+    expires_in: float | None
+    scope: str | None
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What ``get-session`` says about a token: who, and the session's lifetime."""
+
+    user: User
+    created_at: datetime | None
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Health:
+    """The answer of ``/api/health`` and how long the round trip took (seconds)."""
+
+    status: str
+    version: str | None
+    database: str | None
+    http_status: int
+    round_trip: float
+
+    @property
+    def ok(self) -> bool:
+        return self.http_status == 200 and self.status == "ok"
+
+
+@dataclass(frozen=True)
+class PollProgress:
+    """A progress report of the poll loop, sent before each wait.
+
+    ``deadline`` is on the client's monotonic clock, so a UI can count down on its own.
+    """
+
+    state: PollState
+    interval: float
+    deadline: float
+    next_poll_in: float
+    attempts: int
+    error: str | None = None
+
+
+def _default_user_agent() -> str:
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return f"better-skills-cli/{__version__} ({sys.platform}; Python {python})"
+
+
+class AuthClient:
+    """The auth API of one server. Use as a context manager, or call :meth:`close`."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        user_agent: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,
+            headers={
+                "User-Agent": user_agent or _default_user_agent(),
+                "Accept": "application/json",
+            },
+            verify=_tls_context_for(self.base_url),
+        )
+
+    def __enter__(self) -> AuthClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- device flow -----------------------------------------------------------------------
+
+    def request_device_code(
+        self, *, client_id: str = CLIENT_ID, scope: str = DEFAULT_SCOPE
+    ) -> DeviceAuthorization:
+        """``POST /api/auth/device/code`` (RFC 8628 §3.1)."""
+        response, body = self._send(
+            "POST", Paths.DEVICE_CODE, json_body={"client_id": client_id, "scope": scope}
+        )
+        if response.status_code != 200:
+            self._raise_for_error(response, body, Paths.DEVICE_CODE)
+        data = self._json_object(response, body, Paths.DEVICE_CODE)
+        complete = data.get("verification_uri_complete")
+        return DeviceAuthorization(
+            device_code=_required_str(data, "device_code"),
+            user_code=clean(_required_str(data, "user_code"), max_length=64),
+            verification_uri=_safe_uri(data.get("verification_uri"), "verification_uri"),
+            verification_uri_complete=(
+                None if complete is None else _safe_uri(complete, "verification_uri_complete")
+            ),
+            expires_in=_number(data, "expires_in", required=True) or 0.0,
+            interval=_number(data, "interval") or DEFAULT_POLL_INTERVAL,
+        )
+
+    def poll_for_token(
+        self,
+        authorization: DeviceAuthorization,
+        *,
+        client_id: str = CLIENT_ID,
+        on_progress: Callable[[PollProgress], None] | None = None,
+    ) -> TokenGrant:
+        """Poll ``/api/auth/device/token`` until the user approves (RFC 8628 §3.4, §3.5).
+
+        Waits the server's interval (at least 1 s) before each request and 5 s more for every
+        later request after a ``slow_down``. Network errors, 5xx and 429 answers are transient:
+        the wait doubles (up to :data:`MAX_BACKOFF`) and polling goes on. The deadline is
+        ``expires_in`` on the monotonic clock.
+
+        Raises ``AccessDenied``, ``ExpiredToken`` (from the server, or when the deadline
+        passes), another :class:`OAuthError`, or :class:`UnexpectedResponse`.
+        """
+        clock = self.clock
+        deadline = clock.monotonic() + authorization.expires_in
+        interval = max(authorization.interval, MIN_POLL_INTERVAL)
+        wait = interval
+        state: PollState = "waiting"
+        error: str | None = None
+        failures = 0
+        attempts = 0
+        while True:
+            remaining = deadline - clock.monotonic()
+            if remaining <= 0:
+                raise ExpiredToken("The login code expired before it was approved.")
+            if on_progress is not None:
+                on_progress(
+                    PollProgress(state, interval, deadline, min(wait, remaining), attempts, error)
+                )
+            if wait >= remaining:
+                # No poll can be answered before the code expires; wait out the countdown.
+                clock.sleep(remaining)
+                raise ExpiredToken("The login code expired before it was approved.")
+            clock.sleep(wait)
+            attempts += 1
+            try:
+                return self._redeem(authorization.device_code, client_id)
+            except AuthorizationPending:
+                state, error, failures, wait = "waiting", None, 0, interval
+            except SlowDown:
+                interval += SLOW_DOWN_INCREMENT  # for all later polls (RFC 8628 §3.5)
+                state, error, failures, wait = "slow_down", None, 0, interval
+            except TooManyRequests as exc:
+                failures += 1
+                wait = max(_backoff(interval, failures), float(exc.retry_after or 0))
+                state, error = "retrying", "the server is rate limiting requests"
+            except ServerUnreachable as exc:
+                failures += 1
+                wait = _backoff(interval, failures)
+                state, error = "retrying", exc.reason
+            except ServerError as exc:
+                failures += 1
+                wait = _backoff(interval, failures)
+                state, error = "retrying", f"server error, HTTP {exc.status_code}"
+
+    def _redeem(self, device_code: str, client_id: str) -> TokenGrant:
+        response, body = self._send(
+            "POST",
+            Paths.DEVICE_TOKEN,
+            json_body={
+                "grant_type": DEVICE_CODE_GRANT_TYPE,
+                "device_code": device_code,
+                "client_id": client_id,
+            },
+        )
+        if response.status_code != 200:
+            self._raise_for_error(response, body, Paths.DEVICE_TOKEN)
+        data = self._json_object(response, body, Paths.DEVICE_TOKEN)
+        token = data.get("access_token")
+        if not isinstance(token, str) or not _is_header_safe(token):
+            raise UnexpectedResponse("The server sent a token response without a usable token.")
+        token_type = data.get("token_type", TOKEN_TYPE)
+        if not isinstance(token_type, str) or not (token_type.isascii() and token_type.isalnum()):
+            raise UnexpectedResponse("The server sent a malformed token_type.")
+        scope = data.get("scope")
+        return TokenGrant(
+            access_token=token,
+            token_type=token_type,
+            expires_in=_number(data, "expires_in"),
+            scope=clean(scope) if isinstance(scope, str) else None,
+        )
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def get_session(self, token: str, token_type: str = TOKEN_TYPE) -> SessionInfo | None:
+        """``GET /api/auth/get-session``; ``None`` when the server does not accept the token."""
+        response, body = self._send("GET", Paths.GET_SESSION, token=(token_type, token))
+        if response.status_code in (401, 403):
+            return None
+        if response.status_code != 200:
+            self._raise_for_error(response, body, Paths.GET_SESSION)
+        data = self._json(response, body, Paths.GET_SESSION)
+        if data is None:  # better-auth's answer for "no valid session"
+            return None
+        if not isinstance(data, dict):
+            raise UnexpectedResponse("The server sent a malformed session.")
+        user = data.get("user")
+        session = data.get("session")
+        if not isinstance(user, dict) or not isinstance(session, dict):
+            raise UnexpectedResponse("The server sent a session without a user.")
+        return SessionInfo(
+            user=User(
+                id=clean(user.get("id", ""), max_length=100),
+                name=clean(user.get("name") or "", max_length=200),
+                email=clean(user.get("email") or "", max_length=320),
+            ),
+            created_at=_timestamp(session.get("createdAt")),
+            expires_at=_timestamp(session.get("expiresAt")),
+        )
+
+    def sign_out(self, token: str, token_type: str = TOKEN_TYPE) -> bool:
+        """``POST /api/auth/sign-out`` with a short timeout.
+
+        ``True`` when the server ended the session, ``False`` when it refused the token (it was
+        already expired or revoked). Raises :class:`ServerUnreachable` when offline.
+        """
+        response, body = self._send(
+            "POST", Paths.SIGN_OUT, token=(token_type, token), timeout=SIGN_OUT_TIMEOUT
+        )
+        if 200 <= response.status_code < 300:
+            return True
+        if 400 <= response.status_code < 500:
+            return False
+        self._raise_for_error(response, body, Paths.SIGN_OUT)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- health ----------------------------------------------------------------------------
+
+    def health(self) -> Health:
+        """``GET /api/health``; a 503 answer is a :class:`Health` that is not ``ok``."""
+        started = time.perf_counter()
+        response, body = self._send("GET", Paths.HEALTH, timeout=HEALTH_TIMEOUT)
+        round_trip = time.perf_counter() - started
+        if response.status_code not in (200, 503):
+            self._raise_for_error(response, body, Paths.HEALTH)
+        data = self._json_object(response, body, Paths.HEALTH)
+        default = "ok" if response.status_code == 200 else "unavailable"
+        version = data.get("version")
+        database = data.get("database")
+        return Health(
+            status=clean(data.get("status") or default, max_length=64),
+            version=None if version is None else clean(version, max_length=64),
+            database=None if database is None else clean(database, max_length=64),
+            http_status=response.status_code,
+            round_trip=round_trip,
+        )
+
+    # -- transport -------------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: dict[str, Any] | None = None,
+        token: tuple[str, str] | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> tuple[httpx.Response, bytes]:
+        headers = {"Authorization": f"{token[0]} {token[1]}"} if token else {}
+        try:
+            request = self._http.build_request(
+                method,
+                self.base_url + path,
+                json=json_body,
+                headers=headers,
+                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
+            )
+            response = self._http.send(request, stream=True)
+            try:
+                body = _read_capped(response)
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            raise ServerUnreachable(self.base_url, _describe_timeout(exc)) from None
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.base_url, _describe_network_error(exc)) from None
+        return response, body
+
+    def _json(self, response: httpx.Response, body: bytes, path: str) -> Any:
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise UnexpectedResponse(
+                f"The server at {self.base_url} answered {path} with something that is not JSON "
+                f"(HTTP {response.status_code}).",
+                hints=("Check that SERVER_URL points at a better-skills server.",),
+            ) from None
+
+    def _json_object(self, response: httpx.Response, body: bytes, path: str) -> dict[str, Any]:
+        data = self._json(response, body, path)
+        if not isinstance(data, dict):
+            raise UnexpectedResponse(
+                f"The server at {self.base_url} answered {path} with an unexpected JSON value."
+            )
+        return data
+
+    def _raise_for_error(self, response: httpx.Response, body: bytes, path: str) -> None:
+        """Turn a non-success answer into the right exception (always raises)."""
+        status = response.status_code
+        data: Any = None
+        try:
+            data = json.loads(body) if body else None
+        except ValueError:
+            data = None
+        code = data.get("error") if isinstance(data, dict) else None
+        description = data.get("error_description") if isinstance(data, dict) else None
+        description = clean(description, max_length=300) if isinstance(description, str) else None
+        if status == 429:
+            raise TooManyRequests(description, retry_after=_retry_after(response))
+        if status >= 500:
+            detail = f": {description}" if description else ""
+            raise ServerError(
+                f"The server at {self.base_url} failed with HTTP {status}{detail}.",
+                status_code=status,
+            )
+        if isinstance(code, str) and code:
+            error_class = error_class_for(code)
+            error = error_class(description, status_code=status)
+            if error_class is OAuthError:
+                error.error = clean(code, max_length=64)  # type: ignore[misc]
+            raise error
+        raise UnexpectedResponse(
+            f"The server at {self.base_url} answered HTTP {status} to {path}.",
+            hints=("Check that SERVER_URL points at a better-skills server.",),
+        )
+
+
+def _tls_context_for(base_url: str) -> ssl.SSLContext | bool:
+    """Skip loading the CA bundle (~30 ms) when the server is plain http.
+
+    The context we return instead trusts no certificate at all, so if a TLS connection were
+    ever made with it (an https proxy), it would fail closed rather than go unverified.
+    """
+    if urlsplit(base_url).scheme.lower() == "https":
+        return True
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # check_hostname and CERT_REQUIRED on
+    return context
+
+
+def _read_capped(response: httpx.Response) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
+        raise UnexpectedResponse(f"The server's answer is too large ({declared} bytes).")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BYTES:
+            raise UnexpectedResponse(
+                f"The server's answer is larger than {MAX_RESPONSE_BYTES} bytes."
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _backoff(interval: float, failures: int) -> float:
+    """Doubling wait after consecutive failures (RFC 8628 §3.5), capped."""
+    return min(interval * 2**failures, max(MAX_BACKOFF, interval))
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    value = response.headers.get("Retry-After", "")
+    return int(value) if value.isdigit() else None
+
+
+def _describe_timeout(exc: httpx.TimeoutException) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    return "no answer in time"
+
+
+def _describe_network_error(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    # "[Errno 111] Connection refused" -> "connection refused"
+    if text.startswith("[Errno") and "] " in text:
+        text = text.split("] ", 1)[1]
+    text = clean(text, max_length=200)
+    return text[:1].lower() + text[1:] if text else "network error"
+
+
+def _is_header_safe(value: str) -> bool:
+    return bool(value) and len(value) <= 4096 and all(33 <= ord(ch) <= 126 for ch in value)
+
+
+def _required_str(data: dict[str, Any], key: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value or not _is_header_safe(value):
+        raise UnexpectedResponse(f"The server's answer has no valid {key}.")
+    return value
+
+
+def _number(data: dict[str, Any], key: str, *, required: bool = False) -> float | None:
+    """A positive JSON number; the original CLI busy-loops without one, so we insist."""
+    value = data.get(key)
+    if value is None and not required:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise UnexpectedResponse(f"The server's answer has no valid {key} (a positive number).")
+    return float(value)
+
+
+def _safe_uri(value: object, key: str) -> str:
+    """Only http(s) URLs are shown or opened; a ``file:`` or ``javascript:`` URI is refused."""
+    # clean() changing the value means control, escape or bidi characters: never display those.
+    if isinstance(value, str) and value and " " not in value and clean(value) == value:
+        try:
+            parts = urlsplit(value)
+        except ValueError:
+            parts = None
+        if parts is not None and parts.scheme.lower() in ("http", "https") and parts.hostname:
+            return value
+    raise UnexpectedResponse(
+        f"The server sent a {key} that is not an http(s) URL; refusing to use it."
+    )
+
+
+def _timestamp(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return parse_timestamp(value)
+    except ValueError:
+        return None

@@ -1,0 +1,111 @@
+"""Errors of the client layer, each carrying a user-facing message and optional hints.
+
+None of these needs a traceback: the CLI prints the message and hints, and maps the class to an
+exit code in one table (``better_skills.cli.main``). Exception tree::
+
+    ClientError
+    ├── ConfigError              an invalid SERVER_URL, --server or BETTER_SKILLS_TOKEN
+    ├── SessionFileError         the session file is corrupt, truncated, of an unknown version...
+    ├── SessionStoreUnwritable   the session folder cannot be written (the doc's three remedies)
+    ├── NotAuthenticated         no session, an expired one, or one the server rejects
+    └── ApiError
+        ├── ServerUnreachable    network error or timeout
+        ├── ServerError          5xx or another status the contract does not allow
+        └── UnexpectedResponse   not JSON, too large, wrong shape, unsafe verification URI
+
+OAuth errors from the server (``access_denied``, ``expired_token``, ...) are raised as the
+classes of ``better_skills.protocol.errors``, so both sides share one set of error codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = [
+    "ApiError",
+    "ClientError",
+    "ConfigError",
+    "NotAuthenticated",
+    "ServerError",
+    "ServerUnreachable",
+    "SessionFileError",
+    "SessionStoreUnwritable",
+    "UnexpectedResponse",
+]
+
+
+class ClientError(Exception):
+    """An error the user can act on: a one-line message and optional hints."""
+
+    def __init__(self, message: str, *, hints: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hints = tuple(hints)
+
+
+class ConfigError(ClientError):
+    """A setting is invalid; the message names where the value came from."""
+
+
+class SessionFileError(ClientError):
+    """The session file exists but cannot be used."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"The session file {path} {reason}.",
+            hints=("Run `better-skills login` to create a new session.",),
+        )
+        self.path = path
+        self.reason = reason
+
+
+class SessionStoreUnwritable(ClientError):
+    """The session folder or file cannot be written or removed."""
+
+    def __init__(self, path: Path, cause: str) -> None:
+        super().__init__(
+            f"Cannot write to {path}: {cause}.",
+            hints=(
+                f"Check the permissions of {path.parent} (it should belong to you).",
+                "Or set XDG_CONFIG_HOME to a writable directory.",
+                "Or run better-skills as the user who owns that directory.",
+            ),
+        )
+        self.path = path
+
+
+class NotAuthenticated(ClientError):
+    """No usable session: the documented "session invalid or expired"."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        message = "session invalid or expired"
+        if detail:
+            message = f"{message} ({detail})"
+        super().__init__(message, hints=("Run `better-skills login` to log in.",))
+        self.detail = detail
+
+
+class ApiError(ClientError):
+    """The server could not be used for the request."""
+
+
+class ServerUnreachable(ApiError):
+    """No HTTP answer at all: connection refused, DNS failure, timeout."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"Cannot reach the server at {url} ({reason}).")
+        self.url = url
+        self.reason = reason
+
+
+class ServerError(ApiError):
+    """An HTTP status the contract does not allow here (5xx included)."""
+
+    def __init__(self, message: str, *, status_code: int) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class UnexpectedResponse(ApiError):
+    """An answer we refuse to use: not JSON, too large, wrong shape or unsafe."""

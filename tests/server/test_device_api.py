@@ -1,4 +1,4 @@
-"""The device flow endpoints, row by row of shared/reference/protocol.md (in process, fake clock)."""
+"""The device flow endpoints, row by row of the wire contract (in process, fake clock)."""
 
 from __future__ import annotations
 

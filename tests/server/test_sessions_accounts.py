@@ -1,0 +1,203 @@
+"""Accounts and sessions: sign-up, sign-in, get-session, sign-out, expiry, last-used."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from better_skills.server.models import sessions, users
+from tests.server.flow import ORIGIN, PASSWORD, approved_token, sign_up
+from tests.support.clock import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_sign_up_normalises_the_email_and_hashes_with_argon2id(app_client) -> None:
+    async with app_client() as client:
+        body = await sign_up(client, email="  Ada@Example.COM ")
+        assert body["user"]["email"] == "ada@example.com"
+        assert body["user"]["emailVerified"] is False
+        assert set(body["user"]) == {
+            "id",
+            "name",
+            "email",
+            "emailVerified",
+            "image",
+            "createdAt",
+            "updatedAt",
+        }
+        assert body["user"]["createdAt"].endswith("Z")
+        assert "better_skills_session" in client.cookies
+        async with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
+            stored = (await conn.execute(select(users.c.password_hash))).scalar_one()
+        assert stored.startswith("$argon2id$")
+        assert PASSWORD not in stored
+
+
+async def test_sign_up_cookie_is_httponly_and_lax(app_client) -> None:
+    async with app_client() as client:
+        response = await client.post(
+            "/api/auth/sign-up/email",
+            json={"name": "Ada", "email": "ada@example.com", "password": PASSWORD},
+        )
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie
+    assert "samesite=lax" in cookie
+    assert "secure" not in cookie  # PUBLIC_URL is http here
+
+
+async def test_secure_cookie_when_public_url_is_https(app_client) -> None:
+    async with app_client(PUBLIC_URL="https://skills.example.com") as client:
+        response = await client.post(
+            "/api/auth/sign-up/email",
+            json={"name": "Ada", "email": "ada@example.com", "password": PASSWORD},
+        )
+    cookie = response.headers["set-cookie"]
+    assert cookie.startswith("__Host-better_skills_session=")
+    assert "secure" in cookie.lower()
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"name": "Ada", "email": "not-an-email", "password": PASSWORD}, 400, "INVALID_EMAIL"),
+        (
+            {"name": "Ada", "email": "ada@example.com", "password": "short"},
+            400,
+            "PASSWORD_TOO_SHORT",
+        ),
+        ({"name": "   ", "email": "ada@example.com", "password": PASSWORD}, 400, "INVALID_NAME"),
+    ],
+)
+async def test_sign_up_validation(app_client, body, status, code) -> None:
+    async with app_client() as client:
+        response = await client.post("/api/auth/sign-up/email", json=body)
+    assert response.status_code == status
+    assert response.json()["code"] == code
+    assert response.json()["error"] == "invalid_request"
+
+
+async def test_duplicate_sign_up_is_a_clear_error(app_client) -> None:
+    async with app_client() as first, app_client() as second:
+        await sign_up(first, email="ada@example.com")
+        response = await second.post(
+            "/api/auth/sign-up/email",
+            json={"name": "Ada", "email": "ADA@example.com", "password": PASSWORD},
+        )
+    assert response.status_code == 422
+    assert response.json()["code"] == "USER_ALREADY_EXISTS"
+    assert "already exists" in response.json()["message"]
+
+
+async def test_sign_in_and_wrong_password(app_client) -> None:
+    async with app_client() as client, app_client() as other:
+        await sign_up(client)
+        ok = await other.post(
+            "/api/auth/sign-in/email", json={"email": "ADA@example.com", "password": PASSWORD}
+        )
+        assert ok.status_code == 200
+        assert ok.json()["redirect"] is False
+        assert ok.json()["token"]
+        bad = await other.post(
+            "/api/auth/sign-in/email",
+            json={"email": "ada@example.com", "password": "wrong password"},
+            headers=ORIGIN,
+        )
+        assert bad.status_code == 401
+        assert bad.json()["code"] == "INVALID_EMAIL_OR_PASSWORD"
+        unknown = await other.post(
+            "/api/auth/sign-in/email",
+            json={"email": "nobody@example.com", "password": "x" * 9},
+            headers=ORIGIN,
+        )
+        assert unknown.status_code == 401
+        assert unknown.json()["code"] == "INVALID_EMAIL_OR_PASSWORD"
+
+
+async def test_get_session_bearer_cookie_and_null(app_client) -> None:
+    async with app_client() as client, app_client() as device:
+        token = (await sign_up(client))["token"]
+        by_cookie = (await client.get("/api/auth/get-session")).json()
+        assert by_cookie["user"]["email"] == "ada@example.com"
+        for scheme in ("Bearer", "bearer", "BEARER"):
+            by_bearer = await device.get(
+                "/api/auth/get-session", headers={"Authorization": f"{scheme} {token}"}
+            )
+            assert by_bearer.json()["session"]["id"] == by_cookie["session"]["id"]
+        assert set(by_cookie["session"]) == {
+            "id",
+            "userId",
+            "expiresAt",
+            "createdAt",
+            "updatedAt",
+            "ipAddress",
+            "userAgent",
+        }
+        nothing = await device.get("/api/auth/get-session")
+        assert nothing.status_code == 200
+        assert nothing.json() is None
+        wrong = await device.get("/api/auth/get-session", headers={"Authorization": "Bearer nope"})
+        assert wrong.json() is None
+
+
+async def test_sessions_expire_after_the_ttl(app_client, clock: FakeClock) -> None:
+    async with app_client() as device, app_client() as person:
+        await sign_up(person)
+        token = (await approved_token(device, person))["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        clock.advance(8 * 3600 - 1)
+        assert (await device.get("/api/auth/get-session", headers=auth)).json() is not None
+        clock.advance(1)
+        assert (await device.get("/api/auth/get-session", headers=auth)).json() is None
+
+
+async def test_sign_out_ends_only_that_session(app_client) -> None:
+    async with app_client() as device, app_client() as person:
+        await sign_up(person)
+        first = (await approved_token(device, person))["access_token"]
+        second = (await approved_token(device, person))["access_token"]
+        signed_out = await device.post(
+            "/api/auth/sign-out", headers={"Authorization": f"Bearer {first}"}
+        )
+        assert signed_out.json() == {"success": True}
+        assert (
+            await device.get("/api/auth/get-session", headers={"Authorization": f"Bearer {first}"})
+        ).json() is None
+        assert (
+            await device.get("/api/auth/get-session", headers={"Authorization": f"Bearer {second}"})
+        ).json() is not None
+        assert (await person.get("/api/auth/get-session")).json() is not None
+
+
+async def test_cookie_sign_out_needs_a_trusted_origin(app_client) -> None:
+    async with app_client() as person:
+        await sign_up(person)
+        refused = await person.post(
+            "/api/auth/sign-out", headers={"Origin": "https://evil.example"}
+        )
+        assert refused.status_code == 403
+        assert (await person.get("/api/auth/get-session")).json() is not None
+        ok = await person.post("/api/auth/sign-out", headers=ORIGIN)
+        assert ok.json() == {"success": True}
+
+
+async def test_last_used_is_written_at_most_once_a_minute(app_client, clock: FakeClock) -> None:
+    async with app_client() as person:
+        token = (await sign_up(person))["token"]
+        db = person.app.state.services.db  # type: ignore[attr-defined]
+
+        async def last_used() -> int:
+            async with db.read() as conn:
+                return (await conn.execute(select(sessions.c.last_used_at))).scalar_one()
+
+        start = await last_used()
+        auth = {"Authorization": f"Bearer {token}"}
+        clock.advance(30)
+        await person.get("/api/auth/get-session", headers=auth)
+        assert await last_used() == start
+        clock.advance(31)
+        await person.get("/api/auth/get-session", headers=auth)
+        assert await last_used() == start + 61_000
+        clock.advance(10)
+        await person.get("/api/auth/get-session", headers=auth)
+        assert await last_used() == start + 61_000

@@ -28,15 +28,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "backend" in metafunc.fixturenames:
-        backends = [b.strip() for b in metafunc.config.getoption("backends").split(",") if b]
-        metafunc.parametrize(
-            "backend",
-            [
-                pytest.param(b, marks=[pytest.mark.postgres] if b == "postgres" else [])
-                for b in backends
-            ],
-        )
+    """Run each database test once per backend; ``@pytest.mark.backends("postgres")`` narrows
+    a test to the backends it is about."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    chosen = [b.strip() for b in metafunc.config.getoption("backends").split(",") if b.strip()]
+    marker = metafunc.definition.get_closest_marker("backends")
+    wanted = [b for b in chosen if marker is None or b in marker.args]
+    params = [
+        pytest.param(b, marks=[pytest.mark.postgres] if b == "postgres" else []) for b in wanted
+    ]
+    if not params:
+        params = [pytest.param("none", marks=pytest.mark.skip(reason="backend not selected"))]
+    metafunc.parametrize("backend", params)
 
 
 @pytest.fixture

@@ -51,7 +51,8 @@ def supports_color(stream: IO[str], environ: Mapping[str, str] | None = None) ->
 
 
 def _can_encode(stream: IO[str], text: str) -> bool:
-    encoding = getattr(stream, "encoding", None) or "ascii"
+    # In-memory text streams have no encoding and hold any character.
+    encoding = getattr(stream, "encoding", None) or "utf-8"
     try:
         text.encode(encoding)
     except (UnicodeEncodeError, LookupError):
@@ -67,10 +68,12 @@ class Output:
         stdout: IO[str] | None = None,
         stderr: IO[str] | None = None,
         *,
+        stdin: IO[str] | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
         self.stdout = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
+        self.stdin = stdin if stdin is not None else sys.stdin
         self.environ = os.environ if environ is None else environ
         self.color_out = supports_color(self.stdout, self.environ)
         self.color_err = supports_color(self.stderr, self.environ)
@@ -134,7 +137,7 @@ class Output:
         with self.lock:
             self.stderr.write(self.style("? ", "cyan", "bold") + question + suffix)
             self.stderr.flush()
-        line = sys.stdin.readline()
+        line = self.stdin.readline()
         if not line:
             self.info()
             return default
@@ -175,9 +178,6 @@ class StatusLine:
         self._frames = self.FRAMES if output.unicode else self.ASCII_FRAMES
 
     def __enter__(self) -> StatusLine:
-        if self._animate:
-            self._thread = threading.Thread(target=self._spin, name="status-line", daemon=True)
-            self._thread.start()
         return self
 
     def __exit__(
@@ -192,6 +192,9 @@ class StatusLine:
         """Show ``render()``; ``key`` names the state, so plain output repeats only on change."""
         self._render = render
         if self._animate:
+            if self._thread is None:  # started on the first text, so no empty frame is drawn
+                self._thread = threading.Thread(target=self._spin, name="status-line", daemon=True)
+                self._thread.start()
             return
         now = time.monotonic()
         if key != self._key or now - self._last_plain >= self.REPEAT_PLAIN_AFTER:

@@ -214,7 +214,7 @@ class AuthClient:
         complete = data.get("verification_uri_complete")
         return DeviceAuthorization(
             device_code=_required_str(data, "device_code"),
-            user_code=clean(_required_str(data, "user_code"), max_length=64),
+            user_code=_display_str(data, "user_code"),
             verification_uri=_safe_uri(data.get("verification_uri"), "verification_uri"),
             verification_uri_complete=(
                 None if complete is None else _safe_uri(complete, "verification_uri_complete")
@@ -516,6 +516,15 @@ def _required_str(data: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value or not _is_header_safe(value):
         raise UnexpectedResponse(f"The server's answer has no valid {key}.")
     return value
+
+
+def _display_str(data: dict[str, Any], key: str) -> str:
+    """A required string that is only shown to the user: cleaned, not refused."""
+    value = data.get(key)
+    text = clean(value, max_length=64) if isinstance(value, str) else ""
+    if not text:
+        raise UnexpectedResponse(f"The server's answer has no valid {key}.")
+    return text
 
 
 def _number(data: dict[str, Any], key: str, *, required: bool = False) -> float | None:

@@ -1,0 +1,111 @@
+"""Running the real ``better-skills`` executable as a subprocess, for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+#: Variables that would change what the CLI does; the tests set their own.
+_SCRUBBED = ("SERVER_URL", "BETTER_SKILLS_TOKEN", "NO_COLOR", "BROWSER", "XDG_CONFIG_HOME")
+CODE_LINE = re.compile(r"Your one-time code:\s+([A-Z0-9]{4}-[A-Z0-9]{4})")
+
+
+def executable() -> list[str]:
+    found = shutil.which("better-skills", path=str(Path(sys.executable).parent)) or shutil.which(
+        "better-skills"
+    )
+    return [found] if found else [sys.executable, "-m", "better_skills.cli.main"]
+
+
+class Cli:
+    """``better-skills`` with its own config folder, pointed at one server."""
+
+    def __init__(self, tmp_path: Path, server_url: str) -> None:
+        self.config_home = tmp_path / "cli-config"
+        self.cwd = tmp_path / "cli-cwd"  # no .env of the repository is picked up
+        self.cwd.mkdir(exist_ok=True)
+        self.env = {k: v for k, v in os.environ.items() if k not in _SCRUBBED}
+        self.env.update({"SERVER_URL": server_url, "XDG_CONFIG_HOME": str(self.config_home)})
+
+    @property
+    def session_path(self) -> Path:
+        return self.config_home / "better-skills" / "session.json"
+
+    def session(self) -> dict[str, Any]:
+        data: dict[str, Any] = json.loads(self.session_path.read_text())
+        return data
+
+    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*executable(), *args],
+            env=self.env,
+            cwd=self.cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
+
+    def start_login(self, *args: str) -> LoginProcess:
+        return LoginProcess(self, args)
+
+
+class LoginProcess:
+    """``better-skills login --no-browser`` running in the background; stderr read as it comes."""
+
+    def __init__(self, cli: Cli, args: tuple[str, ...]) -> None:
+        self.process = subprocess.Popen(
+            [*executable(), "login", "--no-browser", *args],
+            env=cli.env,
+            cwd=cli.cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self._stderr: list[str] = []
+        self._stdout = ""
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self._stderr.append(line)
+
+    @property
+    def stderr(self) -> str:
+        return "".join(self._stderr)
+
+    def user_code(self, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = CODE_LINE.search(self.stderr)
+            if match:
+                return match.group(1)
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.02)
+        raise AssertionError(f"no user code shown; stderr so far:\n{self.stderr}")
+
+    def wait(self, timeout: float = 30) -> tuple[int, str, str]:
+        """(exit code, stdout, stderr)."""
+        assert self.process.stdout is not None
+        self._stdout = self.process.stdout.read() if self.process.stdout else ""
+        code = self.process.wait(timeout)
+        self._reader.join(5)
+        return code, self._stdout, self.stderr
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(5)

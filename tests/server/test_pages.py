@@ -1,0 +1,859 @@
+"""The browser pages, in process with the fake clock: forms, redirects, states and defences."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from html import unescape
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import pytest
+
+from better_skills.protocol.device_flow import CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_GRANT_TYPE
+from tests.support.clock import FakeClock
+
+pytestmark = pytest.mark.anyio
+
+SITE = "http://testserver"
+ORIGIN = {"Origin": SITE}
+PASSWORD = "correct horse battery staple"
+DEVICE_AGENT = "better-skills/0.1.0 (Linux x86_64; Python 3.11)"
+DEVICE_IP = "203.0.113.7"
+
+
+# -- Helpers ------------------------------------------------------------------------------
+
+
+def hidden(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no hidden field {name!r}"
+    return unescape(match.group(1))
+
+
+def text_of(response: httpx.Response) -> str:
+    """The page's text with tags removed and white space collapsed, for reading messages."""
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", response.text)).split())
+
+
+@asynccontextmanager
+async def browser(client: httpx.AsyncClient, ip: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Another browser (own cookie jar, own address) on the same application."""
+    transport = httpx.ASGITransport(app=client.app, client=(ip, 50001))  # type: ignore[attr-defined]
+    async with httpx.AsyncClient(transport=transport, base_url=SITE) as other:
+        yield other
+
+
+async def issue(client: httpx.AsyncClient, scope: str = DEFAULT_SCOPE) -> dict[str, Any]:
+    async with browser(client, DEVICE_IP) as device:
+        response = await device.post(
+            "/api/auth/device/code",
+            json={"client_id": CLIENT_ID, "scope": scope},
+            headers={"User-Agent": DEVICE_AGENT},
+        )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def poll(client: httpx.AsyncClient, device_code: str) -> httpx.Response:
+    return await client.post(
+        "/api/auth/device/token",
+        json={
+            "grant_type": DEVICE_CODE_GRANT_TYPE,
+            "device_code": device_code,
+            "client_id": CLIENT_ID,
+        },
+        headers={"User-Agent": DEVICE_AGENT},
+    )
+
+
+async def login_form(client: httpx.AsyncClient, next_path: str | None = None) -> str:
+    """GET /login (which sets the CSRF cookie); returns the form's CSRF token."""
+    url = "/login" if next_path is None else f"/login?next={quote(next_path, safe='')}"
+    response = await client.get(url)
+    assert response.status_code == 200
+    return hidden(response.text, "csrf_token")
+
+
+async def sign_up(
+    client: httpx.AsyncClient,
+    email: str = "ada@example.com",
+    name: str = "Ada Lovelace",
+    next_path: str = "/account",
+) -> httpx.Response:
+    token = await login_form(client)
+    response = await client.post(
+        "/signup",
+        data={
+            "name": name,
+            "email": email,
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": next_path,
+        },
+        headers=ORIGIN,
+    )
+    assert response.status_code == 303, response.text
+    return response
+
+
+async def get_session(client: httpx.AsyncClient, **kwargs: Any) -> Any:
+    return (await client.get("/api/auth/get-session", **kwargs)).json()
+
+
+async def open_code(client: httpx.AsyncClient, user_code: str) -> httpx.Response:
+    return await client.get("/device", params={"user_code": user_code})
+
+
+async def decide(
+    client: httpx.AsyncClient, verb: str, user_code: str, csrf: str, **kwargs: Any
+) -> httpx.Response:
+    headers = kwargs.pop("headers", ORIGIN)
+    return await client.post(
+        f"/device/{verb}",
+        data={"user_code": user_code, "csrf_token": csrf},
+        headers=headers,
+        **kwargs,
+    )
+
+
+async def approve_flow(client: httpx.AsyncClient) -> dict[str, Any]:
+    """Issue a code, open and approve it in ``client`` (signed in), redeem it; the token body."""
+    code = await issue(client)
+    page = await open_code(client, code["user_code"])
+    response = await decide(client, "approve", code["user_code"], hidden(page.text, "csrf_token"))
+    assert response.status_code == 200, response.text
+    async with browser(client, DEVICE_IP) as device:
+        token = await poll(device, code["device_code"])
+    assert token.status_code == 200, token.text
+    return token.json()
+
+
+# -- Every page ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/device", "/device?user_code=x", "/account"])
+async def test_pages_send_the_security_headers_and_no_store(app_client, path: str) -> None:
+    async with app_client() as client:
+        response = await client.get(path)
+    assert response.status_code in (200, 303, 400)
+    headers = response.headers
+    assert headers["cache-control"] == "no-store"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src" not in headers["content-security-policy"]
+    if response.status_code != 303:
+        assert headers["content-type"].startswith("text/html")
+        html = response.text
+        assert "<script" not in html
+        assert ' style="' not in html  # the CSP allows no inline styles
+        assert re.search(r'<link rel="stylesheet" href="/static/style\.css\?v=\w+">', html)
+        # Under the header's no-referrer, browsers send "Origin: null" on form posts.
+        assert '<meta name="referrer" content="same-origin">' in html
+        assert "better-skills" in html
+
+
+async def test_the_stylesheet_and_icon_are_served(app_client) -> None:
+    async with app_client() as client:
+        page = (await client.get("/")).text
+        for href in re.findall(r'href="(/static/[^"]+)"', page):
+            assert (await client.get(href)).status_code == 200
+
+
+async def test_landing_page_links_to_the_device_and_account_pages(app_client) -> None:
+    async with app_client() as client:
+        response = await client.get("/")
+        assert response.status_code == 200
+        assert 'href="/device"' in response.text
+        assert 'href="/login"' in response.text
+        await sign_up(client)
+        signed_in = await client.get("/")
+        assert 'href="/account"' in signed_in.text
+        assert "Ada Lovelace" in signed_in.text
+
+
+# -- Sign up and sign in ------------------------------------------------------------------
+
+
+async def test_sign_up_sets_the_session_cookie_and_goes_to_next(app_client) -> None:
+    async with app_client() as client:
+        token = await login_form(client, "/device?user_code=BCDF-GHJK")
+        response = await client.post(
+            "/signup",
+            data={
+                "name": "Ada Lovelace",
+                "email": "Ada@Example.com",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "/device?user_code=BCDF-GHJK",
+            },
+            headers=ORIGIN,
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/device?user_code=BCDF-GHJK"
+        assert response.headers["cache-control"] == "no-store"
+        cookie = next(
+            c
+            for c in response.headers.get_list("set-cookie")
+            if c.startswith("better_skills_session=")
+        )
+        assert "HttpOnly" in cookie
+        assert "SameSite=lax" in cookie
+        session = await get_session(client)
+        assert session["user"]["email"] == "ada@example.com"
+
+
+async def test_the_login_form_cookie_is_httponly_and_strict(app_client) -> None:
+    async with app_client() as client:
+        response = await client.get("/login")
+    cookie = next(
+        c for c in response.headers.get_list("set-cookie") if c.startswith("better_skills_csrf=")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    nonce = cookie.split(";", 1)[0].split("=", 1)[1]
+    assert nonce not in response.text  # the form holds a keyed hash of it, not the nonce
+    html = response.text
+    for label in ("signin-email", "signin-password", "signup-name", "signup-email"):
+        assert f'<label for="{label}">' in html
+    assert 'autocomplete="current-password"' in html
+    assert 'autocomplete="new-password"' in html
+
+
+async def test_sign_in_with_the_right_and_the_wrong_password(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+    async with app_client() as client:
+        token = await login_form(client)
+        wrong = await client.post(
+            "/login",
+            data={"email": "ada@example.com", "password": "nope-nope", "csrf_token": token},
+            headers=ORIGIN,
+        )
+        assert wrong.status_code == 401
+        assert "Invalid email or password" in text_of(wrong)
+        assert 'value="ada@example.com"' in wrong.text  # the email is kept...
+        assert "nope-nope" not in wrong.text  # ...the password never
+        assert await get_session(client) is None
+
+        token = hidden(wrong.text, "csrf_token")
+        right = await client.post(
+            "/login",
+            data={
+                "email": " ADA@example.com ",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "/device",
+            },
+            headers=ORIGIN,
+        )
+        assert right.status_code == 303
+        assert right.headers["location"] == "/device"
+        assert (await get_session(client))["user"]["name"] == "Ada Lovelace"
+
+
+async def test_signing_in_again_ends_the_previous_browser_session(app_client) -> None:
+    async with app_client() as client:
+        token = await login_form(client)
+        await sign_up(client)  # the login cookie's nonce, and so the token, stays the same
+        first = (await get_session(client))["session"]["id"]
+        # Signed in already: the login page sends the person on.
+        assert (await client.get("/login?next=/device")).headers["location"] == "/device"
+        again = await client.post(
+            "/login",
+            data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": token},
+            headers=ORIGIN,
+        )
+        assert again.status_code == 303
+        page = await client.get("/account")
+        assert text_of(page).count("This browser") == 1
+        assert first not in page.text
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "message"),
+    [
+        (
+            {"email": "ada@example.com"},
+            422,
+            "An account with this email already exists",
+        ),
+        ({"password": "short"}, 400, "at least 8 characters"),
+        ({"email": "not-an-email"}, 400, "Enter a valid email address"),
+        ({"name": "   "}, 400, "Enter your name"),
+    ],
+)
+async def test_sign_up_errors_rerender_the_form(
+    app_client, fields: dict[str, str], status: int, message: str
+) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+    async with app_client() as client:
+        token = await login_form(client)
+        data = {
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "password": PASSWORD,
+            "csrf_token": token,
+            **fields,
+        }
+        response = await client.post("/signup", data=data, headers=ORIGIN)
+        assert response.status_code == status
+        assert response.headers["content-type"].startswith("text/html")
+        assert message in text_of(response)
+        assert 'aria-invalid="true"' in response.text
+        assert PASSWORD not in response.text
+        assert await get_session(client) is None
+
+
+async def test_empty_sign_in_fields_are_a_400(app_client) -> None:
+    async with app_client() as client:
+        token = await login_form(client)
+        response = await client.post(
+            "/login", data={"email": "", "password": "", "csrf_token": token}, headers=ORIGIN
+        )
+    assert response.status_code == 400
+    assert "Enter your email address and password" in text_of(response)
+
+
+async def test_sign_in_is_rate_limited_with_retry_after(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+    async with app_client() as client:
+        token = await login_form(client)
+        data = {"email": "ada@example.com", "password": "wrong-password", "csrf_token": token}
+        for _ in range(10):
+            assert (await client.post("/login", data=data, headers=ORIGIN)).status_code == 401
+        limited = await client.post("/login", data={**data, "password": PASSWORD}, headers=ORIGIN)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert "Try again in" in text_of(limited)
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "//evil.example/account",
+        "/\\evil.example",
+        "/\\/evil.example",
+        "https://evil.example",
+        "http:/evil.example",
+        "javascript:alert(1)",
+        "/\t/evil.example",
+        "/%0a/evil.example\n",
+        "evil.example",
+        "",
+    ],
+)
+async def test_next_only_follows_same_site_paths(app_client, target: str) -> None:
+    async with app_client() as client:
+        page = await client.get("/login", params={"next": target})
+        assert hidden(page.text, "next") == "/account"
+        token = hidden(page.text, "csrf_token")
+        response = await client.post(
+            "/signup",
+            data={
+                "name": "Ada",
+                "email": "ada@example.com",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": target,
+            },
+            headers=ORIGIN,
+        )
+    assert response.status_code == 303
+    assert response.headers["location"] == "/account"
+
+
+async def test_next_keeps_a_same_site_path_with_its_query(app_client) -> None:
+    async with app_client() as client:
+        page = await client.get("/login", params={"next": "/device?user_code=BCDF-GHJK"})
+    assert hidden(page.text, "next") == "/device?user_code=BCDF-GHJK"
+    assert "connect your terminal" in text_of(page)
+
+
+@pytest.mark.parametrize("path", ["/login", "/signup"])
+@pytest.mark.parametrize(
+    "breakage", ["missing token", "wrong token", "no cookie", "token for another nonce"]
+)
+async def test_signed_out_forms_need_the_double_submit_token(
+    app_client, path: str, breakage: str
+) -> None:
+    async with app_client() as client:
+        token = await login_form(client)
+        data = {"name": "Ada", "email": "ada@example.com", "password": PASSWORD}
+        if path == "/login":
+            del data["name"]
+        if breakage == "wrong token":
+            data["csrf_token"] = token[:-2] + "xx"
+        elif breakage == "no cookie":
+            data["csrf_token"] = token
+            client.cookies.clear()
+        elif breakage == "token for another nonce":
+            async with browser(client, "127.0.0.2") as other:
+                data["csrf_token"] = await login_form(other)
+        response = await client.post(path, data=data, headers=ORIGIN)
+        assert response.status_code == 403
+        assert "This form has expired" in text_of(response)
+        assert await get_session(client) is None
+        # The page offers a fresh, working token.
+        retry = {**data, "csrf_token": hidden(response.text, "csrf_token")}
+        if path == "/login":
+            return
+        assert (await client.post(path, data=retry, headers=ORIGIN)).status_code == 303
+
+
+async def test_a_non_ascii_csrf_token_is_refused_not_an_error(app_client) -> None:
+    async with app_client() as client:
+        await login_form(client)
+        response = await client.post(
+            "/login",
+            data={"email": "a@example.com", "password": PASSWORD, "csrf_token": "é" * 43},
+            headers=ORIGIN,
+        )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {},
+        {"Referer": "https://evil.example/login"},
+        {"Origin": "http://testserver.evil.example"},
+    ],
+)
+async def test_signed_out_forms_refuse_foreign_origins(app_client, headers: dict) -> None:
+    async with app_client() as client:
+        token = await login_form(client)
+        response = await client.post(
+            "/signup",
+            data={
+                "name": "Ada",
+                "email": "ada@example.com",
+                "password": PASSWORD,
+                "csrf_token": token,
+            },
+            headers=headers,
+        )
+        assert response.status_code == 403
+        assert response.headers["content-type"].startswith("text/html")
+        assert "Request refused" in text_of(response)
+        assert await get_session(client) is None
+
+
+async def test_a_same_site_referer_is_enough_without_origin(app_client) -> None:
+    async with app_client() as client:
+        token = await login_form(client)
+        response = await client.post(
+            "/signup",
+            data={
+                "name": "Ada",
+                "email": "ada@example.com",
+                "password": PASSWORD,
+                "csrf_token": token,
+            },
+            headers={"Referer": f"{SITE}/login"},
+        )
+    assert response.status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type", "status"),
+    [
+        (b"email=a&email=b", "application/x-www-form-urlencoded", 400),
+        (b"email=%ff", "application/x-www-form-urlencoded", 400),
+        (b"surprise=1", "application/x-www-form-urlencoded", 400),
+        (b"x" * (64 * 1024 + 1), "application/x-www-form-urlencoded", 413),
+        (b"<xml/>", "text/xml", 415),
+        (b"email=a%00b", "application/x-www-form-urlencoded", 400),
+    ],
+)
+async def test_malformed_form_bodies_render_a_page_not_a_500(
+    app_client, content: bytes, content_type: str, status: int
+) -> None:
+    async with app_client() as client:
+        await login_form(client)
+        for path in ("/login", "/signup", "/logout", "/device/approve"):
+            response = await client.post(
+                path, content=content, headers={**ORIGIN, "Content-Type": content_type}
+            )
+            assert response.status_code == status, (path, response.text)
+            assert response.headers["content-type"].startswith("text/html")
+
+
+# -- The device page ----------------------------------------------------------------------
+
+
+async def test_the_code_entry_form(app_client) -> None:
+    async with app_client() as client:
+        response = await client.get("/device")
+    assert response.status_code == 200
+    html = response.text
+    assert '<label for="user-code">' in html
+    assert 'name="user_code"' in html
+    assert 'autocomplete="off"' in html
+    assert 'autocapitalize="characters"' in html
+    assert 'inputmode="text"' in html
+    assert "XXXX-XXXX" in html
+    assert 'method="get" action="/device"' in html
+
+
+async def test_signed_out_visitors_are_sent_to_sign_in_and_back(app_client) -> None:
+    async with app_client() as client:
+        code = await issue(client)
+        raw = code["user_code"].lower().replace("-", " ")
+        response = await open_code(client, raw)
+        assert response.status_code == 303
+        back = f"/device?user_code={code['user_code']}"
+        assert response.headers["location"] == f"/login?next={quote(back, safe='')}"
+        await sign_up(client, next_path=back)
+        page = await client.get(back)
+        assert page.status_code == 200
+        assert "A terminal wants to use your account" in text_of(page)
+
+
+async def test_the_request_page_shows_who_is_asking(app_client, clock: FakeClock) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        clock.advance(5 * 60)
+        response = await open_code(client, code["user_code"])
+        assert response.status_code == 200
+        html, text = response.text, text_of(response)
+        assert code["user_code"] in text
+        assert CLIENT_ID in text
+        for scope in DEFAULT_SCOPE.split():
+            assert re.search(rf"<li>[^<]*<code[^>]*>{scope}</code></li>", html), scope
+        assert DEVICE_IP in text
+        assert DEVICE_AGENT in text
+        # The fake clock starts at 2027-01-15 08:00 UTC.
+        assert "15 Jan 2027, 08:00 UTC (5 minutes ago)" in text
+        assert "15 Jan 2027, 08:30 UTC (in 25 minutes)" in text
+        assert "Never approve a code you did not request yourself" in text
+        assert '<time datetime="2027-01-15T08:00:00Z">' in html
+        for verb in ("approve", "deny"):
+            form = re.search(
+                rf'<form method="post" action="/device/{verb}">(.*?)</form>', html, re.S
+            )
+            assert form, verb
+            assert hidden(form.group(1), "user_code") == code["user_code"]
+            assert hidden(form.group(1), "csrf_token")
+        # The API agrees that the page claimed the code for this user.
+        claimed = await client.get("/api/auth/device", params={"user_code": code["user_code"]})
+        assert claimed.json()["client_id"] == CLIENT_ID
+
+
+async def test_approve_then_the_terminal_gets_a_token(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+        csrf = hidden(page.text, "csrf_token")
+        response = await decide(client, "approve", code["user_code"], csrf)
+        assert response.status_code == 200
+        assert "Approved. You can return to your terminal." in text_of(response)
+        async with browser(client, DEVICE_IP) as device:
+            token = await poll(device, code["device_code"])
+        assert token.status_code == 200
+        again = await open_code(client, code["user_code"])
+        assert again.status_code == 200
+        assert "You approved this request" in text_of(again)
+        assert "/device/approve" not in again.text
+        twice = await decide(client, "approve", code["user_code"], csrf)
+        assert twice.status_code == 400
+        assert "already approved or denied" in text_of(twice)
+
+
+async def test_deny_then_the_terminal_is_refused(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+        response = await decide(client, "deny", code["user_code"], hidden(page.text, "csrf_token"))
+        assert response.status_code == 200
+        assert "Denied." in text_of(response)
+        async with browser(client, DEVICE_IP) as device:
+            refused = await poll(device, code["device_code"])
+        assert refused.json()["error"] == "access_denied"
+        again = await open_code(client, code["user_code"])
+        assert "You denied this request" in text_of(again)
+        assert "/device/deny" not in again.text
+
+
+async def test_a_wrong_code_rerenders_the_entry_form(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        response = await open_code(client, "BCDF-GHJK")
+    assert response.status_code == 400
+    assert "That code is not valid" in text_of(response)
+    assert 'value="BCDF-GHJK"' in response.text
+    assert 'aria-invalid="true"' in response.text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "B" * 10_000,
+        "ÀÉÎÕÜ-ÇÑ",
+        "BCDF\x00GHJK",
+        "BCDF\x1bGHJK",
+        "BCDF\u202eGHJK",
+        "AEIO-UAEI",
+        "BCDF-GHJK-LMNP",
+        "",
+        "   ",
+        "<script>",
+    ],
+)
+async def test_malformed_codes_are_a_400_never_a_500(app_client, raw: str) -> None:
+    async with app_client() as client:
+        signed_out = await open_code(client, raw)
+        await sign_up(client)
+        signed_in = await open_code(client, raw)
+    for response in (signed_out, signed_in):
+        assert response.status_code == 400
+        assert response.headers["content-type"].startswith("text/html")
+        assert "<script>" not in response.text
+        assert "X" * 100 not in response.text
+
+
+async def test_wrong_codes_are_rate_limited_with_retry_after(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        wrong = "BCDF-GHJK" if code["user_code"] != "BCDF-GHJK" else "BCDF-GHJL"
+        for _ in range(10):
+            assert (await open_code(client, wrong)).status_code == 400
+        limited = await open_code(client, code["user_code"])
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert "Too many wrong codes" in text_of(limited)
+    assert "Try again in 15 minutes" in text_of(limited)
+    assert limited.headers["cache-control"] == "no-store"
+
+
+async def test_an_expired_code(app_client, clock: FakeClock) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+        clock.advance(1801)
+        expired = await open_code(client, code["user_code"])
+        assert expired.status_code == 400
+        assert "This code has expired. Run `better-skills login` again" in text_of(expired)
+        late = await decide(client, "approve", code["user_code"], hidden(page.text, "csrf_token"))
+        assert late.status_code == 400
+        assert "This code has expired" in text_of(late)
+
+
+async def test_a_code_opened_by_another_account(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        assert (await open_code(client, code["user_code"])).status_code == 200
+        async with browser(client, "198.51.100.9") as mallory:
+            await sign_up(mallory, email="mallory@example.com", name="Mallory")
+            response = await open_code(mallory, code["user_code"])
+            assert response.status_code == 403
+            assert "another account" in text_of(response)
+            assert "Approve" not in text_of(response)
+            csrf = hidden(response.text, "csrf_token")
+            refused = await decide(mallory, "approve", code["user_code"], csrf)
+            assert refused.status_code == 403
+            # Its "use another account" button signs out and comes back to the code.
+            out = await mallory.post(
+                "/logout",
+                data={"csrf_token": csrf, "next": hidden(response.text, "next")},
+                headers=ORIGIN,
+            )
+            assert out.status_code == 303
+            back = quote(f"/device?user_code={code['user_code']}", safe="")
+            assert out.headers["location"] == f"/login?next={back}"
+
+
+@pytest.mark.parametrize(
+    "breakage", ["missing token", "wrong token", "another session's token", "foreign origin"]
+)
+async def test_approve_needs_origin_and_session_csrf(app_client, breakage: str) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+        csrf = hidden(page.text, "csrf_token")
+        headers = ORIGIN
+        if breakage == "missing token":
+            csrf = ""
+        elif breakage == "wrong token":
+            csrf = csrf[::-1]
+        elif breakage == "another session's token":
+            async with browser(client, "127.0.0.3") as other:
+                await sign_up(other, email="other@example.com")
+                other_code = await issue(client)
+                other_page = await open_code(other, other_code["user_code"])
+                csrf = hidden(other_page.text, "csrf_token")
+        else:
+            headers = {"Origin": "https://evil.example"}
+        response = await decide(client, "approve", code["user_code"], csrf, headers=headers)
+        assert response.status_code == 403
+        assert "Request refused" in text_of(response)
+        async with browser(client, DEVICE_IP) as device:
+            pending = await poll(device, code["device_code"])
+        assert pending.json()["error"] == "authorization_pending"
+
+
+async def test_approve_when_signed_out_asks_to_sign_in(app_client) -> None:
+    async with app_client() as client:
+        code = await issue(client)
+        response = await decide(client, "approve", code["user_code"], "whatever")
+    assert response.status_code == 401
+    assert "Sign in again" in text_of(response)
+    back = quote(f"/device?user_code={code['user_code']}", safe="")
+    assert f'href="/login?next={back}"' in response.text
+
+
+async def test_approving_a_code_that_was_never_opened(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        csrf = hidden((await client.get("/account")).text, "csrf_token")
+        code = await issue(client)
+        response = await decide(client, "approve", code["user_code"], csrf)
+        assert response.status_code == 400
+        assert "Open the code on the device page" in text_of(response)
+        bad = await decide(client, "approve", "x" * 5000, csrf)
+        assert bad.status_code == 400
+
+
+# -- The account page ---------------------------------------------------------------------
+
+
+async def test_account_sends_signed_out_visitors_to_sign_in(app_client) -> None:
+    async with app_client() as client:
+        response = await client.get("/account")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=%2Faccount"
+
+
+async def test_account_lists_sessions_and_revokes_one(app_client, clock: FakeClock) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        clock.advance(120)
+        token = await approve_flow(client)
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        assert (await get_session(client, headers=bearer))["user"]["email"] == "ada@example.com"
+
+        page = await client.get("/account")
+        assert page.status_code == 200
+        text = text_of(page)
+        assert "Ada Lovelace" in text and "ada@example.com" in text
+        assert text.count("This browser") == 1
+        assert "Command line" in text and "Browser" in text
+        assert CLIENT_ID in text or "command-line tool" in text
+        assert DEVICE_IP in text and DEVICE_AGENT in text
+        assert "(2 minutes ago)" in text  # the browser session was made before the clock moved
+        forms = re.findall(r'action="/account/sessions/([\w-]+)/revoke"', page.text)
+        assert len(forms) == 2
+        device_id = (await get_session(client, headers=bearer))["session"]["id"]
+        assert device_id in forms
+        csrf = hidden(page.text, "csrf_token")
+
+        revoked = await client.post(
+            f"/account/sessions/{device_id}/revoke", data={"csrf_token": csrf}, headers=ORIGIN
+        )
+        assert revoked.status_code == 303
+        assert revoked.headers["location"] == "/account?revoked=1"
+        assert await get_session(client, headers=bearer) is None
+        after = await client.get(revoked.headers["location"])
+        assert "Session revoked" in text_of(after)
+        assert device_id not in after.text
+        assert (await get_session(client)) is not None  # this browser is still signed in
+
+        gone = await client.post(
+            f"/account/sessions/{device_id}/revoke", data={"csrf_token": csrf}, headers=ORIGIN
+        )
+        assert gone.status_code == 404
+
+
+async def test_revoke_needs_csrf_and_origin_and_your_own_session(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        token = await approve_flow(client)
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        device_id = (await get_session(client, headers=bearer))["session"]["id"]
+        page = await client.get("/account")
+        csrf = hidden(page.text, "csrf_token")
+        url = f"/account/sessions/{device_id}/revoke"
+        assert (await client.post(url, data={}, headers=ORIGIN)).status_code == 403
+        assert (await client.post(url, data={"csrf_token": "x"}, headers=ORIGIN)).status_code == 403
+        foreign = await client.post(
+            url, data={"csrf_token": csrf}, headers={"Origin": "https://evil.example"}
+        )
+        assert foreign.status_code == 403
+        async with browser(client, "127.0.0.4") as other:
+            await sign_up(other, email="eve@example.com", name="Eve")
+            other_csrf = hidden((await other.get("/account")).text, "csrf_token")
+            theirs = await other.post(url, data={"csrf_token": other_csrf}, headers=ORIGIN)
+            assert theirs.status_code == 404
+            weird = await other.post(
+                "/account/sessions/%E2%80%AE..%2F/revoke",
+                data={"csrf_token": other_csrf},
+                headers=ORIGIN,
+            )
+            assert weird.status_code == 404
+        assert (await get_session(client, headers=bearer)) is not None
+
+
+async def test_revoking_the_current_session_signs_out(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        page = await client.get("/account")
+        current = (await get_session(client))["session"]["id"]
+        assert "Revoke and sign out" in text_of(page)
+        response = await client.post(
+            f"/account/sessions/{current}/revoke",
+            data={"csrf_token": hidden(page.text, "csrf_token")},
+            headers=ORIGIN,
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login"
+        assert any(
+            c.startswith("better_skills_session=") and "Max-Age=0" in c
+            for c in response.headers.get_list("set-cookie")
+        )
+        assert await get_session(client) is None
+
+
+async def test_sign_out(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        cookie = dict(client.cookies)
+        page = await client.get("/account")
+        csrf = hidden(page.text, "csrf_token")
+        refused = await client.post("/logout", data={"csrf_token": "nope"}, headers=ORIGIN)
+        assert refused.status_code == 403
+        foreign = await client.post(
+            "/logout", data={"csrf_token": csrf}, headers={"Origin": "https://evil.example"}
+        )
+        assert foreign.status_code == 403
+        assert await get_session(client) is not None
+
+        response = await client.post("/logout", data={"csrf_token": csrf}, headers=ORIGIN)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/login"
+        assert await get_session(client) is None
+        client.cookies.update(cookie)  # the old cookie is dead on the server too
+        assert await get_session(client) is None
+        assert (await client.get("/account")).status_code == 303
+
+
+async def test_user_input_is_escaped(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client, name='<img src=x onerror="alert(1)">')
+        page = await client.get("/account")
+    assert "<img src=x" not in page.text
+    assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.text

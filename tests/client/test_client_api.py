@@ -457,3 +457,18 @@ def test_plain_http_servers_skip_loading_the_ca_bundle_but_fail_closed() -> None
     assert context.check_hostname
     assert context.get_ca_certs() == []
     assert _tls_context_for("https://api.betterskills.ai") is True
+
+
+def test_importing_the_client_does_not_import_httpx_s_own_cli() -> None:
+    """httpx would import rich and pygments (~70 ms) for its CLI; whoami must not pay that."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, better_skills.client.api;"
+        "print(sorted(m for m in ('rich', 'pygments', 'httpx._main') if sys.modules.get(m)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"

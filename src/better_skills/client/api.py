@@ -20,9 +20,8 @@ from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpx
-
 from better_skills import __version__
+from better_skills.client._httpx import httpx
 from better_skills.client.clock import Clock, SystemClock
 from better_skills.client.errors import (
     ServerError,

@@ -18,7 +18,6 @@ import contextlib
 import errno
 import json
 import os
-import secrets
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -242,7 +241,8 @@ class SessionStore:
         """Write the file atomically with mode 0600; raises :class:`SessionStoreUnwritable`."""
         self._prepare_directory()
         payload = (json.dumps(session.to_json(), indent=2) + "\n").encode("utf-8")
-        temp = self.directory / f".{SESSION_FILE_NAME}.{secrets.token_hex(8)}.tmp"
+        # os.urandom rather than secrets: same randomness, without importing hmac/hashlib.
+        temp = self.directory / f".{SESSION_FILE_NAME}.{os.urandom(8).hex()}.tmp"
         try:
             # O_EXCL|O_NOFOLLOW: never open something an attacker placed at the temporary name.
             fd = os.open(

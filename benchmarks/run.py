@@ -138,6 +138,36 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each of ``pids`` so far (their own, not their children's)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def cpu_spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds spent between two snapshots; processes born in between count in full."""
+    return sum(spent - before.get(pid, 0.0) for pid, spent in after.items())
+
+
+def postgres_backends(database_url: str) -> list[int]:
+    """Process ids of the PostgreSQL backends serving ``database_url`` (same machine)."""
+    import psycopg
+
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)
+        ).fetchall()
+    return [row[0] for row in rows]
+
+
 class Server:
     def __init__(
         self, database_url: str, folder: Path, workers: int, src: Path | None = None
@@ -574,6 +604,8 @@ class Result:
     ok_share: float
     socket_errors: int
     rss_peak_mib: float
+    server_cpu_us: float = 0.0
+    database_cpu_us: float = 0.0
     label: str = ""
     first_unexpected: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
@@ -619,8 +651,17 @@ def measure(
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+
+    def database_pids() -> list[int]:
+        if backend != "postgres":
+            return []
+        return postgres_backends(server.env["DATABASE_URL"])
+
+    cpu_before = cpu_seconds(server.pids()), cpu_seconds(database_pids())
     with RssSampler(server) as sampler:
         raw = run_load(url, args, options.duration, options)
+    cpu_after = cpu_seconds(server.pids()), cpu_seconds(database_pids())
+    requests = max(1, raw["requests"])
     if profiler is not None:
         profiler.wait(60)
     seconds = raw["duration_us"] / 1e6
@@ -635,12 +676,16 @@ def measure(
         ok_share=raw["ok"] / answered if answered else 0.0,
         socket_errors=raw["socket_errors"] + raw["timeouts"],
         rss_peak_mib=sampler.peak,
+        server_cpu_us=cpu_spent(cpu_before[0], cpu_after[0]) * 1e6 / requests,
+        database_cpu_us=cpu_spent(cpu_before[1], cpu_after[1]) * 1e6 / requests,
         label=label,
         first_unexpected=raw.get("first_unexpected", ""),
     )
     log(
         f"{backend} {label}: {result.rps:,.0f} rps, p50 {result.p50_ms:.1f} ms, "
-        f"p99 {result.p99_ms:.1f} ms, {result.ok_share:.1%} expected answers"
+        f"p99 {result.p99_ms:.1f} ms, {result.ok_share:.1%} expected answers, "
+        f"CPU per request: server {result.server_cpu_us:.0f} us"
+        + (f", PostgreSQL {result.database_cpu_us:.0f} us" if backend == "postgres" else "")
         + (f" (first other: {result.first_unexpected[:120]})" if result.ok_share < 1 else "")
     )
     return result
@@ -695,7 +740,13 @@ def bench_backend(backend: str, args: argparse.Namespace, options: Options) -> B
             results = [
                 measure(server, backend, scenario, prepared, options)
                 for scenario in ("get-session", "device-code", "token-slow-down", "token-pending")
+                if scenario in args.scenarios
             ]
+            seconds, big_rows, rss_idle_big = 0.0, {}, 0.0
+            if "get-session-big" not in args.scenarios:
+                return BackendReport(
+                    backend, results, rss_idle, rss_idle_big, processes, seconds, len(codes), {}
+                )
             log(
                 f"{backend}: inserting {args.big_sessions:,} sessions and "
                 f"{args.big_codes:,} pending codes with SQL"
@@ -735,37 +786,44 @@ def verdict(ok: bool) -> str:
 
 def table(reports: list[BackendReport]) -> str:
     header = (
-        f"{'backend':<9}{'scenario':<42}{'rps':>8}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'expected':>10}{'RSS MiB':>9}  target"
+        f"{'backend':<9}{'scenario':<42}{'rps':>8}{'p50 ms':>8}{'p99 ms':>8}"
+        f"{'expected':>9}{'CPU us/req':>12}{'RSS MiB':>8}  target"
     )
-    lines = [header, "-" * len(header)]
+    lines = [header, "-" * (len(header) + 34)]
     for report in reports:
         by_name = {r.scenario: r for r in report.results}
         for r in report.results:
             if r.scenario == "get-session-big":
-                base = by_name["get-session"].rps
+                base = by_name["get-session"].rps if "get-session" in by_name else 0.0
                 ratio = r.rps / base if base else 0.0
                 target = f"{ratio:.2f}x of near-empty, >= {BIG_RATIO_TARGET:.2f}x " + verdict(
                     ratio >= BIG_RATIO_TARGET and r.p99_ms < P99_TARGET_MS
                 )
             else:
                 goal = TARGETS[r.scenario]
-                target = f">= {goal} rps, p99 < {P99_TARGET_MS:.0f} ms " + verdict(
+                target = f">= {goal}, p99 < {P99_TARGET_MS:.0f} ms " + verdict(
                     r.rps >= goal and r.p99_ms < P99_TARGET_MS
                 )
             if r.socket_errors:
                 target += f" ({r.socket_errors} socket errors)"
+            cpu = f"{r.server_cpu_us:.0f}"
+            if r.backend == "postgres":
+                cpu += f"+{r.database_cpu_us:.0f}"
             lines.append(
-                f"{r.backend:<9}{r.label:<42}{r.rps:>8,.0f}{r.p50_ms:>9.1f}"
-                f"{r.p99_ms:>9.1f}{r.ok_share:>10.1%}{r.rss_peak_mib:>9.0f}  {target}"
+                f"{r.backend:<9}{r.label:<42}{r.rps:>8,.0f}{r.p50_ms:>8.1f}{r.p99_ms:>8.1f}"
+                f"{r.ok_share:>9.1%}{cpu:>12}{r.rss_peak_mib:>8.0f}  {target}"
             )
-        peak = max(r.rss_peak_mib for r in report.results)
+        peak = max((r.rss_peak_mib for r in report.results), default=0.0)
+        idle = f"idle {report.rss_idle_mib:.0f} MiB"
+        if report.big_rows:
+            idle += f", idle with big data {report.rss_idle_big_mib:.0f} MiB"
         lines.append(
-            f"{report.backend:<9}{'server RSS idle / under load (peak)':<42}"
-            f"{'':>8}{'':>9}{'':>9}{'':>10}{peak:>9.0f}  idle {report.rss_idle_mib:.0f} MiB, "
-            f"idle with big data {report.rss_idle_big_mib:.0f} MiB, "
-            f"{report.processes} processes summed"
+            f"{report.backend:<9}{'server RSS: peak under load':<42}{'':>45}{peak:>8.0f}  "
+            f"{idle}; {report.processes} processes summed"
         )
+    lines.append(
+        "CPU us/req: CPU time of the server's processes (+ its PostgreSQL backends) per request."
+    )
     return "\n".join(lines)
 
 
@@ -781,9 +839,10 @@ def environment(args: argparse.Namespace, options: Options) -> list[str]:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
+    load = os.getloadavg()[0]
     return [
         f"machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}",
+        f"{platform.system()} {platform.release()}; load average at the end {load:.1f}",
         f"load: {generator}, {options.threads} threads, {options.connections} connections, "
         f"{options.duration:g} s per scenario after {options.warmup:g} s warm-up, loopback",
         f"server: better-skills-server, WORKERS={args.workers}, POLL_INTERVAL={POLL_INTERVAL}; "
@@ -813,6 +872,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--src", type=Path, help="run the server from this source folder (put first on PYTHONPATH)"
     )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated subset of: {', '.join(SCENARIOS)}",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument(
         "--profile",
@@ -820,6 +884,10 @@ def main(argv: list[str] | None = None) -> int:
         help="record each scenario with py-spy (raw stacks) into this folder",
     )
     args = parser.parse_args(argv)
+    args.scenarios = [x.strip() for x in args.scenarios.split(",") if x.strip()]
+    for name in args.scenarios:
+        if name not in SCENARIOS:
+            parser.error(f"unknown scenario {name!r}")
     loadgen = args.loadgen
     if loadgen == "auto":
         loadgen = "wrk" if shutil.which("wrk") else "python"

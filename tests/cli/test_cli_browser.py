@@ -29,7 +29,12 @@ def test_unavailable_reason(environ: dict[str, str], platform: str, reason: str 
 
 def test_open_uses_webbrowser(monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[tuple[str, int]] = []
-    monkeypatch.setattr(webbrowser, "open", lambda url, new=0: opened.append((url, new)) or True)
+
+    def fake_open(url: str, new: int = 0) -> bool:
+        opened.append((url, new))
+        return True
+
+    monkeypatch.setattr(webbrowser, "open", fake_open)
     assert SystemBrowser({}, "darwin").open("http://x/device") is True
     assert opened == [("http://x/device", 2)]
 

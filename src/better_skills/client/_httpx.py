@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 if "httpx" not in sys.modules:
-    sys.modules.setdefault("httpx._main", None)  # type: ignore[assignment]
+    sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 import httpx
 

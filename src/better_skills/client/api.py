@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from better_skills import __version__
@@ -350,7 +350,6 @@ class AuthClient:
         if 400 <= response.status_code < 500:
             return False
         self._raise_for_error(response, body, Paths.SIGN_OUT)
-        raise AssertionError("unreachable")  # pragma: no cover
 
     # -- health ----------------------------------------------------------------------------
 
@@ -422,7 +421,7 @@ class AuthClient:
             )
         return data
 
-    def _raise_for_error(self, response: httpx.Response, body: bytes, path: str) -> None:
+    def _raise_for_error(self, response: httpx.Response, body: bytes, path: str) -> NoReturn:
         """Turn a non-success answer into the right exception (always raises)."""
         status = response.status_code
         data: Any = None
@@ -483,7 +482,7 @@ def _read_capped(response: httpx.Response) -> bytes:
 
 def _backoff(interval: float, failures: int) -> float:
     """Doubling wait after consecutive failures (RFC 8628 §3.5), capped."""
-    return min(interval * 2**failures, max(MAX_BACKOFF, interval))
+    return float(min(interval * 2.0**failures, max(MAX_BACKOFF, interval)))
 
 
 def _retry_after(response: httpx.Response) -> int | None:

@@ -155,13 +155,15 @@ def _show_code(deps: Deps, authorization: DeviceAuthorization, options: LoginOpt
 
 
 def _print_qr(deps: Deps, url: str) -> None:
+    from typing import TextIO, cast
+
     import segno  # only for --qr
 
     out = deps.out
     qr = segno.make(url, error="m")
     with out.lock:
         # Half-block characters make the code half as tall; fall back to ANSI colour blocks.
-        qr.terminal(out=out.stderr, compact=out.unicode, border=2)
+        qr.terminal(out=cast(TextIO, out.stderr), compact=out.unicode, border=2)
         out.stderr.flush()
     out.info("Scan the QR code to open the login page on your phone.")
     out.info()

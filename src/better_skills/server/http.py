@@ -82,6 +82,14 @@ def parse_json(body: bytes) -> dict[str, Any]:
     return value
 
 
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 async def read_params(
     request: Request,
     *,
@@ -122,6 +130,10 @@ async def read_params(
             raise errors.InvalidRequest(f"{name} must be a string.")
         elif isinstance(value, str) and "\x00" in value:
             raise errors.InvalidRequest(f"{name} must not contain NUL characters.")
+        elif isinstance(value, str) and not _is_utf8(value):
+            # A JSON escape of a lone surrogate ("\ud800") decodes to a str that cannot be
+            # encoded again: hashing or storing it would fail with a 500.
+            raise errors.InvalidRequest(f"{name} must be valid Unicode text.")
     for name in required:
         if not params.get(name):
             raise errors.InvalidRequest(f"{name} is required.")

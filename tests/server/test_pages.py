@@ -472,6 +472,7 @@ async def test_a_same_site_referer_is_enough_without_origin(app_client) -> None:
         (b"x" * (64 * 1024 + 1), "application/x-www-form-urlencoded", 413),
         (b"<xml/>", "text/xml", 415),
         (b"email=a%00b", "application/x-www-form-urlencoded", 400),
+        (b'{"email": "\\ud800", "password": "\\udfff"}', "application/json", 400),
     ],
 )
 async def test_malformed_form_bodies_render_a_page_not_a_500(
@@ -634,7 +635,7 @@ async def test_wrong_codes_are_rate_limited_with_retry_after(app_client) -> None
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) > 0
     assert "Too many wrong codes" in text_of(limited)
-    assert "Try again in 15 minutes" in text_of(limited)
+    assert "Try again in 15 minutes (at 08:15 UTC)." in text_of(limited)
     assert limited.headers["cache-control"] == "no-store"
 
 
@@ -857,3 +858,36 @@ async def test_user_input_is_escaped(app_client) -> None:
         page = await client.get("/account")
     assert "<img src=x" not in page.text
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.text
+
+
+async def test_behind_https_the_cookies_are_secure_host_cookies(app_client) -> None:
+    site = "https://skills.example"
+    async with app_client(PUBLIC_URL=site) as client:
+        login = await client.get("/login")
+        csrf_cookie = next(
+            c for c in login.headers.get_list("set-cookie") if c.startswith("__Host-")
+        )
+        assert csrf_cookie.startswith("__Host-better_skills_csrf=")
+        assert "Secure" in csrf_cookie and "Path=/" in csrf_cookie
+        signed = await client.post(
+            "/api/auth/sign-up/email",
+            json={"name": "Ada", "email": "ada@example.com", "password": PASSWORD},
+        )
+        cookie = {"Cookie": f"__Host-better_skills_session={signed.json()['token']}"}
+        client.cookies.clear()
+        page = await client.get("/account", headers=cookie)
+        assert page.status_code == 200
+        out = await client.post(
+            "/logout",
+            data={"csrf_token": hidden(page.text, "csrf_token")},
+            headers={**cookie, "Origin": site},
+        )
+        assert out.status_code == 303
+        deleted = next(
+            c
+            for c in out.headers.get_list("set-cookie")
+            if c.startswith("__Host-better_skills_session=")
+        )
+        # Without Secure a browser would refuse to overwrite the __Host- cookie.
+        assert "Max-Age=0" in deleted and "Secure" in deleted and "Path=/" in deleted
+        assert (await client.get("/api/auth/get-session", headers=cookie)).json() is None

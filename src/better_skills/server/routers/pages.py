@@ -231,8 +231,11 @@ def ascii_token(value: Any) -> str:
     return value if isinstance(value, str) and value.isascii() and len(value) <= 128 else ""
 
 
-def retry_text(seconds: int) -> str:
-    return f"Try again in {duration_text(max(1, seconds))}."
+def retry_text(request: Request, seconds: int) -> str:
+    """``"Try again in 15 minutes (at 08:15 UTC)."``"""
+    seconds = max(1, seconds)
+    at = datetime.fromtimestamp(services(request).clock() + seconds, tz=UTC)
+    return f"Try again in {duration_text(seconds)} (at {at:%H:%M} UTC)."
 
 
 def retry_headers(error: errors.OAuthError) -> dict[str, str]:
@@ -397,7 +400,9 @@ async def _account_post(request: Request, form: str) -> Response:
         state.field = ACCOUNT_ERROR_FIELDS.get(exc.code, "")
         return login_page(request, next_path, state, status=exc.status_code)
     except errors.TooManyRequests as exc:
-        state.error = "Too many failed sign-in attempts. " + retry_text(exc.retry_after or 60)
+        state.error = "Too many failed sign-in attempts. " + retry_text(
+            request, exc.retry_after or 60
+        )
         return login_page(request, next_path, state, status=429, headers=retry_headers(exc))
     # A new sign-in replaces this browser's previous session rather than orphaning it.
     old = cookie_token(request)
@@ -480,7 +485,8 @@ def device_error(
         return device_entry(
             request,
             view,
-            error="Too many wrong codes were entered. " + retry_text(exc.retry_after or 60),
+            error="Too many wrong codes were entered. "
+            + retry_text(request, exc.retry_after or 60),
             value=echo(raw),
             status=429,
             headers=retry_headers(exc),

@@ -44,7 +44,7 @@ from better_skills.server.dependencies import caller, services
 from better_skills.server.http import NO_STORE, origin_is_trusted, read_params, session_cookie_name
 from better_skills.server.routers.auth_api import set_session_cookie
 from better_skills.server.services import to_ms
-from better_skills.server.services.accounts import AccountError
+from better_skills.server.services.accounts import MIN_PASSWORD, AccountError
 from better_skills.server.services.sessions import SessionView
 
 router = APIRouter(include_in_schema=False)
@@ -338,7 +338,7 @@ def login_page(
         for_device=next_path.startswith(Paths.DEVICE_PAGE),
         csrf_token=_login_token(request, nonce),
         state=state or LoginForm(),
-        min_password=8,
+        min_password=MIN_PASSWORD,
     )
     response.set_cookie(
         _login_cookie_name(request),

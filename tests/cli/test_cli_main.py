@@ -126,6 +126,9 @@ def test_unwritable_session_folder_through_the_cli(
     assert "XDG_CONFIG_HOME" in err
     assert "run better-skills as the user" in err
     assert "Traceback" not in err
+    # The token that could not be saved is not left valid on the server.
+    assert harness.server.tokens_issued == 1
+    assert harness.server.valid_tokens == set()
 
 
 def test_bugs_still_show_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:

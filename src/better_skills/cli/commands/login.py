@@ -16,7 +16,7 @@ import click
 from better_skills.cli.common import AppState, Deps, json_option, server_option
 from better_skills.cli.output import format_countdown, format_local_time, format_relative
 from better_skills.client.config import TOKEN_ENV, token_from_env
-from better_skills.client.errors import ClientError, SessionFileError
+from better_skills.client.errors import ClientError, SessionFileError, SessionStoreUnwritable
 from better_skills.client.session_store import StoredSession, format_timestamp
 
 if TYPE_CHECKING:
@@ -93,7 +93,13 @@ def run(options: LoginOptions, deps: Deps) -> int:
             _open_browser(deps, authorization.browser_url)
         grant = _wait_for_approval(deps, client, authorization)
         session, info = _make_session(deps, client, grant)
-        deps.store.save(session)
+        try:
+            deps.store.save(session)
+        except SessionStoreUnwritable:
+            # Nobody could use this token again; do not leave it valid on the server.
+            with contextlib.suppress(ClientError):
+                client.sign_out(session.access_token, session.token_type)
+            raise
         if previous is not None and previous.access_token != session.access_token:
             # The replaced session would stay valid on the server for hours; end it.
             with contextlib.suppress(ClientError):

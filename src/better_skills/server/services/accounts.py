@@ -140,8 +140,10 @@ class AccountService:
         except AccountError:
             email = email.strip().lower()[:320]
         keys = [f"sign_in:ip:{caller.ip}", f"sign_in:email:{email}"]
-        async with self._db.read() as conn:
-            await self._limiter.enforce(
+        # Count the attempt before the (slow) password check and give it back on success:
+        # concurrent guesses cannot all pass the limit while their hashes are computed.
+        async with self._db.write() as conn:
+            reservation = await self._limiter.reserve(
                 conn, keys, self._sign_in_limit, now, "Too many failed sign-in attempts."
             )
             row = (await conn.execute(select(users).where(users.c.email == email))).first()
@@ -149,12 +151,11 @@ class AccountService:
         ok = await anyio.to_thread.run_sync(self.passwords.verify, stored, password[:MAX_PASSWORD])
         async with self._db.write() as conn:
             if not ok or row is None:
-                for key in keys:
-                    await self._limiter.hit(conn, key, self._sign_in_limit, now)
                 await audit.record(
                     conn, now, "sign_in_failed", user_id=row.id if row else None, ip=caller.ip
                 )
             else:
+                await self._limiter.refund(conn, reservation)
                 session = await self._sessions.create(conn, row.id, caller, kind="browser")
                 await audit.record(conn, now, "sign_in", user_id=row.id, ip=caller.ip)
         if not ok or row is None:

@@ -284,8 +284,12 @@ class DeviceFlowService:
         rule = self._settings.user_code_limit
         keys = self._guess_keys(caller, user_id)
         code = normalize_user_code(user_code or "")
-        async with self._db.read() as conn:
-            await self._limiter.enforce(conn, keys, rule, now, "Too many wrong codes.")
+        # Count the attempt first and give it back if the code exists, in one transaction, so
+        # that concurrent guesses cannot all pass the check before any of them is counted.
+        async with self._db.write() as conn:
+            reservation = await self._limiter.reserve(
+                conn, keys, rule, now, "Too many wrong codes."
+            )
             row = None
             if _valid_user_code(code):
                 row = (
@@ -295,10 +299,9 @@ class DeviceFlowService:
                         )
                     )
                 ).first()
+            if row is not None:
+                await self._limiter.refund(conn, reservation)
         if row is None:
-            async with self._db.write() as conn:
-                for key in keys:
-                    await self._limiter.hit(conn, key, rule, now)
             raise errors.InvalidRequest("Invalid user code")
         if row.expires_at <= now or row.status == EXPIRED_SEEN:
             raise errors.ExpiredToken("This code has expired. Start the login again.")

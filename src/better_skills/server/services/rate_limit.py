@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import case, select
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -10,6 +12,13 @@ from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.models import rate_limits
 from better_skills.server.security import Hasher
 from better_skills.server.settings import RateLimit
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Attempts counted by :meth:`RateLimiter.reserve`: (hashed key, window start) pairs."""
+
+    slots: tuple[tuple[str, int], ...] = ()
 
 
 class RateLimiter:
@@ -40,28 +49,66 @@ class RateLimiter:
         """Count one event for ``key`` in one atomic upsert; returns the count in the window."""
         if rule.limit <= 0:
             return 0
+        return (await self._count(conn, self._hasher.rate_key(key), rule, now_ms))[0]
+
+    async def _count(
+        self, conn: AsyncConnection, hashed: str, rule: RateLimit, now_ms: int
+    ) -> tuple[int, int]:
+        """One atomic upsert: the count in the window after this event, and the window start."""
         dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
         expired = rate_limits.c.window_start <= now_ms - int(rule.window * 1000)
-        stmt = dialect.insert(rate_limits).values(
-            key=self._hasher.rate_key(key), window_start=now_ms, count=1
-        )
+        stmt = dialect.insert(rate_limits).values(key=hashed, window_start=now_ms, count=1)
         stmt = stmt.on_conflict_do_update(
             index_elements=[rate_limits.c.key],
             set_={
                 "count": case((expired, 1), else_=rate_limits.c.count + 1),
                 "window_start": case((expired, now_ms), else_=rate_limits.c.window_start),
             },
-        ).returning(rate_limits.c.count)
-        return int((await conn.execute(stmt)).scalar_one())
+        ).returning(rate_limits.c.count, rate_limits.c.window_start)
+        row = (await conn.execute(stmt)).one()
+        return int(row.count), int(row.window_start)
 
-    async def enforce(
+    async def reserve(
         self, conn: AsyncConnection, keys: list[str], rule: RateLimit, now_ms: int, message: str
-    ) -> None:
-        """Raise 429 with ``Retry-After`` if any of ``keys`` is over its limit."""
-        waits = [await self.retry_after(conn, key, rule, now_ms) for key in keys]
-        worst = max((w for w in waits if w is not None), default=None)
+    ) -> Reservation:
+        """Count an attempt against every key *before* it is made; 429 if one is over its limit.
+
+        Counting first makes the check atomic: of concurrent attempts each sees its own count,
+        so a burst cannot slip through while the others are still in flight (checking first
+        and counting failures afterwards let dozens of parallel guesses past a limit of 10).
+        Call it in a write transaction: the 429 rolls the counts back, so refused attempts do
+        not count; give successful attempts back with :meth:`refund`.
+        """
+        if rule.limit <= 0:
+            return Reservation()
+        slots = []
+        worst = None
+        for key in keys:
+            hashed = self._hasher.rate_key(key)
+            count, window_start = await self._count(conn, hashed, rule, now_ms)
+            slots.append((hashed, window_start))
+            if count > rule.limit:
+                window_end = window_start + int(rule.window * 1000)
+                wait = max(1, -(-(window_end - now_ms) // 1000))
+                worst = max(worst or 0, wait)
         if worst is not None:
             raise TooManyRequests(f"{message} Try again in {_human(worst)}.", retry_after=worst)
+        return Reservation(tuple(slots))
+
+    async def refund(self, conn: AsyncConnection, reservation: Reservation) -> None:
+        """Give back the attempts of a reservation that succeeded (limits count failures)."""
+        for hashed, window_start in reservation.slots:
+            await conn.execute(
+                update(rate_limits)
+                .where(
+                    and_(
+                        rate_limits.c.key == hashed,
+                        rate_limits.c.window_start == window_start,
+                        rate_limits.c.count > 0,
+                    )
+                )
+                .values(count=rate_limits.c.count - 1)
+            )
 
 
 def _human(seconds: int) -> str:

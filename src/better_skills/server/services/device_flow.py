@@ -10,10 +10,11 @@ A code's life::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, delete, insert, literal, select, update
+from sqlalchemy import BigInteger, and_, case, cast, delete, insert, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -186,8 +187,15 @@ class DeviceFlowService:
         dc = device_codes.c
         too_fast = and_(
             dc.last_polled_at.is_not(None),
-            dc.last_polled_at > literal(now, BigInteger) - dc.poll_interval * 1000,
+            # 64-bit: a 32-bit ``interval * 1000`` overflowed on PostgreSQL (a 500).
+            dc.last_polled_at
+            > literal(now, BigInteger) - cast(dc.poll_interval, BigInteger) * 1000,
             dc.status.not_in(FINISHED),
+        )
+        # Each slow_down adds 5 s, but a flood of polls must not grow it without bound: an
+        # interval longer than the code lives means nothing.
+        cap = max(
+            self._settings.poll_interval, min(math.ceil(self._settings.device_code_ttl), 86400)
         )
         # One statement records the poll and decides slow_down: SET expressions all see the
         # row as it was, so concurrent polls cannot both slip under the interval.
@@ -203,7 +211,12 @@ class DeviceFlowService:
                 .values(
                     polled_too_fast=case((too_fast, True), else_=False),
                     poll_interval=case(
-                        (too_fast, dc.poll_interval + SLOW_DOWN_INCREMENT), else_=dc.poll_interval
+                        (
+                            and_(too_fast, dc.poll_interval <= cap - SLOW_DOWN_INCREMENT),
+                            dc.poll_interval + SLOW_DOWN_INCREMENT,
+                        ),
+                        (and_(too_fast, dc.poll_interval < cap), cap),
+                        else_=dc.poll_interval,
                     ),
                     last_polled_at=now,
                 )

@@ -41,7 +41,22 @@ async def health_check(request: Request) -> Response:
     return trpc(request, {"result": {"data": "OK"}})
 
 
-@router.get(Paths.TRPC_ME, summary="tRPC me (original CLI)")
+TRPC_ERROR = {
+    "description": "tRPC error (no valid session)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"type": "object", "required": ["error"]},
+                    {"type": "array", "items": {"type": "object", "required": ["error"]}},
+                ]
+            }
+        }
+    },
+}
+
+
+@router.get(Paths.TRPC_ME, summary="tRPC me (original CLI)", responses={401: TRPC_ERROR})
 async def me(request: Request) -> Response:
     view = await current_session(request)
     if view is None:

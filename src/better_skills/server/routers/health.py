@@ -24,7 +24,11 @@ async def database_ok(request: Request) -> bool:
     return True
 
 
-@router.get(Paths.HEALTH, summary="Server and database health")
+@router.get(
+    Paths.HEALTH,
+    summary="Server and database health",
+    responses={503: {"description": 'The database is unavailable ("database": "unavailable")'}},
+)
 async def health(request: Request) -> Response:
     ok = await database_ok(request)
     return JSONResponse(

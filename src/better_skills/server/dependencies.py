@@ -47,6 +47,18 @@ def require_trusted_origin(request: Request) -> None:
         raise errors.Forbidden("Cross-site request refused: the Origin is not trusted.")
 
 
+def refuse_cross_site_sign_in(request: Request) -> None:
+    """Sign-up and sign-in set a session cookie, and accept form bodies, which any site's
+    HTML form can post without the victim's (SameSite) cookies: checking the Origin only when
+    cookies came along let another site sign a browser into the attacker's account (login
+    CSRF). Browsers name the origin of every cross-site POST (``Origin``, or ``Referer``);
+    programs that are not browsers send neither, and need no check.
+    """
+    headers = request.headers
+    if request.cookies or "origin" in headers or "referer" in headers:
+        require_trusted_origin(request)
+
+
 async def require_session(request: Request) -> SessionView:
     """A valid session for a state-changing request; cookie callers must pass the Origin check."""
     token, from_cookie = session_token(request)

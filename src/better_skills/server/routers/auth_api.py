@@ -12,6 +12,7 @@ from better_skills.protocol.device_flow import TOKEN_TYPE, Paths
 from better_skills.server.dependencies import (
     caller,
     current_session,
+    refuse_cross_site_sign_in,
     require_session,
     require_trusted_origin,
     services,
@@ -201,8 +202,7 @@ def set_session_cookie(request: Request, response: Response, token: str) -> None
     responses={**ERRORS, 422: ERROR},
 )
 async def sign_up_email(request: Request) -> Response:
-    if request.cookies:
-        require_trusted_origin(request)
+    refuse_cross_site_sign_in(request)
     params = await read_params(
         request,
         required=["name", "email", "password"],
@@ -230,8 +230,7 @@ async def sign_up_email(request: Request) -> Response:
     responses=ERRORS,
 )
 async def sign_in_email(request: Request) -> Response:
-    if request.cookies:
-        require_trusted_origin(request)
+    refuse_cross_site_sign_in(request)
     params = await read_params(
         request, required=["email", "password"], flags=["rememberMe"], ignored=["callbackURL"]
     )

@@ -108,7 +108,9 @@ def _install_error_handlers(app: FastAPI) -> None:
             exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
         ):
             return await unexpected(request, exc)
-        log.warning("database unavailable: %s: %s", type(exc).__name__, str(exc).splitlines()[0])
+        # Timeouts carry no message: str(exc) is "" (indexing its first line raised, a 500).
+        first_line = next(iter(str(exc).splitlines()), "")
+        log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
         return error_response(errors.ServiceUnavailable(retry_after=5))
 
     async def unexpected(_request: Request, exc: Exception) -> Response:

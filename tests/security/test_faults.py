@@ -222,6 +222,25 @@ def redeem_after_approval(server: LiveServer, person) -> str:
 
 
 @pytest.mark.backends("postgres")
+def test_the_first_request_after_postgres_returns_succeeds(
+    server_factory: Callable[..., LiveServer], database_url: str, proxy: TcpProxy
+) -> None:
+    """The database goes down and comes back while nobody is asking: the pooled connections
+    are all dead, yet the next request must not be the one that finds out."""
+    server = server_factory(proxy.rewrite(database_url), POLL_INTERVAL="1")
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        for _ in range(20):  # fill the pool with several connections
+            assert client.post(Paths.DEVICE_CODE, json={"client_id": CLIENT_ID}).is_success
+        proxy.cut()
+        proxy.restore()
+        answers = [
+            client.post(Paths.DEVICE_CODE, json={"client_id": CLIENT_ID}).status_code
+            for _ in range(20)
+        ]
+    assert answers == [200] * 20, answers
+
+
+@pytest.mark.backends("postgres")
 def test_a_partition_from_postgres_still_gets_a_quick_503(
     server_factory: Callable[..., LiveServer], database_url: str, proxy: TcpProxy
 ) -> None:

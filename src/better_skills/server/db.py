@@ -34,6 +34,9 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=10,
         max_overflow=10,
         pool_timeout=10,
+        # After PostgreSQL restarts every pooled connection is dead; test each on checkout
+        # and reconnect, so that the first requests after the outage do not fail with a 503.
+        pool_pre_ping=True,
         # A replica must not hang on a dead database: fail fast, answer 503, retry later.
         connect_args={"timeout": 5, "command_timeout": 10},
     )

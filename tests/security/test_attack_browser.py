@@ -15,7 +15,8 @@ from tests.security.helpers import (
 )
 from tests.server.flow import ORIGIN, PASSWORD, claim, issue, poll, sign_up
 
-pytestmark = pytest.mark.anyio
+#: Origin, CSRF and header checks run before any database work: one backend is enough.
+pytestmark = [pytest.mark.anyio, pytest.mark.backends("sqlite")]
 EVIL = "https://evil.example"
 #: Headers a cross-site page can make a browser send, none of which names our origin.
 FOREIGN = [

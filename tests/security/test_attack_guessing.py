@@ -148,3 +148,41 @@ async def test_a_correct_password_does_not_spend_the_budget(app) -> None:
             Paths.SIGN_IN_EMAIL, json={"email": "ada@example.com", "password": PASSWORD}
         )
         assert limited.status_code == 429
+
+
+async def test_rotating_ipv6_addresses_in_one_network_does_not_reset_the_limit(app) -> None:
+    """Anyone with IPv6 has a /64 of 2**64 addresses: the per-address limits count the /64.
+    Another /64 is another client."""
+    env = {"RATE_LIMIT_USER_CODE": "5/15m", "RATE_LIMIT_SIGN_IN": "4/15m"}
+    async with app(**env) as a, a.client() as victim:
+        await sign_up(victim)
+        statuses, logins = [], []
+        for i in range(15):
+            async with a.client(f"2001:db8:1:2::{i + 1:x}") as attacker:
+                statuses.append((await claim(attacker, wrong(i))).status_code)
+                response = await attacker.post(
+                    Paths.SIGN_IN_EMAIL,
+                    json={"email": f"nobody{i}@example.com", "password": "guess guess"},
+                )
+                logins.append(response.status_code)
+        assert statuses == [400] * 5 + [429] * 10
+        assert logins == [401] * 4 + [429] * 11
+        async with a.client("2001:db8:1:3::1") as neighbour:
+            assert (await claim(neighbour, wrong(0))).status_code == 400
+        # IPv4 addresses, and IPv4 written as IPv6, are single addresses as before.
+        async with a.client("::ffff:198.51.100.7") as mapped:
+            assert (await claim(mapped, wrong(0))).status_code == 400
+        async with a.client("198.51.100.8") as plain:
+            assert (await claim(plain, wrong(0))).status_code == 400
+
+
+async def test_issuing_from_rotating_ipv6_addresses_is_one_budget(app) -> None:
+    async with app(RATE_LIMIT_DEVICE_CODE="10/10m") as a:
+        statuses = []
+        for i in range(30):
+            async with a.client(f"2001:db8:aa:bb:{i:x}::1") as attacker:
+                response = await attacker.post(
+                    Paths.DEVICE_CODE, json={"client_id": "better-skills-cli"}
+                )
+                statuses.append(response.status_code)
+        assert statuses == [200] * 10 + [429] * 20

@@ -28,11 +28,15 @@ from tests.server.flow import ORIGIN, claim, issue, sign_up
 
 pytestmark = pytest.mark.anyio
 MIB = 1024 * 1024
+#: Refused by the HTTP layer or the page code before any database work: one backend is
+#: enough. What reaches the database (lone surrogates) runs on both.
+SQLITE_ONLY = pytest.mark.backends("sqlite")
 
 
 # -- Size ---------------------------------------------------------------------------------
 
 
+@SQLITE_ONLY
 async def test_a_one_mebibyte_body_is_refused_with_413(app) -> None:
     big_json = json.dumps({"client_id": "x" * MIB}).encode()
     big_form = b"client_id=" + b"x" * MIB
@@ -49,6 +53,7 @@ async def test_a_one_mebibyte_body_is_refused_with_413(app) -> None:
             assert_page_error(response, 413)
 
 
+@SQLITE_ONLY
 async def test_an_endless_body_without_length_is_cut_at_64_kib(app) -> None:
     """Chunked upload, no Content-Length: the server stops reading past the cap."""
     sent = 0
@@ -67,6 +72,7 @@ async def test_an_endless_body_without_length_is_cut_at_64_kib(app) -> None:
     assert sent <= 2 * 64 * 1024, f"the server read {sent} bytes before refusing"
 
 
+@SQLITE_ONLY
 async def test_a_lying_content_length_is_refused_before_reading(app) -> None:
     async with app() as a, a.client() as client:
         for declared in (str(10**15), "-1", "1e3", "0x10", "12 34"):
@@ -97,7 +103,7 @@ MALFORMED_JSON = [
 ]
 
 
-@pytest.mark.backends("sqlite")  # refused before any database work
+@SQLITE_ONLY
 async def test_deep_nesting_and_malformed_json_are_a_400(app) -> None:
     async with app() as a, a.client() as client:
         bearer = {"Authorization": "Bearer " + (await sign_up(client))["token"]}
@@ -118,6 +124,7 @@ INVALID_UTF8 = [
 ]
 
 
+@SQLITE_ONLY
 async def test_invalid_utf8_is_a_400(app) -> None:
     async with app() as a, a.client() as client:
         for body, headers in INVALID_UTF8:
@@ -161,6 +168,7 @@ async def test_lone_surrogates_in_json_strings_are_a_400(app) -> None:
                 assert error["error"] == "invalid_request", (path, error)
 
 
+@SQLITE_ONLY
 async def test_nul_and_control_characters_are_refused(app) -> None:
     async with app() as a, a.client() as client:
         for body in (
@@ -192,7 +200,7 @@ REPEATED = [
 ]
 
 
-@pytest.mark.backends("sqlite")  # refused before any database work
+@SQLITE_ONLY
 async def test_a_repeated_form_field_is_refused(app) -> None:
     """Two values for one field could be read differently by a proxy and by us: refuse."""
     async with app() as a, a.client() as client:
@@ -205,7 +213,7 @@ async def test_a_repeated_form_field_is_refused(app) -> None:
             assert "repeated" in error["error_description"], (path, error)
 
 
-@pytest.mark.backends("sqlite")
+@SQLITE_ONLY
 async def test_repeated_fields_on_the_pages_are_refused(app) -> None:
     async with app() as a, a.client() as client:
         form = await client.get("/login")
@@ -242,6 +250,7 @@ def assert_no_injected_header(response) -> None:
     assert "evil.example" not in location
 
 
+@SQLITE_ONLY
 async def test_header_injection_in_the_user_code(app) -> None:
     async with (
         app(RATE_LIMIT_USER_CODE="0/1m") as a,
@@ -299,7 +308,7 @@ def assert_same_site(location: str) -> None:
     assert "\\" not in location and "evil.example" not in location, location
 
 
-@pytest.mark.backends("sqlite")  # the rule is in the page code, not the database
+@SQLITE_ONLY
 async def test_next_never_leaves_the_site(app) -> None:
     async with app() as a, a.client() as client, a.client() as other:
         await page_sign_up(client)
@@ -339,7 +348,7 @@ async def test_next_never_leaves_the_site(app) -> None:
             assert_same_site(out.headers["location"])
 
 
-@pytest.mark.backends("sqlite")
+@SQLITE_ONLY
 async def test_the_login_redirect_of_the_device_page_encodes_next(app) -> None:
     async with app() as a, a.client() as client:
         code = await issue(client)

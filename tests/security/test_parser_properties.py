@@ -391,3 +391,28 @@ def test_next_is_a_same_site_path_or_the_default(raw: str) -> None:
     assert target == "/account" or target == raw
     assert target.startswith("/") and not target.startswith("//")
     assert "\\" not in target and target.isprintable() and " " not in target
+
+
+# -- Rate-limit buckets -------------------------------------------------------------------
+
+
+@PROPERTY
+@given(st.ip_addresses(v=6), st.integers(min_value=0, max_value=2**64 - 1))
+def test_every_address_of_an_ipv6_64_is_one_bucket(address: Any, host: int) -> None:
+    from better_skills.server.services.rate_limit import address_bucket
+
+    if address.ipv4_mapped is not None:
+        return
+    neighbour = ipaddress.IPv6Address((int(address) >> 64 << 64) | host)
+    assert address_bucket(str(address)) == address_bucket(str(neighbour))
+    other = ipaddress.IPv6Address(int(address) ^ (1 << 64))  # the next /64 over
+    assert address_bucket(str(address)) != address_bucket(str(other))
+
+
+@PROPERTY
+@given(st.ip_addresses(v=4))
+def test_ipv4_addresses_are_their_own_bucket(address: Any) -> None:
+    from better_skills.server.services.rate_limit import address_bucket
+
+    assert address_bucket(str(address)) == str(address)
+    assert address_bucket(f"::ffff:{address}") == str(address)

@@ -15,7 +15,7 @@ from better_skills.server.db import Database
 from better_skills.server.models import users
 from better_skills.server.security import PasswordHasher, new_id
 from better_skills.server.services import Caller, Clock, audit, to_ms
-from better_skills.server.services.rate_limit import RateLimiter
+from better_skills.server.services.rate_limit import RateLimiter, address_bucket
 from better_skills.server.services.sessions import NewSession, SessionService
 from better_skills.server.settings import RateLimit
 
@@ -139,7 +139,7 @@ class AccountService:
             email = normalize_email(email)
         except AccountError:
             email = email.strip().lower()[:320]
-        keys = [f"sign_in:ip:{caller.ip}", f"sign_in:email:{email}"]
+        keys = [f"sign_in:ip:{address_bucket(caller.ip)}", f"sign_in:email:{email}"]
         # Count the attempt before the (slow) password check and give it back on success:
         # concurrent guesses cannot all pass the limit while their hashes are computed.
         async with self._db.write() as conn:

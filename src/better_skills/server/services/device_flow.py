@@ -31,7 +31,7 @@ from better_skills.server.db import Database
 from better_skills.server.models import device_codes, rate_limits, sessions
 from better_skills.server.security import Hasher, new_device_code, new_id, new_user_code
 from better_skills.server.services import Caller, Clock, audit, to_ms
-from better_skills.server.services.rate_limit import RateLimiter
+from better_skills.server.services.rate_limit import RateLimiter, address_bucket
 from better_skills.server.services.sessions import SessionService
 from better_skills.server.settings import Settings
 
@@ -112,16 +112,15 @@ class DeviceFlowService:
         scope = " ".join(scope.split()) if scope else None
         now = to_ms(self._clock())
         rule = self._settings.device_code_limit
+        issue_key = f"device_code:ip:{address_bucket(caller.ip)}"
         ttl_ms = to_ms(self._settings.device_code_ttl)
         for _attempt in range(5):
             device_code, user_code = new_device_code(), new_user_code()
             try:
                 async with self._db.write() as conn:
-                    count = await self._limiter.hit(conn, f"device_code:ip:{caller.ip}", rule, now)
+                    count = await self._limiter.hit(conn, issue_key, rule, now)
                     if rule.limit and count > rule.limit:
-                        retry = await self._limiter.retry_after(
-                            conn, f"device_code:ip:{caller.ip}", rule, now
-                        )
+                        retry = await self._limiter.retry_after(conn, issue_key, rule, now)
                         too_many = errors.TooManyRequests(
                             "Too many login codes requested from this address.",
                             retry_after=retry or int(rule.window),
@@ -287,7 +286,7 @@ class DeviceFlowService:
     # -- The verification page: look up, claim, approve, deny -------------------------------
 
     def _guess_keys(self, caller: Caller, user_id: str | None) -> list[str]:
-        keys = [f"user_code:ip:{caller.ip}"]
+        keys = [f"user_code:ip:{address_bucket(caller.ip)}"]
         if user_id:
             keys.append(f"user_code:user:{user_id}")
         return keys

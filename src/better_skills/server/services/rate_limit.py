@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, select, update
@@ -12,6 +13,25 @@ from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.models import rate_limits
 from better_skills.server.security import Hasher
 from better_skills.server.settings import RateLimit
+
+
+def address_bucket(ip: str | None) -> str:
+    """What a per-address limit counts: an IPv4 address, or an IPv6 /64.
+
+    One subscriber gets a whole /64 (2**64 addresses); counting single IPv6 addresses let a
+    client reset every per-address limit by moving to the next address in its own network.
+    """
+    if not ip:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(ip.split("%", 1)[0])
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 @dataclass(frozen=True)

@@ -186,3 +186,29 @@ async def test_issuing_from_rotating_ipv6_addresses_is_one_budget(app) -> None:
                 )
                 statuses.append(response.status_code)
         assert statuses == [200] * 10 + [429] * 20
+
+
+async def test_sign_in_does_not_tell_whether_an_account_exists(app) -> None:
+    """An unknown email and a wrong password get the same answer, and both pay for one
+    argon2id verification (against a dummy hash when there is no account)."""
+    async with app() as a, a.client() as client:
+        await sign_up(client)
+        client.cookies.clear()
+        passwords = a.services.accounts.passwords
+        real_verify, verified = passwords.verify, []
+
+        def spy(stored: str | None, password: str) -> bool:
+            verified.append(stored is not None)
+            return real_verify(stored, password)
+
+        passwords.verify = spy
+        unknown = await client.post(
+            Paths.SIGN_IN_EMAIL, json={"email": "nobody@example.com", "password": "wrong pass 1"}
+        )
+        wrong = await client.post(
+            Paths.SIGN_IN_EMAIL, json={"email": "ada@example.com", "password": "wrong pass 1"}
+        )
+    assert unknown.status_code == wrong.status_code == 401
+    assert unknown.json() == wrong.json()
+    assert unknown.json()["code"] == "INVALID_EMAIL_OR_PASSWORD"
+    assert verified == [False, True]

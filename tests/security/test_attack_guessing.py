@@ -212,3 +212,42 @@ async def test_sign_in_does_not_tell_whether_an_account_exists(app) -> None:
     assert unknown.json() == wrong.json()
     assert unknown.json()["code"] == "INVALID_EMAIL_OR_PASSWORD"
     assert verified == [False, True]
+
+
+async def test_a_burst_of_sign_ins_does_not_hash_them_all_at_once(app) -> None:
+    """argon2id takes 64 MiB per hash: a burst from many addresses must queue, not allocate
+    memory for every attempt at once (the thread pool allowed 40 at a time, 2.5 GiB)."""
+    import threading
+    import time
+
+    from better_skills.server.services.accounts import HASH_CONCURRENCY
+
+    async with app(RATE_LIMIT_SIGN_IN="0/1m") as a:
+        passwords = a.services.accounts.passwords
+        real_verify, lock = passwords.verify, threading.Lock()
+        running = peak = 0
+
+        def slow_verify(stored: str | None, password: str) -> bool:
+            nonlocal running, peak
+            with lock:
+                running += 1
+                peak = max(peak, running)
+            time.sleep(0.05)
+            try:
+                return real_verify(stored, password)
+            finally:
+                with lock:
+                    running -= 1
+
+        passwords.verify = slow_verify
+
+        async def attempt(i: int) -> int:
+            async with a.client(f"198.51.100.{i + 1}") as client:
+                response = await client.post(
+                    Paths.SIGN_IN_EMAIL, json={"email": f"u{i}@example.com", "password": "x" * 9}
+                )
+                return response.status_code
+
+        statuses = await asyncio.gather(*(attempt(i) for i in range(24)))
+    assert statuses == [401] * 24
+    assert 1 <= peak <= HASH_CONCURRENCY

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +24,9 @@ from better_skills.server.settings import RateLimit
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
 MAX_NAME = 200
+#: argon2id hashes computed at once. Each takes 64 MiB while it runs: a burst of sign-ins
+#: from many addresses queues here instead of taking gigabytes in the thread pool (40 threads).
+HASH_CONCURRENCY = max(2, os.cpu_count() or 2)
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
@@ -95,6 +100,7 @@ class AccountService:
         self._clock = clock
         self._sign_in_limit = sign_in_limit
         self._passwords: PasswordHasher | None = None
+        self._hash_slots: anyio.CapacityLimiter | None = None
 
     @property
     def passwords(self) -> PasswordHasher:
@@ -102,10 +108,16 @@ class AccountService:
             self._passwords = PasswordHasher()
         return self._passwords
 
+    async def _in_hash_slot(self, function: Any, *args: Any) -> Any:
+        """Run an argon2id computation in a worker thread, at most HASH_CONCURRENCY at once."""
+        if self._hash_slots is None:  # made lazily: it belongs to the running event loop
+            self._hash_slots = anyio.CapacityLimiter(HASH_CONCURRENCY)
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._hash_slots)
+
     async def sign_up(self, name: str, email: str, password: str, caller: Caller) -> SignedIn:
         name, email = validate_name(name), normalize_email(email)
         validate_password(password)
-        password_hash = await anyio.to_thread.run_sync(self.passwords.hash, password)
+        password_hash = await self._in_hash_slot(self.passwords.hash, password)
         now = to_ms(self._clock())
         user_id = new_id()
         try:
@@ -148,7 +160,7 @@ class AccountService:
             )
             row = (await conn.execute(select(users).where(users.c.email == email))).first()
         stored = row.password_hash if row is not None else None
-        ok = await anyio.to_thread.run_sync(self.passwords.verify, stored, password[:MAX_PASSWORD])
+        ok = await self._in_hash_slot(self.passwords.verify, stored, password[:MAX_PASSWORD])
         async with self._db.write() as conn:
             if not ok or row is None:
                 await audit.record(

@@ -60,7 +60,7 @@ def scenario(
         with open(args[0]) as fh:
             codes = [line.strip() for i, line in enumerate(fh) if i % workers == worker]
         requests = [build_request("POST", path, host, json_headers, token_body(c)) for c in codes]
-        position = -1
+        position = int(args[1]) - 1 if len(args) > 1 else -1  # where the last run stopped
 
         def next_request() -> bytes:
             nonlocal position

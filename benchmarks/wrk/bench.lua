@@ -3,7 +3,7 @@
 --   wrk ... -s bench.lua URL -- get-session TOKEN
 --   wrk ... -s bench.lua URL -- device-code
 --   wrk ... -s bench.lua URL -- token-slow-down DEVICE_CODE
---   wrk ... -s bench.lua URL -- token-pending CODES_FILE NTHREADS
+--   wrk ... -s bench.lua URL -- token-pending CODES_FILE NTHREADS OFFSET
 --
 -- Every response is checked (status and a marker in the body) and counted; done() prints one
 -- line "BENCH_JSON {...}" that run.py reads: requests, duration, latency percentiles in
@@ -60,6 +60,9 @@ function init(args)
          end
          index = index + 1
       end
+      -- Each run starts where the previous one stopped (OFFSET polls per thread so far), so
+      -- a warm-up does not leave the next run's first codes freshly polled.
+      cursor = tonumber(args[4] or "0") % #codes
       wrk.method = "POST"
       wrk.headers["Content-Type"] = "application/json"
       expect_status, expect_marker = 400, '"authorization_pending"'

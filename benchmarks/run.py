@@ -450,6 +450,30 @@ class Seeder:
         )
         return time.monotonic() - started
 
+    def settle(self) -> None:
+        """Bring the database to the steady state a live one is in, as its own upkeep would:
+        PostgreSQL's autovacuum would soon vacuum and analyse the bulk-loaded tables (and
+        would otherwise do it in the middle of the measurement), and SQLite's WAL would have
+        been checkpointed."""
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(self.database_url.split(":///", 1)[1], timeout=30)
+            try:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            finally:
+                conn.close()
+            return
+
+        async def run() -> None:
+            import asyncpg
+
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                await conn.execute("VACUUM (ANALYZE) users, sessions, device_codes")
+            finally:
+                await conn.close()
+
+        asyncio.run(run())
+
     def count(self, table: str) -> int:
         if self.backend == "sqlite":
             conn = sqlite3.connect(self.database_url.split(":///", 1)[1], timeout=30)
@@ -769,6 +793,12 @@ def bench_backend(backend: str, args: argparse.Namespace, options: Options) -> B
             seconds = seeder.big(args.big_sessions, args.big_codes, args.big_users)
             big_rows = {t: seeder.count(t) for t in ("users", "sessions", "device_codes")}
             log(f"{backend}: seeded in {seconds:.1f} s; rows now {big_rows}")
+            started = time.monotonic()
+            seeder.settle()
+            log(
+                f"{backend}: settled in {time.monotonic() - started:.1f} s "
+                + ("(WAL checkpoint)" if backend == "sqlite" else "(VACUUM ANALYZE)")
+            )
             time.sleep(1)
             rss_idle_big, _ = server.rss_mib()
             results.append(

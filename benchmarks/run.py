@@ -170,7 +170,12 @@ def postgres_backends(database_url: str) -> list[int]:
 
 class Server:
     def __init__(
-        self, database_url: str, folder: Path, workers: int, src: Path | None = None
+        self,
+        database_url: str,
+        folder: Path,
+        workers: int,
+        src: Path | None = None,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -189,6 +194,7 @@ class Server:
             "XDG_DATA_HOME": str(folder / "data"),
             **RAISED_LIMITS,
         }
+        self.env.update(extra_env or {})
         if src is not None:  # another checkout's server, e.g. to compare a change
             self.env["PYTHONPATH"] = os.pathsep.join(
                 filter(None, [str(src.resolve()), os.environ.get("PYTHONPATH")])
@@ -759,7 +765,8 @@ def bench_backend(backend: str, args: argparse.Namespace, options: Options) -> B
         fresh_database(backend, Path(tmp)) as database_url,
     ):
         folder = Path(tmp)
-        server = Server(database_url, folder, args.workers, args.src)
+        extra = dict(item.split("=", 1) for item in args.server_env)
+        server = Server(database_url, folder, args.workers, args.src, extra)
         log(f"{backend}: starting better-skills-server on {server.url}, WORKERS={args.workers}")
         server.start()
         try:
@@ -916,6 +923,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--big-users", type=int, default=10_000)
     parser.add_argument(
         "--src", type=Path, help="run the server from this source folder (put first on PYTHONPATH)"
+    )
+    parser.add_argument(
+        "--server-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="extra server setting, e.g. RATE_LIMIT_DEVICE_CODE=0/1m (a diagnosis, not the "
+        "production configuration; say so when quoting the figures)",
     )
     parser.add_argument(
         "--scenarios",

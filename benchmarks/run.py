@@ -898,7 +898,9 @@ def environment(args: argparse.Namespace, options: Options) -> list[str]:
         f"load: {generator}, {options.threads} threads, {options.connections} connections, "
         f"{options.duration:g} s per scenario after {options.warmup:g} s warm-up, loopback",
         f"server: better-skills-server, WORKERS={args.workers}, POLL_INTERVAL={POLL_INTERVAL}; "
-        "rate limits raised (still on): " + ", ".join(f"{k}={v}" for k, v in RAISED_LIMITS.items()),
+        "rate limits raised (still on): "
+        + ", ".join(f"{k}={v}" for k, v in RAISED_LIMITS.items())
+        + (f"; overridden: {', '.join(args.server_env)}" if args.server_env else ""),
         f"data: pending-path codes {args.pending_codes:,}; big case {args.big_sessions:,} "
         f"sessions over {args.big_users:,} users + {args.big_codes:,} pending codes",
     ]

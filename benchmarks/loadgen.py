@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         "unexpected": sum(r["unexpected"] for r in results),
         "socket_errors": sum(r["socket_errors"] for r in results),
         "timeouts": sum(r["timeouts"] for r in results),
+        "max_thread_requests": max(len(r["latencies"]) for r in results),
         "first_unexpected": next(
             (r["first_unexpected"] for r in results if r["first_unexpected"]), ""
         ),

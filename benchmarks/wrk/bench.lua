@@ -102,8 +102,10 @@ local function json_string(s)
 end
 
 function done(summary, latency, requests)
-   local total_ok, total_unexpected, sample = 0, 0, ""
+   local total_ok, total_unexpected, sample, busiest = 0, 0, "", 0
    for _, thread in ipairs(threads) do
+      local answered = thread:get("ok") + thread:get("unexpected")
+      busiest = math.max(busiest, answered)
       total_ok = total_ok + thread:get("ok")
       total_unexpected = total_unexpected + thread:get("unexpected")
       if sample == "" then
@@ -114,8 +116,8 @@ function done(summary, latency, requests)
    io.write(string.format(
       'BENCH_JSON {"requests":%d,"duration_us":%d,"p50_us":%d,"p90_us":%d,"p99_us":%d,'
          .. '"max_us":%d,"mean_us":%.1f,"ok":%d,"unexpected":%d,"socket_errors":%d,'
-         .. '"timeouts":%d,"first_unexpected":%s}\n',
+         .. '"timeouts":%d,"max_thread_requests":%d,"first_unexpected":%s}\n',
       summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
       latency:percentile(99), latency.max, latency.mean, total_ok, total_unexpected,
-      e.connect + e.read + e.write, e.timeout, json_string(sample)))
+      e.connect + e.read + e.write, e.timeout, busiest, json_string(sample)))
 end

@@ -1,0 +1,165 @@
+"""Price the database layer in-process: one session lookup or one small write, in a loop.
+
+    .venv/bin/python benchmarks/db_layer.py                      # SQLite in a temp folder
+    .venv/bin/python benchmarks/db_layer.py --postgres           # a scratch PostgreSQL database
+    PYTHONPATH=/other/checkout/src .venv/bin/python benchmarks/db_layer.py   # another tree
+
+No HTTP and no load generator: CPU time per call of each layer, on uvloop, so that a change to
+the data layer can be judged on a busy machine where requests/s are too noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import sqlite3
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from better_skills.server.db import Database, create_engine, migrate
+from better_skills.server.models import sessions, users
+from better_skills.server.settings import load_settings
+
+PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+LOOKUP = (
+    select(
+        sessions.c.id,
+        sessions.c.user_id,
+        sessions.c.expires_at,
+        sessions.c.last_used_at,
+        users.c.name,
+        users.c.email,
+    )
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(sessions.c.token_hash == bindparam("token_hash"))
+)
+TOUCH = (
+    update(sessions).where(sessions.c.id == bindparam("sid")).values(last_used_at=bindparam("t"))
+)
+TOKEN_HASH = "h" * 64
+
+
+def lookup_built_per_call() -> Any:
+    """The statement as the services build it: a new object (and cache key) every call."""
+    return (
+        select(
+            sessions.c.id,
+            sessions.c.user_id,
+            sessions.c.expires_at,
+            sessions.c.last_used_at,
+            users.c.name,
+            users.c.email,
+        )
+        .join(users, users.c.id == sessions.c.user_id)
+        .where(sessions.c.token_hash == TOKEN_HASH)
+    )
+
+
+async def measure(name: str, call: Callable[[], Awaitable[Any]], count: int) -> None:
+    for _ in range(count // 10):
+        await call()
+    started, cpu = time.perf_counter(), time.process_time()
+    for _ in range(count):
+        await call()
+    wall = (time.perf_counter() - started) / count * 1e6
+    used = (time.process_time() - cpu) / count * 1e6
+    print(f"{name:<58}{wall:>9.0f} us wall{used:>9.0f} us CPU")
+
+
+async def run(database_url: str, count: int) -> None:
+    settings = load_settings({"DATABASE_URL": database_url, "SECRET_KEY": "k" * 40}, Path("/-"))
+    engine = create_engine(settings)
+    await migrate(engine)
+    db = Database(engine)
+    async with db.write() as conn:
+        await conn.execute(
+            users.insert().values(
+                id="u", name="n", email="e@x", email_verified=False, created_at=1, updated_at=1
+            )
+        )
+        await conn.execute(
+            sessions.insert().values(
+                id="s",
+                token_hash=TOKEN_HASH,
+                user_id="u",
+                kind="device",
+                created_at=1,
+                updated_at=1,
+                last_used_at=1,
+                expires_at=2**40,
+            )
+        )
+
+    async def read_built() -> Any:
+        async with db.read() as conn:
+            return (await conn.execute(lookup_built_per_call())).first()
+
+    async def read_prebuilt() -> Any:
+        async with db.read() as conn:
+            return (await conn.execute(LOOKUP, {"token_hash": TOKEN_HASH})).first()
+
+    async def write_prebuilt() -> None:
+        async with db.write() as conn:
+            await conn.execute(TOUCH, {"sid": "s", "t": 5})
+
+    await measure("lookup: Database.read + statement built per call", read_built, count)
+    await measure("lookup: Database.read + prebuilt statement", read_prebuilt, count)
+    fetch_first = getattr(db, "fetch_first", None)
+    if fetch_first is not None:  # the fast path of benchmarks/proposals/server-performance.patch
+
+        async def fast() -> Any:
+            return await fetch_first(LOOKUP, {"token_hash": TOKEN_HASH})
+
+        await measure("lookup: Database.fetch_first (proposed fast path)", fast, count)
+    if engine.dialect.name == "sqlite":
+        raw = sqlite3.connect(str(settings.sqlite_path), isolation_level=None)
+        sql = str(LOOKUP.compile(dialect=engine.dialect))
+
+        async def plain() -> Any:
+            return raw.execute(sql, (TOKEN_HASH,)).fetchone()
+
+        await measure("lookup: plain sqlite3 on the loop thread (floor)", plain, count)
+        raw.close()
+    await measure("write: Database.write + one prebuilt UPDATE", write_prebuilt, count)
+    await db.dispose()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--count", type=int, default=3000)
+    args = parser.parse_args(argv)
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    if not args.postgres:
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(run(f"sqlite:///{tmp}/layer.db", args.count))
+        return 0
+    import psycopg
+
+    name = f"bs_bench_{secrets.token_hex(5)}"
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        asyncio.run(run(f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}", args.count))
+    finally:
+        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -189,6 +189,17 @@ def origin_is_trusted(request: Request, settings: Settings) -> bool:
     return origin.rstrip("/") in settings.trusted_origins
 
 
+def delete_session_cookie(response: Response, settings: Settings) -> None:
+    """Expire the session cookie; Secure must be repeated or browsers keep a __Host- cookie."""
+    response.delete_cookie(
+        session_cookie_name(settings),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="lax",
+    )
+
+
 def error_response(error: errors.OAuthError) -> JSONResponse:
     return JSONResponse(error.to_dict(), status_code=error.status_code, headers=error.headers())
 

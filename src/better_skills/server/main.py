@@ -28,6 +28,12 @@ def _migrate(settings: Settings) -> None:
     asyncio.run(run())
 
 
+def _one_line(exc: BaseException) -> str:
+    """``Type: first line of the message`` (some errors, such as timeouts, have none)."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="better-skills-server",
@@ -51,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         print(
             f"better-skills-server: cannot prepare the database at "
-            f"{settings.display_database()}: {type(exc).__name__}: {str(exc).splitlines()[0]}",
+            f"{settings.display_database()}: {_one_line(exc)}",
             file=sys.stderr,
         )
         return 1

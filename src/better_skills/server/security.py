@@ -66,7 +66,9 @@ class Hasher:
         return self.digest("csrf", binding)[:43]
 
     def check_csrf(self, binding: str, token: str) -> bool:
-        return bool(token) and hmac.compare_digest(self.csrf_token(binding), token)
+        # Bytes, because compare_digest raises TypeError on non-ASCII str.
+        expected = self.csrf_token(binding).encode()
+        return bool(token) and hmac.compare_digest(expected, token.encode("utf-8", "replace"))
 
 
 def load_or_create_secret(path: Path) -> bytes:

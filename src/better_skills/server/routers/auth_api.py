@@ -18,7 +18,13 @@ from better_skills.server.dependencies import (
     services,
     session_token,
 )
-from better_skills.server.http import NO_STORE, json_no_store, read_params, session_cookie_name
+from better_skills.server.http import (
+    NO_STORE,
+    delete_session_cookie,
+    json_no_store,
+    read_params,
+    session_cookie_name,
+)
 from better_skills.server.routers.openapi_bodies import ERROR, STRING, body
 from better_skills.server.services.accounts import SignedIn
 from better_skills.server.services.sessions import SessionView
@@ -157,7 +163,7 @@ async def sign_out(request: Request) -> Response:
     if token is not None:
         await services(request).sessions.sign_out(token, caller(request))
     response = json_no_store({"success": True})
-    response.delete_cookie(session_cookie_name(services(request).settings), path="/")
+    delete_session_cookie(response, services(request).settings)
     return response
 
 

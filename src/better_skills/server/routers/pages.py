@@ -41,10 +41,17 @@ from better_skills.protocol.device_flow import (
     normalize_user_code,
 )
 from better_skills.server.dependencies import caller, services
-from better_skills.server.http import NO_STORE, origin_is_trusted, read_params, session_cookie_name
+from better_skills.server.http import (
+    NO_STORE,
+    delete_session_cookie,
+    origin_is_trusted,
+    read_params,
+    session_cookie_name,
+)
 from better_skills.server.routers.auth_api import set_session_cookie
 from better_skills.server.services import to_ms
 from better_skills.server.services.accounts import MIN_PASSWORD, AccountError
+from better_skills.server.services.device_flow import InvalidUserCode
 from better_skills.server.services.sessions import SessionView
 
 router = APIRouter(include_in_schema=False)
@@ -263,18 +270,6 @@ def session_csrf_ok(request: Request, view: SessionView, submitted: Any) -> bool
     return services(request).hasher.check_csrf(view.session["id"], ascii_token(submitted))
 
 
-def delete_session_cookie(request: Request, response: Response) -> None:
-    settings = services(request).settings
-    # Secure must be repeated, or browsers refuse to overwrite a __Host- cookie.
-    response.delete_cookie(
-        session_cookie_name(settings),
-        path="/",
-        secure=settings.secure_cookies,
-        httponly=True,
-        samesite="lax",
-    )
-
-
 def _login_cookie_name(request: Request) -> str:
     secure = services(request).settings.secure_cookies
     return SECURE_LOGIN_CSRF_COOKIE if secure else LOGIN_CSRF_COOKIE
@@ -439,7 +434,7 @@ async def logout(request: Request) -> Response:
         await services(request).sessions.sign_out(token or "", caller(request))
     target = safe_next(params.get("next"), default="")
     response = redirect(login_url(target) if target else Paths.LOGIN_PAGE)
-    delete_session_cookie(request, response)
+    delete_session_cookie(response, services(request).settings)
     return response
 
 
@@ -506,7 +501,7 @@ def device_error(
             csrf_token=session_csrf(request, view),
             next=f"{Paths.DEVICE_PAGE}?{urlencode({'user_code': raw})}",
         )
-    if isinstance(exc, errors.InvalidRequest) and exc.description == "Invalid user code":
+    if isinstance(exc, InvalidUserCode):
         return device_entry(
             request,
             view,
@@ -669,6 +664,6 @@ async def revoke_session(request: Request, session_id: str) -> Response:
         )
     if session_id == view.session["id"]:
         response = redirect(Paths.LOGIN_PAGE)
-        delete_session_cookie(request, response)
+        delete_session_cookie(response, services(request).settings)
         return response
     return redirect(f"{Paths.ACCOUNT_PAGE}?revoked=1")

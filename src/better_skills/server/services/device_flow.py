@@ -73,6 +73,12 @@ class DeviceRequest:
     claimed_by_caller: bool
 
 
+class InvalidUserCode(errors.InvalidRequest):
+    """No live code matches what was typed (counts against the guessing limits)."""
+
+    default_description = "Invalid user code"
+
+
 def _valid_user_code(code: str) -> bool:
     return len(code) == USER_CODE_LENGTH and all(c in USER_CODE_ALPHABET for c in code)
 
@@ -314,7 +320,7 @@ class DeviceFlowService:
             if row is not None:
                 await self._limiter.refund(conn, reservation)
         if row is None:
-            raise errors.InvalidRequest("Invalid user code")
+            raise InvalidUserCode()
         if row.expires_at <= now or row.status == EXPIRED_SEEN:
             raise errors.ExpiredToken("This code has expired. Start the login again.")
         return row

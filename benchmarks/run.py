@@ -328,9 +328,13 @@ SESSION_COLUMNS = (
 USER_COLUMNS = ("id", "name", "email", "email_verified", "created_at", "updated_at")
 
 
-def device_rows(hasher: Hasher, count: int, *, keep_codes: bool) -> tuple[list[str], list[tuple]]:
+def device_rows(
+    hasher: Hasher, count: int, *, keep_codes: bool, taken: set[str]
+) -> tuple[list[str], list[tuple]]:
     """Pending device codes as the server would store them; with ``keep_codes`` the plain
-    codes too (to poll them). User codes are drawn without repeats (they are unique)."""
+    codes too (to poll them). User codes are unique: none repeats, and none hashes to one of
+    ``taken`` (the hashes already in the table; 100,000 draws among 20**8 codes would meet one
+    of the codes the load issued about once in seven runs)."""
     now = now_ms()
     plain: list[str] = []
     rows: list[tuple] = []
@@ -340,6 +344,8 @@ def device_rows(hasher: Hasher, count: int, *, keep_codes: bool) -> tuple[list[s
         if code in seen:
             continue
         seen.add(code)
+        if hasher.user_code(code) in taken:
+            continue
         device_code = secrets.token_urlsafe(32)
         if keep_codes:
             plain.append(device_code)
@@ -435,8 +441,30 @@ class Seeder:
         finally:
             await conn.close()
 
+    def taken_user_codes(self) -> set[str]:
+        sql = "SELECT user_code_hash FROM device_codes"
+        if self.backend == "sqlite":
+            conn = sqlite3.connect(self.database_url.split(":///", 1)[1], timeout=30)
+            try:
+                return {row[0] for row in conn.execute(sql)}
+            finally:
+                conn.close()
+
+        async def run() -> set[str]:
+            import asyncpg
+
+            conn = await asyncpg.connect(self.database_url)
+            try:
+                return {row[0] for row in await conn.fetch(sql)}
+            finally:
+                await conn.close()
+
+        return asyncio.run(run())
+
     def pending_codes(self, count: int) -> list[str]:
-        plain, rows = device_rows(self.hasher, count, keep_codes=True)
+        plain, rows = device_rows(
+            self.hasher, count, keep_codes=True, taken=self.taken_user_codes()
+        )
         self.insert("device_codes", DEVICE_COLUMNS, iter([rows]))
         return plain
 
@@ -452,7 +480,13 @@ class Seeder:
         self.insert(
             "device_codes",
             DEVICE_COLUMNS,
-            iter([device_rows(self.hasher, codes, keep_codes=False)[1]]),
+            iter(
+                [
+                    device_rows(
+                        self.hasher, codes, keep_codes=False, taken=self.taken_user_codes()
+                    )[1]
+                ]
+            ),
         )
         return time.monotonic() - started
 

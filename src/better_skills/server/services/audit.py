@@ -7,6 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from better_skills.server.models import audit_log
 
+_INSERT = insert(audit_log)  # built once; the values come as parameters
+
 
 async def record(
     conn: AsyncConnection,
@@ -20,12 +22,13 @@ async def record(
 ) -> None:
     """Append one audit row inside the caller's transaction (never a secret in ``detail``)."""
     await conn.execute(
-        insert(audit_log).values(
-            at=at_ms,
-            event=event,
-            user_id=user_id,
-            client_id=client_id,
-            ip_address=ip,
-            detail=detail,
-        )
+        _INSERT,
+        {
+            "at": at_ms,
+            "event": event,
+            "user_id": user_id,
+            "client_id": client_id,
+            "ip_address": ip,
+            "detail": detail,
+        },
     )

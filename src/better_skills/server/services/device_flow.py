@@ -14,7 +14,18 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, case, cast, delete, insert, literal, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -41,6 +52,57 @@ FINISHED = (REDEEMED, DENIED_SEEN, EXPIRED_SEEN)
 #: How long finished and expired codes stay before the sweeper deletes them.
 SWEEP_GRACE_MS = 10 * 60 * 1000
 MAX_SCOPE = 1000
+
+
+def _poll_statement() -> Any:
+    """One statement records the poll and decides slow_down: SET expressions all see the row
+    as it was, so concurrent polls cannot both slip under the interval.
+
+    Built once with bound parameters: building this statement and its cache key on every
+    request cost more CPU than running it."""
+    dc = device_codes.c
+    now = bindparam("now", type_=BigInteger)
+    cap = bindparam("cap", type_=Integer)
+    too_fast = and_(
+        dc.last_polled_at.is_not(None),
+        # 64-bit: a 32-bit ``interval * 1000`` overflowed on PostgreSQL (a 500).
+        dc.last_polled_at > now - cast(dc.poll_interval, BigInteger) * 1000,
+        dc.status.not_in(FINISHED),
+    )
+    return (
+        update(device_codes)
+        .where(
+            and_(
+                dc.device_code_hash == bindparam("code_hash"),
+                dc.client_id == bindparam("poll_client_id"),
+            )
+        )
+        .values(
+            polled_too_fast=case((too_fast, True), else_=False),
+            poll_interval=case(
+                (
+                    and_(too_fast, dc.poll_interval <= bindparam("cap_less_step", type_=Integer)),
+                    dc.poll_interval + SLOW_DOWN_INCREMENT,
+                ),
+                (and_(too_fast, dc.poll_interval < cap), cap),
+                else_=dc.poll_interval,
+            ),
+            last_polled_at=now,
+        )
+        .returning(
+            dc.id,
+            dc.status,
+            dc.expires_at,
+            dc.polled_too_fast,
+            dc.poll_interval,
+            dc.user_id,
+            dc.scope,
+        )
+    )
+
+
+_POLL = _poll_statement()
+_INSERT_CODE = insert(device_codes)
 
 
 @dataclass(frozen=True)
@@ -134,20 +196,21 @@ class DeviceFlowService:
                     else:
                         too_many = None
                         await conn.execute(
-                            insert(device_codes).values(
-                                id=new_id(),
-                                device_code_hash=self._hasher.device_code(device_code),
-                                user_code_hash=self._hasher.user_code(user_code),
-                                client_id=client_id,
-                                scope=scope,
-                                status=PENDING,
-                                created_at=now,
-                                expires_at=now + ttl_ms,
-                                poll_interval=self._settings.poll_interval,
-                                polled_too_fast=False,
-                                ip_address=caller.ip,
-                                user_agent=caller.user_agent,
-                            )
+                            _INSERT_CODE,
+                            {
+                                "id": new_id(),
+                                "device_code_hash": self._hasher.device_code(device_code),
+                                "user_code_hash": self._hasher.user_code(user_code),
+                                "client_id": client_id,
+                                "scope": scope,
+                                "status": PENDING,
+                                "created_at": now,
+                                "expires_at": now + ttl_ms,
+                                "poll_interval": self._settings.poll_interval,
+                                "polled_too_fast": False,
+                                "ip_address": caller.ip,
+                                "user_agent": caller.user_agent,
+                            },
                         )
                         await audit.record(conn, now, "issue", client_id=client_id, ip=caller.ip)
             except IntegrityError:
@@ -179,7 +242,10 @@ class DeviceFlowService:
             raise errors.InvalidRequest("device_code is required.")
         client_id = self.check_client(client_id)
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
+        # Most polls only record the poll time: losing that in a database crash harms nobody,
+        # so on PostgreSQL their COMMIT does not wait for the disk. A redemption makes the
+        # transaction durable before it creates the session (see _poll).
+        async with self._db.write(durable=False) as conn:
             outcome = await self._poll(conn, device_code, client_id, caller, now)
         if isinstance(outcome, errors.OAuthError):
             raise outcome
@@ -190,50 +256,21 @@ class DeviceFlowService:
     ) -> TokenGrant | errors.OAuthError:
         """One write transaction; returns the error instead of raising so that it commits."""
         dc = device_codes.c
-        too_fast = and_(
-            dc.last_polled_at.is_not(None),
-            # 64-bit: a 32-bit ``interval * 1000`` overflowed on PostgreSQL (a 500).
-            dc.last_polled_at
-            > literal(now, BigInteger) - cast(dc.poll_interval, BigInteger) * 1000,
-            dc.status.not_in(FINISHED),
-        )
         # Each slow_down adds 5 s, but a flood of polls must not grow it without bound: an
         # interval longer than the code lives means nothing.
         cap = max(
             self._settings.poll_interval, min(math.ceil(self._settings.device_code_ttl), 86400)
         )
-        # One statement records the poll and decides slow_down: SET expressions all see the
-        # row as it was, so concurrent polls cannot both slip under the interval.
         row = (
             await conn.execute(
-                update(device_codes)
-                .where(
-                    and_(
-                        dc.device_code_hash == self._hasher.device_code(device_code),
-                        dc.client_id == client_id,
-                    )
-                )
-                .values(
-                    polled_too_fast=case((too_fast, True), else_=False),
-                    poll_interval=case(
-                        (
-                            and_(too_fast, dc.poll_interval <= cap - SLOW_DOWN_INCREMENT),
-                            dc.poll_interval + SLOW_DOWN_INCREMENT,
-                        ),
-                        (and_(too_fast, dc.poll_interval < cap), cap),
-                        else_=dc.poll_interval,
-                    ),
-                    last_polled_at=now,
-                )
-                .returning(
-                    dc.id,
-                    dc.status,
-                    dc.expires_at,
-                    dc.polled_too_fast,
-                    dc.poll_interval,
-                    dc.user_id,
-                    dc.scope,
-                )
+                _POLL,
+                {
+                    "code_hash": self._hasher.device_code(device_code),
+                    "poll_client_id": client_id,
+                    "now": now,
+                    "cap": cap,
+                    "cap_less_step": cap - SLOW_DOWN_INCREMENT,
+                },
             )
         ).first()
         if row is None or row.status in FINISHED:
@@ -257,6 +294,7 @@ class DeviceFlowService:
         # Approved: the conditional UPDATE is the single-use gate. Of N concurrent polls one
         # changes the row; the others see rowcount 0 (PostgreSQL re-checks the WHERE after
         # the winner commits; SQLite serialises writers).
+        await self._db.make_durable(conn)
         won = await conn.execute(
             update(device_codes)
             .where(and_(dc.id == row.id, dc.status == APPROVED))

@@ -5,13 +5,35 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from better_skills.server.db import Database
 from better_skills.server.models import sessions, users
 from better_skills.server.security import Hasher, new_id, new_session_token
 from better_skills.server.services import Caller, Clock, audit, to_ms
+
+#: Built once: SQLAlchemy then skips re-building the statement and its cache key per request.
+_LOOKUP = (
+    select(
+        sessions.c.id,
+        sessions.c.user_id,
+        sessions.c.expires_at,
+        sessions.c.created_at,
+        sessions.c.updated_at,
+        sessions.c.last_used_at,
+        sessions.c.ip_address,
+        sessions.c.user_agent,
+        users.c.name,
+        users.c.email,
+        users.c.email_verified,
+        users.c.image,
+        users.c.created_at.label("user_created_at"),
+        users.c.updated_at.label("user_updated_at"),
+    )
+    .join(users, users.c.id == sessions.c.user_id)
+    .where(sessions.c.token_hash == bindparam("token_hash"))
+)
 
 #: ``last_used_at`` is written at most this often per session, not on every request.
 LAST_USED_GRANULARITY_MS = 60_000
@@ -78,29 +100,7 @@ class SessionService:
         if not token or len(token) > 512:
             return None
         now = to_ms(self._clock())
-        async with self._db.read() as conn:
-            row = (
-                await conn.execute(
-                    select(
-                        sessions.c.id,
-                        sessions.c.user_id,
-                        sessions.c.expires_at,
-                        sessions.c.created_at,
-                        sessions.c.updated_at,
-                        sessions.c.last_used_at,
-                        sessions.c.ip_address,
-                        sessions.c.user_agent,
-                        users.c.name,
-                        users.c.email,
-                        users.c.email_verified,
-                        users.c.image,
-                        users.c.created_at.label("user_created_at"),
-                        users.c.updated_at.label("user_updated_at"),
-                    )
-                    .join(users, users.c.id == sessions.c.user_id)
-                    .where(sessions.c.token_hash == self._hasher.session_token(token))
-                )
-            ).first()
+        row = await self._db.fetch_first(_LOOKUP, {"token_hash": self._hasher.session_token(token)})
         if row is None or row.expires_at <= now:
             return None
         if now - row.last_used_at >= LAST_USED_GRANULARITY_MS:
@@ -128,7 +128,7 @@ class SessionService:
 
     async def _touch(self, session_id: str, now: int) -> None:
         # Conditional, so that replicas racing to record the same minute write once.
-        async with self._db.write() as conn:
+        async with self._db.write(durable=False) as conn:
             await conn.execute(
                 update(sessions)
                 .where(

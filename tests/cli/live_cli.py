@@ -86,16 +86,20 @@ class LoginProcess:
     def stderr(self) -> str:
         return "".join(self._stderr)
 
-    def user_code(self, timeout: float = 20) -> str:
+    def wait_for(self, pattern: str | re.Pattern[str], timeout: float = 20) -> re.Match[str]:
+        """The first match of ``pattern`` in stderr, once the CLI has printed it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            match = CODE_LINE.search(self.stderr)
+            match = re.search(pattern, self.stderr)
             if match:
-                return match.group(1)
+                return match
             if self.process.poll() is not None:
                 break
             time.sleep(0.02)
-        raise AssertionError(f"no user code shown; stderr so far:\n{self.stderr}")
+        raise AssertionError(f"{pattern!r} not shown; stderr so far:\n{self.stderr}")
+
+    def user_code(self, timeout: float = 20) -> str:
+        return self.wait_for(CODE_LINE, timeout).group(1)
 
     def wait(self, timeout: float = 30) -> tuple[int, str, str]:
         """(exit code, stdout, stderr)."""

@@ -7,17 +7,12 @@ person can look at them; a page that logs a console error fails its test.
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.cli.live_cli import Cli
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -76,99 +71,13 @@ def screenshot(page, name: str) -> Path:
     return path
 
 
-def cli_executable() -> str:
-    found = shutil.which("better-skills", path=str(Path(sys.executable).parent))
-    return found or "better-skills"
-
-
-@dataclass
-class CliProcess:
-    """A running ``better-skills`` command whose output is collected as it comes."""
-
-    process: subprocess.Popen[str]
-    output: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.output.append(line)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.output)
-
-    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.text)
-            if match:
-                return match
-            if self.process.poll() is not None and not self._reader.is_alive():
-                break
-            time.sleep(0.05)
-        raise AssertionError(f"{pattern!r} not in the CLI's output:\n{self.text}")
-
-    def wait(self, timeout: float = 60) -> int:
-        code = self.process.wait(timeout)
-        self._reader.join(5)
-        return code
-
-
-@dataclass
-class Cli:
-    """Runs the real CLI with its own config folder against one server."""
-
-    server_url: str
-    config_home: Path
-
-    @property
-    def env(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in ("BETTER_SKILLS_TOKEN", "BROWSER")}
-        env.update(
-            SERVER_URL=self.server_url,
-            XDG_CONFIG_HOME=str(self.config_home),
-            NO_COLOR="1",
-            PYTHONUNBUFFERED="1",
-        )
-        return env
-
-    @property
-    def session_file(self) -> Path:
-        return self.config_home / "better-skills" / "session.json"
-
-    def start(self, *args: str) -> CliProcess:
-        process = subprocess.Popen(
-            [cli_executable(), *args],
-            env=self.env,
-            cwd=self.config_home,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        return CliProcess(process)
-
-    def run(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [cli_executable(), *args],
-            env=self.env,
-            cwd=self.config_home,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-        )
-
-
 @pytest.fixture
-def cli_for(tmp_path: Path):
+def cli_for(tmp_path: Path) -> Callable[[str], Cli]:
+    """The real ``better-skills`` with its own config folder, for one server."""
+
     def make(server_url: str) -> Cli:
         home = tmp_path / f"cli-{len(list(tmp_path.glob('cli-*')))}"
         home.mkdir()
-        return Cli(server_url, home)
+        return Cli(home, server_url)
 
     return make

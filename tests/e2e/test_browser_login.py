@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.e2e.conftest import Cli, CliProcess, screenshot
+from tests.cli.live_cli import Cli, LoginProcess
+from tests.e2e.conftest import screenshot
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -21,8 +22,8 @@ CODE = r"\b([BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4})\b"
 PASSWORD = "correct horse battery staple"
 
 
-def start_login(cli: Cli) -> tuple[CliProcess, str, str]:
-    login = cli.start("login", "--no-browser")
+def start_login(cli: Cli) -> tuple[LoginProcess, str, str]:
+    login = cli.start_login()
     url = login.wait_for(URL).group(1)
     code = login.wait_for(CODE).group(1)
     return login, url, code
@@ -60,11 +61,11 @@ def test_open_link_sign_up_and_approve(
     assert "return to your terminal" in page.inner_text("main")
     screenshot(page, "approved")
 
-    assert login.wait(30) == 0, login.text
-    assert "Logged in as Ada Lovelace <ada@example.com>" in login.text
-    mode = stat.S_IMODE(cli.session_file.stat().st_mode)
+    assert login.wait(30)[0] == 0, login.stderr
+    assert "Logged in as Ada Lovelace <ada@example.com>" in login.stderr
+    mode = stat.S_IMODE(cli.session_path.stat().st_mode)
     assert mode == 0o600
-    saved = json.loads(cli.session_file.read_text())
+    saved = json.loads(cli.session_path.read_text())
     assert saved["version"] == 1
     assert saved["tokenType"] == "Bearer"
 
@@ -81,9 +82,9 @@ def test_deny(live_server: LiveServer, cli_for: Callable[[str], Cli], page) -> N
     page.get_by_role("button", name="Deny").click()
     page.get_by_role("heading", name="Denied").wait_for()
     screenshot(page, "denied")
-    assert login.wait(30) != 0
-    assert "Login was denied in the browser." in login.text
-    assert not cli.session_file.exists()
+    assert login.wait(30)[0] != 0
+    assert "Login was denied in the browser." in login.stderr
+    assert not cli.session_path.exists()
 
 
 def test_type_the_code_by_hand(
@@ -101,7 +102,7 @@ def test_type_the_code_by_hand(
     assert code in page.inner_text("main")
     page.get_by_role("button", name="Approve").click()
     page.get_by_role("heading", name="Approved").wait_for()
-    assert login.wait(30) == 0, login.text
+    assert login.wait(30)[0] == 0, login.stderr
 
 
 def test_wrong_codes_get_a_message_then_hit_the_limit(
@@ -135,7 +136,7 @@ def test_account_lists_the_cli_session_and_revoking_it_ends_it(
     sign_up(page)
     page.get_by_role("button", name="Approve").click()
     page.get_by_role("heading", name="Approved").wait_for()
-    assert login.wait(30) == 0, login.text
+    assert login.wait(30)[0] == 0, login.stderr
     assert cli.run("whoami").returncode == 0
 
     page.goto(live_server.url + "/account")
@@ -170,6 +171,6 @@ def test_code_expires_while_the_page_is_open(
     page.get_by_role("button", name="Approve").click()
     assert "expired" in page.inner_text("main").lower()
     screenshot(page, "device-expired")
-    assert login.wait(30) != 0
-    assert "Login code expired. Run `better-skills login` again." in login.text
-    assert not cli.session_file.exists()
+    assert login.wait(30)[0] != 0
+    assert "Login code expired. Run `better-skills login` again." in login.stderr
+    assert not cli.session_path.exists()

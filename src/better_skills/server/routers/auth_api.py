@@ -136,14 +136,16 @@ async def device_deny(request: Request) -> Response:
     return await _decide(request, approve=False)
 
 
+def with_iso_times(record: dict[str, Any]) -> dict[str, Any]:
+    """A copy with its epoch-millisecond times as ISO 8601 strings, as better-auth sends them."""
+    return {
+        key: iso_ms(value) if key in ("expiresAt", "createdAt", "updatedAt") else value
+        for key, value in record.items()
+    }
+
+
 def session_json(view: SessionView) -> dict[str, Any]:
-    session = dict(view.session)
-    user = dict(view.user)
-    for record in (session, user):
-        for key in ("expiresAt", "createdAt", "updatedAt"):
-            if key in record:
-                record[key] = iso_ms(record[key])
-    return {"session": session, "user": user}
+    return {"session": with_iso_times(view.session), "user": with_iso_times(view.user)}
 
 
 @router.get(Paths.GET_SESSION, summary="The current session and user, or null")
@@ -168,11 +170,9 @@ async def sign_out(request: Request) -> Response:
 
 
 def signed_in_response(request: Request, signed: SignedIn, extra: dict[str, Any]) -> Response:
-    user = {**signed.user}
-    for key in ("createdAt", "updatedAt"):
-        user[key] = iso_ms(user[key])
     response = JSONResponse(
-        {**extra, "token": signed.session.token, "user": user}, headers=NO_STORE
+        {**extra, "token": signed.session.token, "user": with_iso_times(signed.user)},
+        headers=NO_STORE,
     )
     set_session_cookie(request, response, signed.session.token)
     return response

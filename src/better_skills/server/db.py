@@ -31,7 +31,7 @@ class _Row(dict):
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    """An async engine: aiosqlite for SQLite, asyncpg for PostgreSQL."""
+    """An async engine: SQLite via the inline adapter (sqlite_inline), PostgreSQL via asyncpg."""
     if settings.is_sqlite:
         path = settings.sqlite_path
         if path is not None:

@@ -119,7 +119,7 @@ async def run(database_url: str, count: int) -> None:
         async def fast() -> Any:
             return await fetch_first(LOOKUP, {"token_hash": TOKEN_HASH})
 
-        await measure("lookup: Database.fetch_first (proposed fast path)", fast, count)
+        await measure("lookup: Database.fetch_first (driver level)", fast, count)
     if engine.dialect.name == "sqlite":
         raw = sqlite3.connect(str(settings.sqlite_path), isolation_level=None)
         sql = str(LOOKUP.compile(dialect=engine.dialect))
@@ -130,6 +130,23 @@ async def run(database_url: str, count: int) -> None:
         await measure("lookup: plain sqlite3 on the loop thread (floor)", plain, count)
         raw.close()
     await measure("write: Database.write + one prebuilt UPDATE", write_prebuilt, count)
+    direct = getattr(db, "direct", None)
+    if direct is not None:  # server/direct.py: the hot paths' writes
+
+        async def statement(durable: bool) -> None:
+            await direct.statement(TOUCH, {"sid": "s", "t": 5}, durable=durable)
+
+        async def transaction() -> None:
+            async with direct.transaction() as tx:
+                await tx.execute(TOUCH, {"sid": "s", "t": 5})
+
+        for durable in (True, False):
+            await measure(
+                f"write: direct.statement, one UPDATE, durable={durable}",
+                lambda durable=durable: statement(durable),
+                count,
+            )
+        await measure("write: direct.transaction + one UPDATE", transaction, count)
     await db.dispose()
 
 

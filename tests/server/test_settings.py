@@ -60,6 +60,8 @@ def test_parse_duration(raw: str, seconds: float) -> None:
         ({"PUBLIC_URL": "ftp://x"}, "PUBLIC_URL"),
         ({"TRUSTED_PROXIES": "10.0.0.0/8,not-an-ip"}, "TRUSTED_PROXIES"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite://"}, "DATABASE_URL"),
+        ({"DATABASE_URL": "sqlite:///:memory:"}, "DATABASE_URL"),
         ({"DATABASE_URL": "postgresql://x/y"}, "SECRET_KEY"),
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"RATE_LIMIT_USER_CODE": "ten"}, "RATE_LIMIT_USER_CODE"),

@@ -124,6 +124,12 @@ def _async_database_url(raw: str, env: Mapping[str, str]) -> str:
         )
     base = scheme.split("+", 1)[0].lower()
     if base == "sqlite":
+        path = rest[1:] if rest.startswith("/") else ""
+        if not path or path == ":memory:" or path.startswith(":memory:?"):
+            # Every pooled connection would open its own empty database.
+            raise SettingsError(
+                f"DATABASE_URL: SQLite needs a file, such as sqlite:///PATH/to.db; got {raw!r}"
+            )
         return f"sqlite+aiosqlite://{rest}"
     if base in ("postgres", "postgresql"):
         return f"postgresql+asyncpg://{rest}"

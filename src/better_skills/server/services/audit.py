@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from better_skills.server.direct import Tx, insert_statement
 from better_skills.server.models import audit_log
 
-_INSERT = insert(audit_log)  # built once; the values come as parameters
+_INSERT = insert_statement(audit_log, "at", "event", "user_id", "client_id", "ip_address", "detail")
 
 
 async def record(
-    conn: AsyncConnection,
+    conn: AsyncConnection | Tx,
     at_ms: int,
     event: str,
     *,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import (
     BigInteger,
@@ -23,11 +23,10 @@ from sqlalchemy import (
     cast,
     delete,
     insert,
+    literal,
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import (
@@ -39,7 +38,8 @@ from better_skills.protocol.device_flow import (
     normalize_user_code,
 )
 from better_skills.server.db import Database
-from better_skills.server.models import device_codes, rate_limits, sessions
+from better_skills.server.direct import Conflict, insert_statement
+from better_skills.server.models import audit_log, device_codes, rate_limits, sessions
 from better_skills.server.security import Hasher, new_device_code, new_id, new_user_code
 from better_skills.server.services import Caller, Clock, audit, to_ms
 from better_skills.server.services.rate_limit import RateLimiter, address_bucket
@@ -67,7 +67,8 @@ def _poll_statement() -> Any:
         dc.last_polled_at.is_not(None),
         # 64-bit: a 32-bit ``interval * 1000`` overflowed on PostgreSQL (a 500).
         dc.last_polled_at > now - cast(dc.poll_interval, BigInteger) * 1000,
-        dc.status.not_in(FINISHED),
+        # Spelled out, not NOT IN: an expanding parameter cannot be compiled once.
+        *(dc.status != status for status in FINISHED),
     )
     return (
         update(device_codes)
@@ -102,7 +103,57 @@ def _poll_statement() -> Any:
 
 
 _POLL = _poll_statement()
-_INSERT_CODE = insert(device_codes)
+_INSERT_CODE = insert_statement(
+    device_codes,
+    "id",
+    "device_code_hash",
+    "user_code_hash",
+    "client_id",
+    "scope",
+    "status",
+    "created_at",
+    "expires_at",
+    "poll_interval",
+    "polled_too_fast",
+    "ip_address",
+    "user_agent",
+)
+
+
+def _issue_with_audit() -> Any:
+    """PostgreSQL: the code and its audit row in one statement, one round trip instead of
+    four (BEGIN, two INSERTs, COMMIT); data-modifying CTEs commit or fail together."""
+    code = _INSERT_CODE.returning(
+        device_codes.c.created_at, device_codes.c.client_id, device_codes.c.ip_address
+    ).cte("code")
+    log = (
+        insert(audit_log)
+        .from_select(
+            ["at", "event", "client_id", "ip_address"],
+            select(code.c.created_at, literal("issue"), code.c.client_id, code.c.ip_address),
+        )
+        .cte("log")
+    )
+    return select(code.c.created_at).add_cte(log)
+
+
+_ISSUE_WITH_AUDIT = _issue_with_audit()
+#: Moves a code from one state to another; only one of concurrent callers succeeds.
+_TRANSITION = (
+    update(device_codes)
+    .where(
+        and_(
+            device_codes.c.id == bindparam("code_id"),
+            device_codes.c.status == bindparam("old"),
+        )
+    )
+    .values(status=bindparam("new"))
+)
+_REDEEM = (
+    update(device_codes)
+    .where(and_(device_codes.c.id == bindparam("code_id"), device_codes.c.status == APPROVED))
+    .values(status=REDEEMED, decided_at=bindparam("now", type_=BigInteger))
+)
 
 
 @dataclass(frozen=True)
@@ -179,44 +230,42 @@ class DeviceFlowService:
             raise errors.InvalidRequest("scope must be printable ASCII, space separated.")
         scope = " ".join(scope.split()) if scope else None
         now = to_ms(self._clock())
-        rule = self._settings.device_code_limit
-        issue_key = f"device_code:ip:{address_bucket(caller.ip)}"
         ttl_ms = to_ms(self._settings.device_code_ttl)
+        wait = await self._limiter.count(
+            self._db,
+            f"device_code:ip:{address_bucket(caller.ip)}",
+            self._settings.device_code_limit,
+            now,
+        )
+        if wait is not None:
+            raise errors.TooManyRequests(
+                "Too many login codes requested from this address.", retry_after=wait
+            )
         for _attempt in range(5):
             device_code, user_code = new_device_code(), new_user_code()
+            row = {
+                "id": new_id(),
+                "device_code_hash": self._hasher.device_code(device_code),
+                "user_code_hash": self._hasher.user_code(user_code),
+                "client_id": client_id,
+                "scope": scope,
+                "status": PENDING,
+                "created_at": now,
+                "expires_at": now + ttl_ms,
+                "poll_interval": self._settings.poll_interval,
+                "polled_too_fast": False,
+                "ip_address": caller.ip,
+                "user_agent": caller.user_agent,
+            }
             try:
-                async with self._db.write() as conn:
-                    count = await self._limiter.hit(conn, issue_key, rule, now)
-                    if rule.limit and count > rule.limit:
-                        retry = await self._limiter.retry_after(conn, issue_key, rule, now)
-                        too_many = errors.TooManyRequests(
-                            "Too many login codes requested from this address.",
-                            retry_after=retry or int(rule.window),
-                        )
-                    else:
-                        too_many = None
-                        await conn.execute(
-                            _INSERT_CODE,
-                            {
-                                "id": new_id(),
-                                "device_code_hash": self._hasher.device_code(device_code),
-                                "user_code_hash": self._hasher.user_code(user_code),
-                                "client_id": client_id,
-                                "scope": scope,
-                                "status": PENDING,
-                                "created_at": now,
-                                "expires_at": now + ttl_ms,
-                                "poll_interval": self._settings.poll_interval,
-                                "polled_too_fast": False,
-                                "ip_address": caller.ip,
-                                "user_agent": caller.user_agent,
-                            },
-                        )
-                        await audit.record(conn, now, "issue", client_id=client_id, ip=caller.ip)
-            except IntegrityError:
+                if self._db.dialect == "postgresql":
+                    await self._db.direct.statement(_ISSUE_WITH_AUDIT, row)
+                else:
+                    async with self._db.direct.transaction() as tx:
+                        await tx.execute(_INSERT_CODE, row)
+                        await audit.record(tx, now, "issue", client_id=client_id, ip=caller.ip)
+            except Conflict:
                 continue  # a user code collided with a live one: draw again
-            if too_many is not None:
-                raise too_many
             return IssuedCode(
                 device_code=device_code,
                 user_code=format_user_code(user_code),
@@ -242,90 +291,70 @@ class DeviceFlowService:
             raise errors.InvalidRequest("device_code is required.")
         client_id = self.check_client(client_id)
         now = to_ms(self._clock())
-        # Most polls only record the poll time: losing that in a database crash harms nobody,
-        # so on PostgreSQL their COMMIT does not wait for the disk. A redemption makes the
-        # transaction durable before it creates the session (see _poll).
-        async with self._db.write(durable=False) as conn:
-            outcome = await self._poll(conn, device_code, client_id, caller, now)
-        if isinstance(outcome, errors.OAuthError):
-            raise outcome
-        return outcome
-
-    async def _poll(
-        self, conn: AsyncConnection, device_code: str, client_id: str, caller: Caller, now: int
-    ) -> TokenGrant | errors.OAuthError:
-        """One write transaction; returns the error instead of raising so that it commits."""
-        dc = device_codes.c
         # Each slow_down adds 5 s, but a flood of polls must not grow it without bound: an
         # interval longer than the code lives means nothing.
         cap = max(
             self._settings.poll_interval, min(math.ceil(self._settings.device_code_ttl), 86400)
         )
-        row = (
-            await conn.execute(
-                _POLL,
-                {
-                    "code_hash": self._hasher.device_code(device_code),
-                    "poll_client_id": client_id,
-                    "now": now,
-                    "cap": cap,
-                    "cap_less_step": cap - SLOW_DOWN_INCREMENT,
-                },
-            )
-        ).first()
+        # Most polls only record the poll time, in one statement: losing that in a database
+        # crash harms nobody, so on PostgreSQL its commit does not wait for the disk.
+        row, _ = await self._db.direct.statement(
+            _POLL,
+            {
+                "code_hash": self._hasher.device_code(device_code),
+                "poll_client_id": client_id,
+                "now": now,
+                "cap": cap,
+                "cap_less_step": cap - SLOW_DOWN_INCREMENT,
+            },
+            durable=False,
+        )
         if row is None or row.status in FINISHED:
-            return errors.InvalidGrant()
+            raise errors.InvalidGrant()
         if row.polled_too_fast:
-            return errors.SlowDown(
+            raise errors.SlowDown(
                 f"Polling too fast; wait {row.poll_interval} seconds between requests."
             )
         if row.expires_at <= now:
-            return await self._close(conn, row.id, row.status, EXPIRED_SEEN, errors.ExpiredToken())
+            await self._close(row.id, row.status, EXPIRED_SEEN, errors.ExpiredToken())
         if row.status == PENDING:
-            return errors.AuthorizationPending()
+            raise errors.AuthorizationPending()
         if row.status == DENIED:
-            return await self._close(
-                conn,
+            await self._close(
                 row.id,
                 DENIED,
                 DENIED_SEEN,
                 errors.AccessDenied("The request was denied in the browser."),
             )
-        # Approved: the conditional UPDATE is the single-use gate. Of N concurrent polls one
-        # changes the row; the others see rowcount 0 (PostgreSQL re-checks the WHERE after
-        # the winner commits; SQLite serialises writers).
-        await self._db.make_durable(conn)
-        won = await conn.execute(
-            update(device_codes)
-            .where(and_(dc.id == row.id, dc.status == APPROVED))
-            .values(status=REDEEMED, decided_at=now)
-        )
-        if won.rowcount != 1:
-            return errors.InvalidGrant()
-        new = await self._sessions.create(
-            conn, row.user_id, caller, kind="device", client_id=client_id, scope=row.scope
-        )
-        await audit.record(
-            conn,
-            now,
-            "redeem",
-            user_id=row.user_id,
-            client_id=client_id,
-            ip=caller.ip,
-            detail=f"session {new.id}",
-        )
+        return await self._redeem(row, client_id, caller, now)
+
+    async def _redeem(self, row: Any, client_id: str, caller: Caller, now: int) -> TokenGrant:
+        """An approved code becomes a session, once: the conditional UPDATE is the single-use
+        gate. Of N concurrent polls one changes the row; the others see no row changed
+        (PostgreSQL re-checks the WHERE after the winner commits; SQLite serialises writers)."""
+        async with self._db.direct.transaction() as tx:
+            if await tx.execute(_REDEEM, {"code_id": row.id, "now": now}) != 1:
+                raise errors.InvalidGrant()
+            new = await self._sessions.create(
+                tx, row.user_id, caller, kind="device", client_id=client_id, scope=row.scope
+            )
+            await audit.record(
+                tx,
+                now,
+                "redeem",
+                user_id=row.user_id,
+                client_id=client_id,
+                ip=caller.ip,
+                detail=f"session {new.id}",
+            )
         return TokenGrant(new.token, (new.expires_at - now) // 1000, row.scope)
 
-    async def _close(
-        self, conn: AsyncConnection, code_id: str, old: str, new: str, error: errors.OAuthError
-    ) -> errors.OAuthError:
+    async def _close(self, code_id: str, old: str, new: str, error: errors.OAuthError) -> NoReturn:
         """Report a final state once; later polls get ``invalid_grant``."""
-        done = await conn.execute(
-            update(device_codes)
-            .where(and_(device_codes.c.id == code_id, device_codes.c.status == old))
-            .values(status=new)
+        _, changed = await self._db.direct.statement(
+            _TRANSITION, {"code_id": code_id, "old": old, "new": new}
         )
-        return error if done.rowcount == 1 else errors.InvalidGrant()
+        raise error if changed == 1 else errors.InvalidGrant()
 
     # -- The verification page: look up, claim, approve, deny -------------------------------
 

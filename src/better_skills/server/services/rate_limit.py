@@ -6,11 +6,12 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, bindparam, case, select, update
+from sqlalchemy import BigInteger, and_, bindparam, case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from better_skills.protocol.errors import TooManyRequests
+from better_skills.server.db import Database
 from better_skills.server.models import rate_limits
 from better_skills.server.security import Hasher
 from better_skills.server.settings import RateLimit
@@ -64,31 +65,26 @@ class RateLimiter:
     def __init__(self, hasher: Hasher) -> None:
         self._hasher = hasher
 
-    async def retry_after(
-        self, conn: AsyncConnection, key: str, rule: RateLimit, now_ms: int
-    ) -> int | None:
-        """Seconds until ``key`` may try again, or None if it is under its limit."""
-        if rule.limit <= 0:
-            return None
-        row = (
-            await conn.execute(
-                select(rate_limits.c.count, rate_limits.c.window_start).where(
-                    rate_limits.c.key == self._hasher.rate_key(key)
-                )
-            )
-        ).first()
-        if row is None:
-            return None
-        window_end = row.window_start + int(rule.window * 1000)
-        if row.count >= rule.limit and window_end > now_ms:
-            return max(1, -(-(window_end - now_ms) // 1000))
-        return None
+    async def count(self, db: Database, key: str, rule: RateLimit, now_ms: int) -> int | None:
+        """Count one event for ``key`` in a statement of its own; returns the seconds to wait
+        if that took it over its limit, else None.
 
-    async def hit(self, conn: AsyncConnection, key: str, rule: RateLimit, now_ms: int) -> int:
-        """Count one event for ``key`` in one atomic upsert; returns the count in the window."""
+        Not durable and outside the caller's transaction: a count lost in a database crash
+        harms nobody, while a counter row every request from one address updates must not
+        stay locked until a disk sync or another statement of the caller's has finished.
+        """
         if rule.limit <= 0:
-            return 0
-        return (await self._count(conn, self._hasher.rate_key(key), rule, now_ms))[0]
+            return None
+        params = {
+            "key": self._hasher.rate_key(key),
+            "now": now_ms,
+            "cutoff": now_ms - int(rule.window * 1000),
+        }
+        row, _ = await db.direct.statement(_UPSERT[db.dialect], params, durable=False)
+        assert row is not None  # an upsert with RETURNING always returns its row
+        if row.count <= rule.limit:
+            return None
+        return _wait(row.window_start, rule, now_ms)
 
     async def _count(
         self, conn: AsyncConnection, hashed: str, rule: RateLimit, now_ms: int
@@ -119,9 +115,7 @@ class RateLimiter:
             count, window_start = await self._count(conn, hashed, rule, now_ms)
             slots.append((hashed, window_start))
             if count > rule.limit:
-                window_end = window_start + int(rule.window * 1000)
-                wait = max(1, -(-(window_end - now_ms) // 1000))
-                worst = max(worst or 0, wait)
+                worst = max(worst or 0, _wait(window_start, rule, now_ms))
         if worst is not None:
             raise TooManyRequests(f"{message} Try again in {_human(worst)}.", retry_after=worst)
         return Reservation(tuple(slots))
@@ -140,6 +134,12 @@ class RateLimiter:
                 )
                 .values(count=rate_limits.c.count - 1)
             )
+
+
+def _wait(window_start: int, rule: RateLimit, now_ms: int) -> int:
+    """Whole seconds (at least 1) until the window that started at ``window_start`` ends."""
+    window_end = window_start + int(rule.window * 1000)
+    return max(1, -(-(window_end - now_ms) // 1000))
 
 
 def _human(seconds: int) -> str:

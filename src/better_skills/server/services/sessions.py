@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy import BigInteger, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from better_skills.server.db import Database
+from better_skills.server.direct import Tx, insert_statement
 from better_skills.server.models import sessions, users
 from better_skills.server.security import Hasher, new_id, new_session_token
 from better_skills.server.services import Caller, Clock, audit, to_ms
@@ -38,6 +39,33 @@ _LOOKUP = (
 #: ``last_used_at`` is written at most this often per session, not on every request.
 LAST_USED_GRANULARITY_MS = 60_000
 
+_INSERT = insert_statement(
+    sessions,
+    "id",
+    "token_hash",
+    "user_id",
+    "kind",
+    "client_id",
+    "scope",
+    "created_at",
+    "updated_at",
+    "last_used_at",
+    "expires_at",
+    "ip_address",
+    "user_agent",
+)
+# Conditional, so that replicas racing to record the same minute write once.
+_TOUCH = (
+    update(sessions)
+    .where(
+        and_(
+            sessions.c.id == bindparam("session_id"),
+            sessions.c.last_used_at <= bindparam("stale_before", type_=BigInteger),
+        )
+    )
+    .values(last_used_at=bindparam("now", type_=BigInteger))
+)
+
 
 @dataclass(frozen=True)
 class NewSession:
@@ -64,7 +92,7 @@ class SessionService:
 
     async def create(
         self,
-        conn: AsyncConnection,
+        conn: AsyncConnection | Tx,
         user_id: str,
         caller: Caller,
         *,
@@ -77,20 +105,21 @@ class SessionService:
         token = new_session_token()
         new = NewSession(new_id(), token, now, now + self._ttl_ms)
         await conn.execute(
-            insert(sessions).values(
-                id=new.id,
-                token_hash=self._hasher.session_token(token),
-                user_id=user_id,
-                kind=kind,
-                client_id=client_id,
-                scope=scope,
-                created_at=now,
-                updated_at=now,
-                last_used_at=now,
-                expires_at=new.expires_at,
-                ip_address=caller.ip,
-                user_agent=caller.user_agent,
-            )
+            _INSERT,
+            {
+                "id": new.id,
+                "token_hash": self._hasher.session_token(token),
+                "user_id": user_id,
+                "kind": kind,
+                "client_id": client_id,
+                "scope": scope,
+                "created_at": now,
+                "updated_at": now,
+                "last_used_at": now,
+                "expires_at": new.expires_at,
+                "ip_address": caller.ip,
+                "user_agent": caller.user_agent,
+            },
         )
         return new
 
@@ -127,18 +156,12 @@ class SessionService:
         )
 
     async def _touch(self, session_id: str, now: int) -> None:
-        # Conditional, so that replicas racing to record the same minute write once.
-        async with self._db.write(durable=False) as conn:
-            await conn.execute(
-                update(sessions)
-                .where(
-                    and_(
-                        sessions.c.id == session_id,
-                        sessions.c.last_used_at <= now - LAST_USED_GRANULARITY_MS,
-                    )
-                )
-                .values(last_used_at=now)
-            )
+        # Not durable: a last-use time lost in a database crash harms nobody.
+        await self._db.direct.statement(
+            _TOUCH,
+            {"session_id": session_id, "stale_before": now - LAST_USED_GRANULARITY_MS, "now": now},
+            durable=False,
+        )
 
     async def sign_out(self, token: str, caller: Caller) -> bool:
         """End the session of ``token`` (only that one). True if there was one."""

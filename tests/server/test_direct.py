@@ -1,0 +1,121 @@
+"""The hot paths' driver-level SQL (server/direct.py), on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from better_skills.server.db import Database, create_engine, migrate
+from better_skills.server.direct import Conflict, compile_statement, insert_statement
+from better_skills.server.models import rate_limits
+
+pytestmark = pytest.mark.anyio
+
+INSERT = insert_statement(rate_limits, "key", "window_start", "count")
+BUMP = (
+    update(rate_limits)
+    .where(rate_limits.c.key == bindparam("k"))
+    .values(count=rate_limits.c.count + 1)
+    .returning(rate_limits.c.count)
+)
+BUMP_QUIETLY = (
+    update(rate_limits)
+    .where(rate_limits.c.key == bindparam("k"))
+    .values(count=rate_limits.c.count + 1)
+)
+READ = select(rate_limits.c.count, rate_limits.c.window_start).where(
+    rate_limits.c.key == bindparam("k")
+)
+
+
+@pytest.fixture
+async def db(settings_factory: Callable[..., Any]) -> AsyncIterator[Database]:
+    database = Database(create_engine(settings_factory()))
+    await migrate(database.engine)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+@pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])
+def test_literals_become_parameters_with_their_values(dialect: Any) -> None:
+    compiled = compile_statement(BUMP, dialect)
+    args = compiled.args({"k": "a"})
+    assert "a" in args and 1 in args  # the key, and the literal 1 of "count + 1"
+    assert compiled.returns_rows
+    assert not compile_statement(BUMP_QUIETLY, dialect).returns_rows
+    assert compile_statement(READ, dialect).returns_rows
+
+
+def test_expanding_in_is_refused_at_compile_time() -> None:
+    statement = select(rate_limits.c.key).where(rate_limits.c.key.in_(["a", "b"]))
+    with pytest.raises(ValueError, match="expanding"):
+        compile_statement(statement, sqlite.dialect())
+
+
+async def test_statements_return_rows_and_counts(db: Database) -> None:
+    row, count = await db.direct.statement(INSERT, {"key": "a", "window_start": 5, "count": 1})
+    assert (row, count) == (None, 1)
+    row, count = await db.direct.statement(BUMP, {"k": "a"}, durable=False)
+    assert row is not None and row.count == 2 and count == 1
+    assert await db.direct.statement(BUMP, {"k": "missing"}) == (None, 0)
+    assert await db.direct.statement(BUMP_QUIETLY, {"k": "a"}) == (None, 1)
+    assert await db.direct.statement(BUMP_QUIETLY, {"k": "missing"}) == (None, 0)
+    found = await db.fetch_first(READ, {"k": "a"})
+    assert found is not None and (found.count, found.window_start) == (3, 5)
+    assert dict(found) == {"count": 3, "window_start": 5}
+    assert await db.fetch_first(READ, {"k": "missing"}) is None
+
+
+async def test_a_transaction_commits_all_or_nothing(db: Database) -> None:
+    async with db.direct.transaction() as tx:
+        await tx.execute(INSERT, {"key": "a", "window_start": 1, "count": 1})
+        assert await tx.execute(BUMP, {"k": "a"}) == 1
+        row = await tx.first(READ, {"k": "a"})
+        assert row is not None and row.count == 2
+
+    with pytest.raises(Conflict):
+        async with db.direct.transaction() as tx:
+            await tx.execute(BUMP_QUIETLY, {"k": "a"})
+            await tx.execute(INSERT, {"key": "a", "window_start": 1, "count": 1})
+    with pytest.raises(RuntimeError):
+        async with db.direct.transaction(durable=False) as tx:
+            await tx.execute(BUMP_QUIETLY, {"k": "a"})
+            raise RuntimeError("the caller fails half-way")
+
+    row = await db.fetch_first(READ, {"k": "a"})
+    assert row is not None and row.count == 2  # neither failed transaction left a trace
+    # The connection is usable afterwards (nothing was left open on it).
+    assert await db.direct.statement(BUMP_QUIETLY, {"k": "a"}) == (None, 1)
+
+
+async def test_a_conflict_outside_a_transaction(db: Database) -> None:
+    params = {"key": "a", "window_start": 1, "count": 1}
+    await db.direct.statement(INSERT, params)
+    with pytest.raises(Conflict):
+        await db.direct.statement(INSERT, params)
+
+
+@pytest.mark.backends("postgres")
+async def test_dead_pooled_connections_are_replaced_without_an_error(db: Database) -> None:
+    """What a PostgreSQL restart does to the pools: every connection in them is gone. The next
+    statement and the next transaction must not be the ones that find out."""
+    await db.direct.statement(INSERT, {"key": "a", "window_start": 1, "count": 1})
+    async with db.direct.transaction():
+        pass
+    await db.direct.statement(BUMP_QUIETLY, {"k": "a"}, durable=False)
+    async with db.engine.connect() as conn:
+        await conn.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    assert await db.direct.statement(BUMP_QUIETLY, {"k": "a"}, durable=False) == (None, 1)
+    async with db.direct.transaction() as tx:
+        assert await tx.execute(BUMP_QUIETLY, {"k": "a"}) == 1
+    row = await db.fetch_first(READ, {"k": "a"})
+    assert row is not None and row.count == 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -45,6 +46,21 @@ def test_simultaneous_polls_redeem_once(server_factory: Callable[..., LiveServer
         "invalid_grant",
         "slow_down",
     }
+
+
+def test_with_workers_the_supervisor_stays_small(server_factory: Callable[..., LiveServer]) -> None:
+    """The migration runs in a child process: uvicorn's supervisor, which never serves a
+    request, must not carry SQLAlchemy, the app and Alembic (about 50 MiB) for its lifetime."""
+    server = server_factory(WORKERS="2")
+    assert server.process is not None
+    with server.client() as client:
+        assert client.get("/api/health").json()["database"] == "ok"
+    maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+    assert "sqlalchemy" not in maps and "pydantic_core" not in maps
+    rss_kib = int(
+        Path(f"/proc/{server.process.pid}/status").read_text().split("VmRSS:")[1].split()[0]
+    )
+    assert rss_kib < 45 * 1024, rss_kib
 
 
 def test_pending_login_survives_a_server_kill(server_factory: Callable[..., LiveServer]) -> None:

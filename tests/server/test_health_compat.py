@@ -74,7 +74,7 @@ async def test_security_headers_and_rfc_errors_everywhere(app_client) -> None:
 
 
 async def test_database_down_gives_503_and_health_says_so(app_client, monkeypatch) -> None:
-    from better_skills.server.app import MIGRATED_ENV
+    from better_skills.server.settings import MIGRATED_ENV
 
     monkeypatch.setenv(MIGRATED_ENV, "1")  # nothing to migrate: there is no database
     async with app_client(DATABASE_URL="postgresql://postgres@127.0.0.1:1/none") as client:

@@ -29,12 +29,10 @@ from better_skills.server.routers import auth_api, compat, health, pages
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
-from better_skills.server.settings import Settings, load_settings
+from better_skills.server.settings import MIGRATED_ENV, Settings, load_settings
 
 log = logging.getLogger("better_skills.server")
 STATIC_DIR = Path(__file__).parent / "static"
-#: Set by ``better-skills-server`` once it has migrated, so that workers do not repeat it.
-MIGRATED_ENV = "_BETTER_SKILLS_MIGRATED"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),

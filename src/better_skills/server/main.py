@@ -10,7 +10,7 @@ import os
 import sys
 
 from better_skills import __version__
-from better_skills.server.settings import Settings, SettingsError, load_settings
+from better_skills.server.settings import MIGRATED_ENV, Settings, SettingsError, load_settings
 
 log = logging.getLogger("better_skills.server")
 
@@ -26,6 +26,27 @@ def _migrate(settings: Settings) -> None:
             await engine.dispose()
 
     asyncio.run(run())
+
+
+def _prepare_database(settings: Settings) -> str | None:
+    """Migrate; returns what went wrong in one line, or None. Picklable both ways, so that
+    it can run in a child process."""
+    try:
+        _migrate(settings)
+    except Exception as exc:
+        return _one_line(exc)
+    return None
+
+
+def _prepare_database_in_child(settings: Settings) -> str | None:
+    """With several workers, migrate in a short-lived child process: uvicorn's supervisor
+    only starts and watches the workers, and importing SQLAlchemy and Alembic into it would
+    keep about 60 MiB resident in a process that never serves a request."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return pool.submit(_prepare_database, settings).result()
 
 
 def _one_line(exc: BaseException) -> str:
@@ -52,18 +73,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     if settings.log_level != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    try:
-        _migrate(settings)
-    except Exception as exc:
+    if settings.workers > 1:
+        problem = _prepare_database_in_child(settings)
+    else:
+        problem = _prepare_database(settings)
+    if problem is not None:
         print(
             f"better-skills-server: cannot prepare the database at "
-            f"{settings.display_database()}: {_one_line(exc)}",
+            f"{settings.display_database()}: {problem}",
             file=sys.stderr,
         )
         return 1
     import uvicorn
-
-    from better_skills.server.app import MIGRATED_ENV
 
     os.environ[MIGRATED_ENV] = "1"
     log.info(

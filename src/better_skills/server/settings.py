@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 
 from better_skills.protocol.device_flow import CLIENT_ID
 
+#: Set by ``better-skills-server`` once it has migrated, so that workers do not repeat it.
+#: (Here, not in app, so that the server's supervisor process need not import the app.)
+MIGRATED_ENV = "_BETTER_SKILLS_MIGRATED"
+
 
 class SettingsError(ValueError):
     """A setting has a value the server cannot use."""

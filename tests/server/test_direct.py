@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from better_skills.server.db import Database, create_engine, migrate
 from better_skills.server.direct import Conflict, compile_statement, insert_statement
 from better_skills.server.models import rate_limits
+from tests.server.flow import issue, poll, sign_up
 
 pytestmark = pytest.mark.anyio
 
@@ -119,3 +121,30 @@ async def test_dead_pooled_connections_are_replaced_without_an_error(db: Databas
         assert await tx.execute(BUMP_QUIETLY, {"k": "a"}) == 1
     row = await db.fetch_first(READ, {"k": "a"})
     assert row is not None and row.count == 4
+
+
+@pytest.mark.backends("postgres")
+async def test_a_worker_opens_at_most_three_pools_of_database_pool_size(app_client) -> None:
+    """Replicas * WORKERS * 3 * DATABASE_POOL_SIZE is the connection budget the README gives
+    operators for PostgreSQL's max_connections: a burst of every kind of call stays in it."""
+    async with app_client(DATABASE_POOL_SIZE="2") as client:
+        token = (await sign_up(client))["token"]
+        code = (await issue(client))["device_code"]
+        auth = {"Authorization": f"Bearer {token}"}
+        reads = [client.get("/api/auth/get-session", headers=auth) for _ in range(20)]
+        polls = [poll(client, code) for _ in range(20)]
+        pages = [client.get("/device") for _ in range(10)]
+        issued, answers = await asyncio.gather(
+            asyncio.gather(*(issue(client) for _ in range(20))),
+            asyncio.gather(*reads, *polls, *pages),
+        )
+        assert len({i["device_code"] for i in issued}) == 20
+        assert all(a.status_code in (200, 400) for a in answers)
+        db = client.app.state.services.db  # type: ignore[attr-defined]
+        async with db.read() as conn:
+            opened = (
+                await conn.exec_driver_sql(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                )
+            ).scalar_one()
+        assert 3 <= opened <= 3 * 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import select
 
@@ -201,3 +203,27 @@ async def test_last_used_is_written_at_most_once_a_minute(app_client, clock: Fak
         clock.advance(10)
         await person.get("/api/auth/get-session", headers=auth)
         assert await last_used() == start + 61_000
+
+
+async def test_a_burst_of_requests_records_last_use_once(app_client, clock: FakeClock) -> None:
+    """Requests in flight together all see the stale minute; one UPDATE is enough."""
+    async with app_client() as person:
+        token = (await sign_up(person))["token"]
+        db = person.app.state.services.db  # type: ignore[attr-defined]
+        writes: list[object] = []
+        statement = db.direct.statement
+
+        async def counting(stmt, params, **kwargs):  # the real statement; writes counted
+            if stmt.is_dml:
+                writes.append(stmt)
+                await asyncio.sleep(0.05)  # keep it in flight while the others arrive
+            return await statement(stmt, params, **kwargs)
+
+        db.direct.statement = counting
+        clock.advance(61)
+        auth = {"Authorization": f"Bearer {token}"}
+        answers = await asyncio.gather(
+            *(person.get("/api/auth/get-session", headers=auth) for _ in range(20))
+        )
+        assert all(a.json()["user"]["email"] for a in answers)
+        assert len(writes) == 1

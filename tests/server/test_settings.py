@@ -66,6 +66,7 @@ def test_parse_duration(raw: str, seconds: float) -> None:
         ({"SECRET_KEY": "short"}, "SECRET_KEY"),
         ({"RATE_LIMIT_USER_CODE": "ten"}, "RATE_LIMIT_USER_CODE"),
         ({"WORKERS": "0"}, "WORKERS"),
+        ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], named: str, tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         settings.database_url,
         # No overflow: a burst waits for a pooled connection instead of opening a new one
         # (connect + TLS probe + a forked PostgreSQL backend) and closing it again on return.
-        pool_size=10,
+        pool_size=settings.database_pool_size,
         max_overflow=0,
         pool_timeout=10,
         # After PostgreSQL restarts every pooled connection is dead; test each on checkout
@@ -82,7 +82,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """Hands out short transactions; services never hold one across an ``await`` of I/O."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, pool_size: int = 8) -> None:
+        """``pool_size``: the most connections each of the PostgreSQL pools of
+        :attr:`direct` opens (see ``DATABASE_POOL_SIZE``)."""
         self.engine = engine
         #: "sqlite" or "postgresql"
         self.dialect: str = engine.dialect.name
@@ -105,7 +107,9 @@ class Database:
             self.direct = SqliteDirect(engine.dialect, database, lock)
         else:
             url = engine.url.set(drivername="postgresql")
-            self.direct = PostgresDirect(engine.dialect, url.render_as_string(hide_password=False))
+            self.direct = PostgresDirect(
+                engine.dialect, url.render_as_string(hide_password=False), pool_size
+            )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:

@@ -254,7 +254,7 @@ async def _keep_session(conn: Any) -> None:
 
 
 class PostgresDirect(Direct):
-    def __init__(self, dialect: Dialect, dsn: str, pool_size: int = 10) -> None:
+    def __init__(self, dialect: Dialect, dsn: str, pool_size: int) -> None:
         super().__init__(dialect)
         self._dsn = dsn
         self._pool_size = pool_size

@@ -38,7 +38,7 @@ class Services:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
-        db = Database(create_engine(settings))
+        db = Database(create_engine(settings), settings.database_pool_size)
         hasher = Hasher(server_secret(settings))
         limiter = RateLimiter(hasher)
         sessions = SessionService(db, hasher, clock, settings.session_ttl)

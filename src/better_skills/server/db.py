@@ -82,7 +82,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class Database:
     """Hands out short transactions; services never hold one across an ``await`` of I/O."""
 
-    def __init__(self, engine: AsyncEngine, pool_size: int = 8) -> None:
+    def __init__(self, engine: AsyncEngine, pool_size: int = 4) -> None:
         """``pool_size``: the most connections each of the PostgreSQL pools of
         :attr:`direct` opens (see ``DATABASE_POOL_SIZE``)."""
         self.engine = engine

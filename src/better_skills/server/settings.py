@@ -77,7 +77,7 @@ class Settings:
     secret_key: bytes | None = None
     client_ids: tuple[str, ...] = (CLIENT_ID,)
     workers: int = 1
-    database_pool_size: int = 8
+    database_pool_size: int = 4
     log_level: str = "info"
     sweep_interval: float = 60.0
     user_code_limit: RateLimit = RateLimit(10, 15 * 60)
@@ -215,7 +215,7 @@ def load_settings(
         client_ids=client_ids,
         workers=_int("WORKERS", get("WORKERS", "1"), low=1, high=64),
         database_pool_size=_int(
-            "DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE", "8"), low=1, high=100
+            "DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE", "4"), low=1, high=100
         ),
         log_level=log_level,
         sweep_interval=parse_duration("SWEEP_INTERVAL", get("SWEEP_INTERVAL", "60")),

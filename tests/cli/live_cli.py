@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -59,6 +60,13 @@ class Cli:
         return LoginProcess(self, args)
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    """In the child: SIGINT handled by default, as in a terminal. A test runner started in the
+    background by a non-interactive shell ignores SIGINT, and its children would inherit that
+    (the Ctrl-C test then hung instead of testing the CLI)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class LoginProcess:
     """``better-skills login --no-browser`` running in the background; stderr read as it comes."""
 
@@ -71,6 +79,7 @@ class LoginProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=_ctrl_c_as_in_a_terminal,
         )
         self._stderr: list[str] = []
         self._stdout = ""

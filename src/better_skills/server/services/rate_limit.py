@@ -54,6 +54,11 @@ def _upsert(dialect: Any) -> Any:
 _UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
 
 
+def _upsert_params(hashed_key: str, rule: RateLimit, now_ms: int) -> dict[str, Any]:
+    """The values of one ``_UPSERT``: a window that started at or before ``cutoff`` is over."""
+    return {"key": hashed_key, "now": now_ms, "cutoff": now_ms - int(rule.window * 1000)}
+
+
 @dataclass(frozen=True)
 class Reservation:
     """Attempts counted by :meth:`RateLimiter.reserve`: (hashed key, window start) pairs."""
@@ -75,11 +80,7 @@ class RateLimiter:
         """
         if rule.limit <= 0:
             return None
-        params = {
-            "key": self._hasher.rate_key(key),
-            "now": now_ms,
-            "cutoff": now_ms - int(rule.window * 1000),
-        }
+        params = _upsert_params(self._hasher.rate_key(key), rule, now_ms)
         row, _ = await db.direct.statement(_UPSERT[db.dialect], params, durable=False)
         assert row is not None  # an upsert with RETURNING always returns its row
         if row.count <= rule.limit:
@@ -91,8 +92,7 @@ class RateLimiter:
     ) -> tuple[int, int]:
         """One atomic upsert: the count in the window after this event, and the window start."""
         stmt = _UPSERT[conn.dialect.name]
-        params = {"key": hashed, "now": now_ms, "cutoff": now_ms - int(rule.window * 1000)}
-        row = (await conn.execute(stmt, params)).one()
+        row = (await conn.execute(stmt, _upsert_params(hashed, rule, now_ms))).one()
         return int(row.count), int(row.window_start)
 
     async def reserve(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -120,13 +120,7 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncConnection]:
         """A write transaction (SQLite: BEGIN IMMEDIATE, queued behind this process's other
         writers). The hot paths write through :attr:`direct` instead."""
-        if self._write_lock is None:
-            async with self.engine.connect() as conn:
-                conn = await conn.execution_options(write=True)
-                async with conn.begin():
-                    yield conn
-            return
-        async with self._write_lock, self.engine.connect() as conn:
+        async with self._write_lock or nullcontext(), self.engine.connect() as conn:
             conn = await conn.execution_options(write=True)
             async with conn.begin():
                 yield conn

@@ -34,7 +34,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             settings.database_url,
             pool_size=4,
             max_overflow=4,
-            async_creator=inline_creator(str(path) if path else ":memory:", timeout=2),
+            async_creator=inline_creator(str(path) if path else ":memory:", 2000),
         )
         _configure_sqlite(engine)
         return engine
@@ -63,13 +63,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The PRAGMAs are set where the connection is made (sqlite_inline.connect_sqlite);
+        # this tells SQLAlchemy's adapter, too, that BEGIN is ours to issue.
         dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=2000")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:

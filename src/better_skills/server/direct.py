@@ -29,6 +29,8 @@ from typing import Any, Protocol
 from sqlalchemy import Insert, Table, bindparam, insert
 from sqlalchemy.engine import Dialect
 
+from better_skills.server.sqlite_inline import connect_sqlite
+
 
 class Conflict(Exception):
     """A unique (or foreign key) constraint refused the row."""
@@ -142,15 +144,6 @@ class SqliteDirect(Direct):
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
 
-    def _connect(self, busy_timeout_ms: int) -> sqlite3.Connection:
-        # isolation_level=None: statements autocommit unless we BEGIN ourselves.
-        # check_same_thread=False only so that close() may run from any thread.
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        return conn
-
     def _run(
         self, conn: sqlite3.Connection, statement: Any, params: dict[str, Any]
     ) -> tuple[list[Row], int]:
@@ -167,14 +160,14 @@ class SqliteDirect(Direct):
     async def fetch_first(self, statement: Any, params: dict[str, Any]) -> Row | None:
         """One read on the read-only connection: an indexed read takes microseconds."""
         if self._reader is None:
-            self._reader = self._connect(busy_timeout_ms=200)
+            self._reader = connect_sqlite(self._path, busy_timeout_ms=200)
             self._reader.execute("PRAGMA query_only=ON")
         rows = self._run(self._reader, statement, params)[0]
         return rows[0] if rows else None
 
     def _writer_conn(self) -> sqlite3.Connection:
         if self._writer is None:
-            self._writer = self._connect(busy_timeout_ms=2000)
+            self._writer = connect_sqlite(self._path, busy_timeout_ms=2000)
         return self._writer
 
     async def statement(

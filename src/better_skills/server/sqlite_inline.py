@@ -120,10 +120,25 @@ class InlineConnection:
         return self._conn.in_transaction
 
 
-def inline_creator(path: str, timeout: float) -> Callable[[], Any]:
+def connect_sqlite(path: str, busy_timeout_ms: int) -> sqlite3.Connection:
+    """A connection as every part of the server uses SQLite: WAL (readers never wait for
+    the writer), ``synchronous=NORMAL``, foreign keys on, and autocommit unless the caller
+    says ``BEGIN``."""
+    # check_same_thread=False only because connections may be closed from another thread
+    # (SQLAlchemy's garbage-collection hooks); all use is on the event loop's thread.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    for pragma in (
+        f"busy_timeout={busy_timeout_ms}",
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+    ):
+        conn.execute(f"PRAGMA {pragma}")
+    return conn
+
+
+def inline_creator(path: str, busy_timeout_ms: int) -> Callable[[], Any]:
     async def connect() -> InlineConnection:
-        # check_same_thread=False only because the pool may close connections from
-        # SQLAlchemy's garbage-collection hooks; all use is on the event loop's thread.
-        return InlineConnection(sqlite3.connect(path, timeout=timeout, check_same_thread=False))
+        return InlineConnection(connect_sqlite(path, busy_timeout_ms))
 
     return connect

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from html import unescape
 from typing import Any
 
@@ -87,3 +89,23 @@ async def page_sign_up(
         headers={"Origin": "http://testserver"},
     )
     assert response.status_code == 303, response.text[:300]
+
+
+@asynccontextmanager
+async def a_code_and_two_people(
+    app: Callable[..., Any], sign_up: Callable[[httpx.AsyncClient, str], Awaitable[Any]]
+) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient, httpx.AsyncClient, dict]]:
+    """(device, ada, mallory, code): the application with a device that holds a fresh code,
+    and two people on their own addresses (10.0.0.2, 10.0.0.3), each signed up with
+    ``sign_up`` (the API's or the pages')."""
+    from tests.server.flow import issue
+
+    async with (
+        app() as a,
+        a.client() as device,
+        a.client("10.0.0.2") as ada,
+        a.client("10.0.0.3") as mallory,
+    ):
+        await sign_up(ada, "ada@example.com")
+        await sign_up(mallory, "mallory@example.com")
+        yield device, ada, mallory, await issue(device)

@@ -8,6 +8,7 @@ import pytest
 from better_skills.protocol.device_flow import CLIENT_ID, Paths
 from tests.security.helpers import (
     FORM,
+    a_code_and_two_people,
     assert_page_error,
     assert_rfc_error,
     hidden,
@@ -55,15 +56,7 @@ async def test_cookie_authenticated_api_posts_need_our_origin(app) -> None:
 
 
 async def test_page_forms_need_the_csrf_token_and_our_origin(app) -> None:
-    async with (
-        app() as a,
-        a.client() as device,
-        a.client("10.0.0.2") as victim,
-        a.client("10.0.0.3") as attacker,
-    ):
-        await page_sign_up(victim, "ada@example.com")
-        await page_sign_up(attacker, "mallory@example.com")
-        code = await issue(device)
+    async with a_code_and_two_people(app, page_sign_up) as (device, victim, attacker, code):
         page = await victim.get("/device", params={"user_code": code["user_code"]})
         token = hidden(page.text, "csrf_token")
         attackers_token = hidden((await attacker.get("/account")).text, "csrf_token")

@@ -10,7 +10,13 @@ from contextlib import AsyncExitStack
 import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
-from tests.security.helpers import assert_page_error, assert_rfc_error, hidden, page_sign_up
+from tests.security.helpers import (
+    a_code_and_two_people,
+    assert_page_error,
+    assert_rfc_error,
+    hidden,
+    page_sign_up,
+)
 from tests.server.flow import ORIGIN, claim, decide, issue, poll, sign_up
 from tests.support.clock import FakeClock
 
@@ -104,15 +110,7 @@ async def test_another_client_cannot_redeem_the_code(app) -> None:
 
 
 async def test_a_code_opened_by_someone_else_cannot_be_approved_denied_or_taken(app) -> None:
-    async with (
-        app() as a,
-        a.client() as device,
-        a.client("10.0.0.2") as ada,
-        a.client("10.0.0.3") as mallory,
-    ):
-        await sign_up(ada, "ada@example.com")
-        await sign_up(mallory, "mallory@example.com")
-        code = await issue(device)
+    async with a_code_and_two_people(app, sign_up) as (device, ada, mallory, code):
         assert (await claim(ada, code["user_code"])).status_code == 200
         # Mallory learns the code (over the shoulder, from a screenshot) and tries everything.
         assert assert_rfc_error(await claim(mallory, code["user_code"]), 403)["error"] == (
@@ -183,15 +181,7 @@ async def test_the_approval_page_shows_who_is_asking(app) -> None:
 
 
 async def test_a_foreign_person_cannot_approve_through_the_pages(app) -> None:
-    async with (
-        app() as a,
-        a.client() as device,
-        a.client("10.0.0.2") as ada,
-        a.client("10.0.0.3") as mallory,
-    ):
-        await page_sign_up(ada, "ada@example.com")
-        await page_sign_up(mallory, "mallory@example.com")
-        code = await issue(device)
+    async with a_code_and_two_people(app, page_sign_up) as (device, ada, mallory, code):
         assert (await ada.get("/device", params={"user_code": code["user_code"]})).is_success
         taken = await mallory.get("/device", params={"user_code": code["user_code"]})
         assert_page_error(taken, 403)

@@ -30,26 +30,9 @@ from better_skills.server.settings import load_settings
 
 PG_ADMIN_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
-LOOKUP = (
-    select(
-        sessions.c.id,
-        sessions.c.user_id,
-        sessions.c.expires_at,
-        sessions.c.last_used_at,
-        users.c.name,
-        users.c.email,
-    )
-    .join(users, users.c.id == sessions.c.user_id)
-    .where(sessions.c.token_hash == bindparam("token_hash"))
-)
-TOUCH = (
-    update(sessions).where(sessions.c.id == bindparam("sid")).values(last_used_at=bindparam("t"))
-)
-TOKEN_HASH = "h" * 64
 
-
-def lookup_built_per_call() -> Any:
-    """The statement as the services build it: a new object (and cache key) every call."""
+def lookup_statement(token_hash: Any) -> Any:
+    """The session lookup the server runs, matching ``token_hash`` (a value or a parameter)."""
     return (
         select(
             sessions.c.id,
@@ -60,8 +43,20 @@ def lookup_built_per_call() -> Any:
             users.c.email,
         )
         .join(users, users.c.id == sessions.c.user_id)
-        .where(sessions.c.token_hash == TOKEN_HASH)
+        .where(sessions.c.token_hash == token_hash)
     )
+
+
+LOOKUP = lookup_statement(bindparam("token_hash"))
+TOUCH = (
+    update(sessions).where(sessions.c.id == bindparam("sid")).values(last_used_at=bindparam("t"))
+)
+TOKEN_HASH = "h" * 64
+
+
+def lookup_built_per_call() -> Any:
+    """The statement as the services once built it: a new object (and cache key) every call."""
+    return lookup_statement(TOKEN_HASH)
 
 
 async def measure(name: str, call: Callable[[], Awaitable[Any]], count: int) -> None:

@@ -105,11 +105,14 @@ def test_rewrite_links_reports_changed_files_with_counts() -> None:
     result = rewrite_links(texts, KNOWN)
     assert set(result) == {"SKILL.md", "references/guide/intro.md"}
     assert result["SKILL.md"] == (
-        f"---\nname: x\ndescription: see {draft('notes.md')}\n---\n"
+        f"---\nname: x\ndescription: see notes.md\n---\n"  # frontmatter left alone
         f"{draft('scripts/run.sh')} {draft('notes.md')}\n",
-        3,
+        2,
     )
     assert result["references/guide/intro.md"] == (f"{draft('references/api.md')}\r\n", 1)
+    assert rewrite_links({"SKILL.md": "notes.md\n---\n"}, KNOWN) == {
+        "SKILL.md": (f"{draft('notes.md')}\n---\n", 1)  # no frontmatter: all of it is text
+    }
     again = {path: text for path, (text, _) in result.items()}
     assert rewrite_links(again, KNOWN) == {}
 

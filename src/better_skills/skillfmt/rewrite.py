@@ -15,15 +15,17 @@ passes run in order, each blind to the tokens of the passes before it:
 A target is rewritten only when it names a known file: from the skill root, else relative to the
 file's folder (never above the root), else by a case-insensitive file name that exactly one known
 file has. URLs (``scheme:``), anchors (``#..``) and escaped targets are left alone. A second run
-changes nothing.
+changes nothing. Unlike the original, the frontmatter of ``SKILL.md`` is not rewritten.
 """
 
 from __future__ import annotations
 
+import contextlib
 import posixpath
 import re
 from collections.abc import Callable, Collection, Mapping
 
+from better_skills.skillfmt.frontmatter import FrontmatterError, split_skill_md
 from better_skills.skillfmt.markdown import code_ranges
 from better_skills.skillfmt.paths import nfc
 
@@ -88,9 +90,15 @@ def rewrite_links(texts: Mapping[str, str], known: Collection[str]) -> dict[str,
     index = _Known(known)
     changed: dict[str, tuple[str, int]] = {}
     for path in sorted(texts):
-        new, count = rewrite_text(texts[path], path, index)
+        head, text = "", texts[path]
+        if path == "SKILL.md":
+            # Unlike the original, the frontmatter is left alone: a token at the start of a
+            # YAML value (`description: [[resource:...]]`) would turn it into a list.
+            with contextlib.suppress(FrontmatterError):
+                head, text, _ = split_skill_md(text)
+        new, count = rewrite_text(text, path, index)
         if count:
-            changed[path] = (new, count)
+            changed[path] = (head + new, count)
     return changed
 
 

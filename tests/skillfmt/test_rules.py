@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -321,3 +323,25 @@ def test_spec_does_not_repeat_server_errors(tmp_path: Path) -> None:
     report = check_folder(root)
     assert codes(report.errors) == ["invalid_description"]
     assert report.warnings == []
+
+
+def test_skills_ref_runs_without_loading_strictyaml(tmp_path: Path) -> None:
+    """strictyaml (skills-ref's own YAML parser, unused by us) costs half of `validate`'s time:
+    it is loaded only if something really uses it, and then it works."""
+    root = make(tmp_path / "demo", {"SKILL.md": skill_md("name: Demo\ndescription: d")})
+    script = f"""
+import sys
+from pathlib import Path
+from better_skills.skillfmt.rules import check_folder
+report = check_folder(Path({str(root)!r}))
+assert any("must be lowercase" in w.message for w in report.warnings), report.problems
+assert not any(name.startswith("strictyaml.") for name in sys.modules), "strictyaml was loaded"
+import strictyaml
+assert strictyaml.load("a: 1").data == {{"a": "1"}}
+from skills_ref.parser import parse_frontmatter
+assert parse_frontmatter("---\\nname: x\\n---\\nbody") == ({{"name": "x"}}, "body")
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

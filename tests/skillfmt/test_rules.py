@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from better_skills.skillfmt.rules import Limits, Problem, check_folder, check_skill, read_folder
 
@@ -237,6 +239,19 @@ def test_read_folder_symlinks(tmp_path: Path) -> None:
     assert ("loop", "symlink", "warning") in found
 
 
+def test_read_folder_reports_names_that_are_not_utf8(tmp_path: Path) -> None:
+    root = make(tmp_path / "demo", {"SKILL.md": GOOD_MD})
+    with open(os.path.join(os.fsencode(root), b"bad\xff.md"), "wb") as handle:
+        handle.write(b"x")
+    os.mkdir(os.path.join(os.fsencode(root), b"dir\xfe"))
+    files, problems = read_folder(root)
+    assert files == {"SKILL.md": GOOD_MD}
+    assert sorted((p.code, p.path) for p in problems) == [
+        ("invalid_path", "bad\ufffd.md"),
+        ("invalid_path", "dir\ufffd"),
+    ]
+
+
 def test_read_folder_does_not_read_big_files_or_fifos(tmp_path: Path) -> None:
     root = make(tmp_path / "demo", {"SKILL.md": GOOD_MD, "big.bin": b"x" * 2000})
     os.mkfifo(root / "pipe")
@@ -345,3 +360,21 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+FILE_SETS = st.dictionaries(
+    st.one_of(st.text(max_size=20), st.sampled_from(["SKILL.md", "a/b.md", ".x", "a//b"])),
+    st.one_of(
+        st.binary(max_size=200),
+        st.text(max_size=200).map(str.encode),
+        st.sampled_from([GOOD_MD, b"---\nname: [\n---\n", b"[[skill:x]] [[resource:new:a]]"]),
+    ),
+    max_size=6,
+)
+
+
+@given(FILE_SETS)
+def test_check_skill_never_crashes(files: dict[str, bytes]) -> None:
+    for problem in check_skill(files):
+        assert problem.severity == "error"
+        assert problem.message

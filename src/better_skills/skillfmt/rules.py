@@ -264,6 +264,12 @@ def read_folder(
             rel = prefix + entry.name
             if len(files) > limits.max_files:
                 return files, problems
+            if not _is_utf8(entry.name):
+                # os gives undecodable bytes as surrogates; such a name can be neither uploaded
+                # nor printed as it is.
+                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                problems.append(Problem("invalid_path", "The name is not valid UTF-8.", shown))
+                continue
             try:
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
@@ -301,6 +307,14 @@ def read_folder(
                 problems.append(Problem("unreadable", _os_reason(exc), rel))
         pending.extend(reversed(subfolders))
     return files, problems
+
+
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _os_reason(exc: OSError) -> str:

@@ -158,3 +158,14 @@ def test_token_from_env() -> None:
     assert token_from_env({"BETTER_SKILLS_TOKEN": " abc.DEF_123 "}) == "abc.DEF_123"
     with pytest.raises(ConfigError, match="BETTER_SKILLS_TOKEN"):
         token_from_env({"BETTER_SKILLS_TOKEN": "two words"})
+
+
+def test_same_server() -> None:
+    from better_skills.client.config import same_server
+
+    assert same_server("http://localhost:3000", "HTTP://LocalHost:3000/")
+    assert same_server("https://a.example", "https://a.example:443")
+    assert not same_server("http://a.example", "https://a.example")
+    assert not same_server("http://a.example:3000", "http://a.example:3001")
+    assert not same_server("http://a.example", "http://a.example.evil")
+    assert not same_server("http://a.example/x", "http://a.example/y")

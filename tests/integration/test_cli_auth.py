@@ -141,7 +141,7 @@ def test_whoami_after_login(
 def test_whoami_without_a_session_exits_4(cli: Cli) -> None:
     result = cli.run("whoami")
     assert result.returncode == 4
-    assert "session invalid or expired" in result.stderr
+    assert "Not logged in" in result.stderr
     assert "better-skills login" in result.stderr
 
 

@@ -16,6 +16,8 @@ lazily, which keeps httpx out of ``--help``.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -28,9 +30,20 @@ import click
 from better_skills.cli.browser import Browser, SystemBrowser
 from better_skills.cli.output import Output, format_relative
 from better_skills.client.clock import Clock, SystemClock
-from better_skills.client.config import ServerUrl, resolve_server_url, token_from_env
+from better_skills.client.config import (
+    TOKEN_ENV,
+    ServerUrl,
+    resolve_server_url,
+    same_server,
+    token_from_env,
+)
 from better_skills.client.credentials import Credential
-from better_skills.client.errors import ConfigError, NotAuthenticated
+from better_skills.client.errors import (
+    ClientError,
+    ConfigError,
+    CredentialServerMismatch,
+    NotAuthenticated,
+)
 from better_skills.client.session_store import SessionStore, default_session_path
 from better_skills.protocol.device_flow import TOKEN_TYPE
 
@@ -125,19 +138,46 @@ class Deps:
         """
         env_token = token_from_env(self.environ)
         if env_token is not None:
+            if server.from_dotenv:
+                raise NotAuthenticated(
+                    f"{TOKEN_ENV} is not sent to {server.url}: that server is named only by "
+                    f"{server.source}, and any repository can contain a .env file.",
+                    hints=(
+                        "Set SERVER_URL in the environment or pass --server to use that server "
+                        "with the token.",
+                    ),
+                )
             return Credential(env_token, TOKEN_TYPE, "environment")
         stored = self.store.load()
         if stored is None:
-            raise NotAuthenticated(f"not logged in: there is no session file at {self.store.path}")
+            raise NotAuthenticated(
+                f"Not logged in (there is no session file at {self.store.path})."
+            )
+        if stored.server is not None and not same_server(stored.server, server.url):
+            raise CredentialServerMismatch(stored.server, server.url)
         now = self.clock.now()
         if stored.is_expired(now):
-            raise NotAuthenticated(f"the session expired {format_relative(stored.expires_at, now)}")
+            raise NotAuthenticated(
+                "session invalid or expired: the session expired "
+                f"{format_relative(stored.expires_at, now)}."
+            )
         return stored.credential()
 
     def api(self, server: ServerUrl | str, credential: Credential | None = None) -> ApiClient:
         """An HTTP client for ``server`` holding ``credential`` (sent by calls with ``auth``)."""
         url = server if isinstance(server, str) else server.url
-        return self.api_factory(url, credential)
+        client = self.api_factory(url, credential)
+        if credential is not None and credential.source == "session_file" and not credential.server:
+            client.on_accepted = lambda accepted: self._bind_session(accepted, url)
+        return client
+
+    def _bind_session(self, credential: Credential, server_url: str) -> None:
+        """Record the server of a session file that names none (the original CLI's), once that
+        server has accepted its token: from then on the token goes nowhere else."""
+        with contextlib.suppress(ClientError):
+            current = self.store.load()
+            if current is not None and current.server is None and current == credential.stored:
+                self.store.save(dataclasses.replace(current, server=server_url))
 
     def auth_client(
         self, server: ServerUrl | str, credential: Credential | None = None

@@ -295,6 +295,7 @@ class AuthClient:
 
         ``None`` when the server does not accept the token.
         """
+        credential = credential or self.api.credential
         response = self.api.send("GET", Paths.GET_SESSION, auth=credential or True)
         if response.status_code in (401, 403):
             return None
@@ -309,6 +310,8 @@ class AuthClient:
         session = data.get("session")
         if not isinstance(user, dict) or not isinstance(session, dict):
             raise UnexpectedResponse("The server sent a session without a user.")
+        if credential is not None:
+            self.api.accepted(credential)
         return SessionInfo(
             user=User(
                 id=clean(user.get("id", ""), max_length=100),

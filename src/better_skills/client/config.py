@@ -25,6 +25,7 @@ __all__ = [
     "normalize_server_url",
     "read_dotenv",
     "resolve_server_url",
+    "same_server",
     "token_from_env",
 ]
 
@@ -42,9 +43,31 @@ class ServerUrl:
 
     url: str
     source: str
+    #: Named only by a ``.env`` file, which any repository can contain (see ``credentials``).
+    from_dotenv: bool = False
 
     def __str__(self) -> str:
         return self.url
+
+
+def same_server(a: str, b: str) -> bool:
+    """Whether two server URLs name the same server (scheme and host case, default ports)."""
+
+    def key(url: str) -> tuple[str, str, int | None, str]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        default = {"http": 80, "https": 443}.get(scheme)
+        return (
+            scheme,
+            (parts.hostname or "").lower(),
+            parts.port or default,
+            parts.path.rstrip("/"),
+        )
+
+    try:
+        return key(a) == key(b)
+    except ValueError:
+        return False
 
 
 def normalize_server_url(raw: str, source: str) -> str:
@@ -143,7 +166,7 @@ def resolve_server_url(
         from_file = read_dotenv(dotenv).get(SERVER_URL_ENV, "").strip()
         if from_file:
             source = f"SERVER_URL in {dotenv}"
-            return ServerUrl(normalize_server_url(from_file, source), source)
+            return ServerUrl(normalize_server_url(from_file, source), source, from_dotenv=True)
     return ServerUrl(DEFAULT_SERVER_URL, "the default")
 
 

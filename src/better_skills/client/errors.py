@@ -80,27 +80,26 @@ class SessionStoreUnwritable(ClientError):
 
 
 class NotAuthenticated(ClientError):
-    """No usable session: the documented "session invalid or expired"."""
+    """No usable credential: not logged in, an expired or refused session, a refused token.
 
-    def __init__(self, detail: str | None = None) -> None:
-        message = "session invalid or expired"
-        if detail:
-            message = f"{message} ({detail})"
-        super().__init__(message, hints=("Run `better-skills login` to log in.",))
-        self.detail = detail
+    A session that has ended keeps the documented wording "session invalid or expired".
+    """
+
+    LOGIN_HINT = "Run `better-skills login` to log in."
+
+    def __init__(self, message: str = "Not logged in.", *, hints: Sequence[str] = ()) -> None:
+        super().__init__(message, hints=hints or (self.LOGIN_HINT,))
 
 
 class CredentialServerMismatch(NotAuthenticated):
     """The token was issued by another server; it is never sent to this one."""
 
-    def __init__(self, token_server: str, server: str) -> None:
-        ClientError.__init__(
-            self,
+    def __init__(self, token_server: str, server: str, *, hints: Sequence[str] = ()) -> None:
+        super().__init__(
             f"You are logged in to {token_server}, not {server}; the token is only sent to "
             "the server that issued it.",
-            hints=(f"Run `better-skills login --server {server}` to log in there.",),
+            hints=hints or (f"Run `better-skills login --server {server}` to log in there.",),
         )
-        self.detail = None
         self.token_server = token_server
         self.server = server
 

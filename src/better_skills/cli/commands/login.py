@@ -15,9 +15,14 @@ import click
 
 from better_skills.cli.common import AppState, Deps, json_option, server_option
 from better_skills.cli.output import format_countdown, format_local_time, format_relative
-from better_skills.client.config import TOKEN_ENV, token_from_env
+from better_skills.client.config import TOKEN_ENV, same_server, token_from_env
 from better_skills.client.credentials import Credential
-from better_skills.client.errors import ClientError, SessionFileError, SessionStoreUnwritable
+from better_skills.client.errors import (
+    ClientError,
+    ServerUnreachable,
+    SessionFileError,
+    SessionStoreUnwritable,
+)
 from better_skills.client.session_store import StoredSession
 from better_skills.protocol.wire import format_timestamp
 
@@ -94,7 +99,7 @@ def run(options: LoginOptions, deps: Deps) -> int:
         if not options.no_browser:
             _open_browser(deps, authorization.browser_url)
         grant = _wait_for_approval(deps, client, authorization)
-        session, info = _make_session(deps, client, grant)
+        session, info = _make_session(deps, client, grant, server)
         try:
             deps.store.save(session)
         except SessionStoreUnwritable:
@@ -103,9 +108,8 @@ def run(options: LoginOptions, deps: Deps) -> int:
                 client.sign_out(session.credential())
             raise
         if previous is not None and previous.access_token != session.access_token:
-            # The replaced session would stay valid on the server for hours; end it.
-            with contextlib.suppress(ClientError):
-                client.sign_out(previous.credential())
+            # The replaced session would stay valid on its server for hours; end it.
+            _end_previous(deps, client, previous)
     _report_success(deps, server, session, info, options)
     return 0
 
@@ -113,7 +117,11 @@ def run(options: LoginOptions, deps: Deps) -> int:
 def _check_existing_session(
     options: LoginOptions, deps: Deps, client: AuthClient
 ) -> tuple[StoredSession | None, bool]:
-    """(the session this login replaces, whether the user chose to keep it instead)."""
+    """(the session this login replaces, whether the user chose to keep it instead).
+
+    The old token is only ever sent to its own server: a session of another server is not
+    checked here, and one of the original CLI (no ``serverUrl``) is not sent anywhere.
+    """
     out = deps.out
     try:
         previous = deps.store.load()
@@ -124,23 +132,46 @@ def _check_existing_session(
         return None, False
     if options.force:
         return previous, False
-    who = ""
-    try:
-        info = client.get_session(previous.credential())
-    except ClientError:
-        info = None  # offline: the file says the session is valid, so still ask
+    here = previous.server is not None and same_server(previous.server, client.base_url)
+    info = None
+    if here:
+        try:
+            info = client.get_session(previous.credential())
+        except ServerUnreachable:
+            raise  # no login is possible either: say that, not "already logged in"
+        except ClientError:
+            pass  # a broken answer: the file says the session is valid, so still ask
+        else:
+            if info is None:
+                return previous, False  # the server no longer accepts it: nothing to protect
     else:
-        if info is None:
-            return previous, False  # the server no longer accepts it: nothing to protect
-    if info is not None:
-        who = f" as {_describe_user(info)}"
+        client.health()  # raises ServerUnreachable before any question is asked
+    who = f" as {_describe_user(info)}" if info is not None else ""
+    if previous.server is not None and not here:
+        where = f"logged in to {previous.server}"
+        replace = f"Log in to {client.base_url} instead (one session at a time)?"
+    else:
+        where = f"already logged in{who}"
+        replace = "Log in again and replace that session?"
     if not deps.interactive:
-        out.info(f"Already logged in{who}; a new login replaces that session.")
+        out.info(f"{where[:1].upper()}{where[1:]}; a new login replaces that session.")
         return previous, False
-    if out.confirm(f"You are already logged in{who}. Log in again and replace that session?"):
+    if out.confirm(f"You are {where}. {replace}"):
         return previous, False
     out.info("Kept your current session.")
     return previous, True
+
+
+def _end_previous(deps: Deps, client: AuthClient, previous: StoredSession) -> None:
+    """Sign the replaced session out at the server that issued it (never anywhere else)."""
+    if previous.server is None:
+        return  # the original CLI's file does not say its server: leave it to expire
+    with contextlib.suppress(ClientError):
+        if same_server(previous.server, client.base_url):
+            client.sign_out(previous.credential())
+        else:
+            with deps.auth_client(previous.server) as issuer:
+                issuer.sign_out(previous.credential())
 
 
 def _show_code(deps: Deps, authorization: DeviceAuthorization, options: LoginOptions) -> None:
@@ -220,10 +251,12 @@ def _wait_for_approval(
 
 
 def _make_session(
-    deps: Deps, client: AuthClient, grant: TokenGrant
+    deps: Deps, client: AuthClient, grant: TokenGrant, server: ServerUrl
 ) -> tuple[StoredSession, SessionInfo | None]:
     try:
-        info = client.get_session(Credential(grant.access_token, grant.token_type))
+        info = client.get_session(
+            Credential(grant.access_token, grant.token_type, server=server.url)
+        )
     except ClientError:
         info = None  # the token is valid (we just got it); who it belongs to is a nicety
     now = deps.clock.now()
@@ -233,7 +266,8 @@ def _make_session(
         expires_at = info.expires_at
     else:
         expires_at = now + FALLBACK_SESSION_LIFETIME
-    return StoredSession(grant.access_token, grant.token_type, now, expires_at), info
+    session = StoredSession(grant.access_token, grant.token_type, now, expires_at, server.url)
+    return session, info
 
 
 def _describe_user(info: SessionInfo) -> str:

@@ -8,8 +8,13 @@ import click
 
 from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
 from better_skills.cli.output import format_local_time
-from better_skills.client.config import TOKEN_ENV, token_from_env
-from better_skills.client.errors import ApiError, ServerUnreachable, SessionFileError
+from better_skills.client.config import TOKEN_ENV, same_server, token_from_env
+from better_skills.client.errors import (
+    ApiError,
+    CredentialServerMismatch,
+    ServerUnreachable,
+    SessionFileError,
+)
 
 __all__ = ["LogoutOptions", "command", "run"]
 
@@ -55,6 +60,13 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         out.info(f"Not logged in (no session file at {path}); nothing to do.")
         return _json(deps, options, server.url, "no_session", deleted=False)
 
+    if stored.server is not None and not same_server(stored.server, server.url):
+        # The token goes to no server but its own; the file stays, for that server's logout.
+        raise CredentialServerMismatch(
+            stored.server,
+            server.url,
+            hints=(f"Run `better-skills logout --server {stored.server}` to sign out there.",),
+        )
     if stored.is_expired(deps.clock.now()):
         server_result = "expired"
     else:

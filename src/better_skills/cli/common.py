@@ -121,7 +121,9 @@ class Deps:
         """The server for this command: its ``--server``, the root ``--server``, then config."""
         flag = flag or self.state.server_flag
         try:
-            server = resolve_server_url(flag, environ=self.environ, cwd=self.cwd)
+            server = resolve_server_url(
+                flag, environ=self.environ, cwd=self.cwd, on_notice=self.out.warn
+            )
         except ConfigError as exc:
             if flag:  # a bad --server is a usage error (exit 2), like any bad option
                 raise click.UsageError(exc.message) from None

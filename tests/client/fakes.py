@@ -73,6 +73,8 @@ class FakeAuthServer:
     sign_out_response: httpx.Response | Exception | None = None
     device_code_response: httpx.Response | Exception | None = None
     requests: list[httpx.Request] = field(default_factory=list)
+    #: Answer invalid_request to unknown fields, as a server without ``hostname`` support does.
+    refuse_unknown_fields: bool = False
     issued: int = 0
     tokens_issued: int = 0
 
@@ -140,6 +142,8 @@ class FakeAuthServer:
         body = json.loads(request.content)
         if body.get("client_id") != CLIENT_ID:
             return oauth_error("invalid_client")
+        if self.refuse_unknown_fields and set(body) - {"client_id", "scope"}:
+            return oauth_error("invalid_request", description="Unknown field: hostname.")
         self.issued += 1
         answer: dict[str, Any] = {
             "device_code": f"device-code-{self.issued}",

@@ -33,6 +33,7 @@ from better_skills.protocol.device_flow import (
     CLIENT_ID,
     DEFAULT_SCOPE,
     DEVICE_CODE_GRANT_TYPE,
+    HOSTNAME_FIELD,
     SLOW_DOWN_INCREMENT,
     TOKEN_TYPE,
     Paths,
@@ -41,6 +42,7 @@ from better_skills.protocol.device_flow import (
 from better_skills.protocol.errors import (
     AuthorizationPending,
     ExpiredToken,
+    InvalidRequest,
     SlowDown,
     TooManyRequests,
 )
@@ -181,12 +183,22 @@ class AuthClient:
     # -- device flow -----------------------------------------------------------------------
 
     def request_device_code(
-        self, *, client_id: str = CLIENT_ID, scope: str = DEFAULT_SCOPE
+        self, *, client_id: str = CLIENT_ID, scope: str = DEFAULT_SCOPE, hostname: str | None = None
     ) -> DeviceAuthorization:
-        """``POST /api/auth/device/code`` (RFC 8628 §3.1)."""
-        response = self.api.send(
-            "POST", Paths.DEVICE_CODE, json_body={"client_id": client_id, "scope": scope}
-        )
+        """``POST /api/auth/device/code`` (RFC 8628 §3.1), with this machine's ``hostname``.
+
+        A server that does not know the ``hostname`` field (it refuses unknown fields with
+        ``invalid_request``) is asked again without it.
+        """
+        body = {"client_id": client_id, "scope": scope}
+        if hostname:
+            body[HOSTNAME_FIELD] = hostname
+        response = self.api.send("POST", Paths.DEVICE_CODE, json_body=body)
+        if response.status_code == 400 and hostname:
+            try:
+                self.api.raise_for_error(response)
+            except InvalidRequest:
+                return self.request_device_code(client_id=client_id, scope=scope)
         if response.status_code != 200:
             self.api.raise_for_error(response)
         data = self.api.json_object(response)

@@ -19,12 +19,14 @@ from better_skills.client.config import TOKEN_ENV, same_server, token_from_env
 from better_skills.client.credentials import Credential
 from better_skills.client.errors import (
     ClientError,
+    NotAuthenticated,
     ServerUnreachable,
     SessionFileError,
     SessionStoreUnwritable,
 )
 from better_skills.client.session_store import StoredSession
-from better_skills.protocol.wire import format_timestamp
+from better_skills.protocol.device_flow import MAX_HOSTNAME_LENGTH, TOKEN_TYPE
+from better_skills.protocol.wire import format_timestamp, is_header_safe
 
 if TYPE_CHECKING:
     from better_skills.client.api import (
@@ -40,6 +42,9 @@ __all__ = ["LoginOptions", "command", "run"]
 
 #: The documented default session lifetime, used only if the server names none.
 FALLBACK_SESSION_LIFETIME = timedelta(hours=8)
+#: A personal access token lives at most a year; used only if the server names no expiry.
+MAX_TOKEN_LIFETIME = timedelta(days=366)
+_MAX_TOKEN_INPUT = 8192
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class LoginOptions:
     qr: bool = False
     as_json: bool = False
     force: bool = False
+    with_token: bool = False
 
 
 @click.command(
@@ -61,9 +67,20 @@ class LoginOptions:
 @click.option("--qr", is_flag=True, help="Also show the login URL as a QR code (for a phone).")
 @json_option
 @click.option("-f", "--force", is_flag=True, help="Replace a valid session without asking.")
+@click.option(
+    "--with-token",
+    is_flag=True,
+    help="Read a personal access token from standard input and save it as the session.",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, server: str | None, no_browser: bool, qr: bool, as_json: bool, force: bool
+    ctx: click.Context,
+    server: str | None,
+    no_browser: bool,
+    qr: bool,
+    as_json: bool,
+    force: bool,
+    with_token: bool,
 ) -> int:
     """Log in with your browser (OAuth device code flow).
 
@@ -72,8 +89,11 @@ def command(
     $XDG_CONFIG_HOME/better-skills/session.json (default ~/.config/better-skills/).
 
     Over SSH or without a display, open the URL on any device (--qr helps with a phone).
+
+    For CI and servers: create a personal access token on the server's /account page, then
+    `better-skills login --with-token < token.txt` checks it and saves it as the session.
     """
-    options = LoginOptions(server, no_browser, qr, as_json, force)
+    options = LoginOptions(server, no_browser, qr, as_json, force, with_token)
     return run(options, Deps.default(ctx.ensure_object(AppState)))
 
 
@@ -86,6 +106,8 @@ def run(options: LoginOptions, deps: Deps) -> int:
             f"{TOKEN_ENV} is set: it overrides the session file, so commands keep using that "
             "token until you unset it."
         )
+    if options.with_token:
+        return _login_with_token(options, deps, server)
     with deps.auth_client(server) as client:
         previous, keep = _check_existing_session(options, deps, client)
         if keep:
@@ -94,7 +116,7 @@ def run(options: LoginOptions, deps: Deps) -> int:
                     {"status": "kept", "server": server.url, "sessionFile": str(deps.store.path)}
                 )
             return 0
-        authorization = client.request_device_code()
+        authorization = client.request_device_code(hostname=machine_name())
         _show_code(deps, authorization, options)
         if not options.no_browser:
             _open_browser(deps, authorization.browser_url)
@@ -112,6 +134,52 @@ def run(options: LoginOptions, deps: Deps) -> int:
             _end_previous(deps, client, previous)
     _report_success(deps, server, session, info, options)
     return 0
+
+
+def _login_with_token(options: LoginOptions, deps: Deps, server: ServerUrl) -> int:
+    """``--with-token``: a token from standard input, checked with the server, then saved."""
+    token = _read_token(deps)
+    credential = Credential(token, TOKEN_TYPE, server=server.url)
+    with deps.auth_client(server) as client:
+        info = client.get_session(credential)
+        if info is None:
+            raise NotAuthenticated(
+                f"The server at {server.url} does not accept the token from standard input.",
+                hints=("Check that you copied the whole token and that it has not expired.",),
+            )
+        now = deps.clock.now()
+        # A token's own expiry is the server's to say; without one, the longest lifetime.
+        expires_at = info.expires_at or now + MAX_TOKEN_LIFETIME
+        session = StoredSession(token, TOKEN_TYPE, now, expires_at, server.url)
+        previous = _load_quietly(deps)
+        deps.store.save(session)
+        replaced = previous is not None and previous.access_token != token
+        if previous is not None and replaced and not previous.is_expired(now):
+            _end_previous(deps, client, previous)
+    _report_success(deps, server, session, info, options)
+    return 0
+
+
+def _read_token(deps: Deps) -> str:
+    stdin = deps.out.stdin
+    if deps.interactive:
+        deps.out.info("Paste the token, then press Enter and Ctrl-D.")
+    raw = stdin.read(_MAX_TOKEN_INPUT + 1)
+    token = raw.strip()
+    if not token:
+        raise click.UsageError("--with-token reads a token from standard input, and it was empty.")
+    if len(raw) > _MAX_TOKEN_INPUT or not is_header_safe(token):
+        raise click.UsageError(
+            "--with-token: standard input is not a token (one line of visible ASCII characters)."
+        )
+    return token
+
+
+def _load_quietly(deps: Deps) -> StoredSession | None:
+    try:
+        return deps.store.load()
+    except SessionFileError:
+        return None
 
 
 def _check_existing_session(
@@ -268,6 +336,21 @@ def _make_session(
         expires_at = now + FALLBACK_SESSION_LIFETIME
     session = StoredSession(grant.access_token, grant.token_type, now, expires_at, server.url)
     return session, info
+
+
+def machine_name() -> str | None:
+    """This machine's host name, sent with the device request so the approval page can show
+    which machine asks; ``None`` when it is not a plain host name."""
+    import socket
+
+    try:
+        name = socket.gethostname()
+    except OSError:
+        return None
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+    if not name or len(name) > MAX_HOSTNAME_LENGTH or not set(name) <= allowed:
+        return None
+    return name
 
 
 def _describe_user(info: SessionInfo) -> str:

@@ -250,7 +250,7 @@ def test_a_corrupt_session_file_is_replaced(harness: Harness) -> None:
     harness.session_path.write_text("{trunc")
     harness.server.token_steps = ["token"]
     assert login(harness) == 0
-    assert "corrupt or truncated" in harness.err
+    assert "is corrupt (not valid JSON)" in harness.err
     assert json.loads(harness.session_path.read_text())["accessToken"] == "token-1"
 
 

@@ -79,7 +79,9 @@ def test_a_corrupt_file_is_removed(harness: Harness) -> None:
     harness.session_path.write_text("garbage")
     assert logout(harness) == 0
     assert not harness.session_path.exists()
-    assert "unusable session file" in harness.err
+    assert f"The session file {harness.session_path} is corrupt (not valid JSON); deleted it." in (
+        harness.err
+    )
 
 
 def test_json(harness: Harness) -> None:

@@ -117,5 +117,5 @@ def test_exit_code_4_through_the_cli(
     harness.session_path.write_text("{")
     assert run_cli("whoami") == 4
     err = capsys.readouterr().err
-    assert "corrupt or truncated" in err
+    assert "is corrupt (not valid JSON)" in err
     assert "Traceback" not in err

@@ -72,6 +72,7 @@ class FakeAuthServer:
     health: httpx.Response | Exception | None = None
     sign_out_response: httpx.Response | Exception | None = None
     device_code_response: httpx.Response | Exception | None = None
+    get_session_response: httpx.Response | Exception | None = None
     requests: list[httpx.Request] = field(default_factory=list)
     #: Answer invalid_request to unknown fields, as a server without ``hostname`` support does.
     refuse_unknown_fields: bool = False
@@ -104,6 +105,10 @@ class FakeAuthServer:
         if path == Paths.DEVICE_TOKEN:
             return self._token(request)
         if path == Paths.GET_SESSION:
+            if isinstance(self.get_session_response, Exception):
+                raise self.get_session_response
+            if self.get_session_response is not None:
+                return self.get_session_response
             token = self._bearer(request)
             if token not in self.valid_tokens:
                 return httpx.Response(200, content=b"null")

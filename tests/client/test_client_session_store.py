@@ -277,8 +277,8 @@ def test_no_file_is_none(store: SessionStore) -> None:
     ("content", "reason"),
     [
         (b"", "is empty"),
-        (b'{"version": 1, "accessToken": "tok", "tokenTy', "corrupt or truncated"),
-        (b"\xff\xfe\x00garbage", "corrupt or truncated"),
+        (b'{"version": 1, "accessToken": "tok", "tokenTy', "is corrupt (not valid JSON)"),
+        (b"\xff\xfe\x00garbage", "is corrupt (not valid JSON)"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"version": 2, "accessToken": "t"}', "version 2"),
         (b'{"accessToken": "t"}', "no valid version"),

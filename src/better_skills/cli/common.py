@@ -56,12 +56,14 @@ __all__ = [
     "ApiFactory",
     "AppState",
     "Deps",
+    "exit_codes_epilog",
     "json_option",
     "server_option",
     "unreachable_hints",
 ]
 
-#: The exit codes a command's help lists when it can return all of them.
+#: The exit codes a command's help lists when it can return all of them (a command that cannot
+#: return some of them lists its own with :func:`exit_codes_epilog`).
 COMMAND_EPILOG = "Exit codes: 0 ok, 1 error, 2 usage, 4 not authenticated, 130 interrupted."
 
 #: ``(base_url, credential) -> ApiClient``; tests return clients over a fake transport.
@@ -119,13 +121,13 @@ class Deps:
 
     def resolve_server(self, flag: str | None) -> ServerUrl:
         """The server for this command: its ``--server``, the root ``--server``, then config."""
-        flag = flag or self.state.server_flag
+        flag = flag if flag is not None else self.state.server_flag
         try:
             server = resolve_server_url(
                 flag, environ=self.environ, cwd=self.cwd, on_notice=self.out.warn
             )
         except ConfigError as exc:
-            if flag:  # a bad --server is a usage error (exit 2), like any bad option
+            if flag is not None:  # a bad --server is a usage error (exit 2), like any bad option
                 raise click.UsageError(exc.message) from None
             raise
         self.state.server = server
@@ -198,18 +200,29 @@ def _isatty(stream: Any) -> bool:
 
 
 def unreachable_hints(state: AppState) -> list[str]:
-    """The documentation's "Server Unreachable" steps, with the URL in use and its source."""
-    where = ""
-    if state.server is not None:
-        where = f" (now {state.server.url}, from {state.server.source})"
-    hints = [
-        f"1. Check your SERVER_URL environment variable{where}.",
-        "2. Verify the server is running.",
-        "3. Check network connectivity.",
-    ]
+    """The documentation's "Server Unreachable" steps; the first names where the URL came from."""
+    server = state.server
+    if server is None or server.source == "the SERVER_URL environment variable":
+        now = f" (now {server.url})" if server is not None else ""
+        first = f"Check your SERVER_URL environment variable{now}."
+    elif server.source == "--server":
+        first = f"Check the URL given with --server (now {server.url})."
+    elif server.from_dotenv:
+        first = f"Check {server.source} (now {server.url})."
+    else:
+        first = (
+            f"Set SERVER_URL or pass --server: none is set, so the default {server.url} is used."
+        )
+    hints = [f"1. {first}", "2. Verify the server is running.", "3. Check network connectivity."]
     if state.command != "health":
         hints.append("Run `better-skills health` to test the connection.")
     return hints
+
+
+def exit_codes_epilog(codes: Mapping[int, str]) -> str:
+    """A command's help epilog listing the exit codes it can return, and only those."""
+    lines = [f"  {code:<4} {meaning}" for code, meaning in codes.items()]
+    return "\b\nExit codes:\n" + "\n".join(lines)
 
 
 def server_option(func: F) -> F:

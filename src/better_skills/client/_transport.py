@@ -49,6 +49,7 @@ __all__ = [
     "ApiClient",
     "ApiResponse",
     "Timeout",
+    "wrong_server_hints",
 ]
 
 #: Cap on an answer unless a call asks for more: the auth API's largest is well under 2 KiB.
@@ -79,6 +80,17 @@ class ApiResponse:
     path: str
     #: The credential the request carried, if any (a 401 then means it was refused).
     credential: Credential | None = None
+
+
+def wrong_server_hints(base_url: str) -> tuple[str, ...]:
+    """What to say when an answer shows that ``base_url`` is not a better-skills server."""
+    hints = [f"Does {base_url} point at a better-skills server? Check SERVER_URL or --server."]
+    parts = urlsplit(base_url)
+    if parts.path not in ("", "/"):
+        hints.append(
+            f"A server URL has no path: try {parts.scheme}://{parts.netloc} (without {parts.path})."
+        )
+    return tuple(hints)
 
 
 def default_user_agent() -> str:
@@ -205,7 +217,7 @@ class ApiClient:
             raise UnexpectedResponse(
                 f"The server at {self.base_url} answered {response.path} with something that is "
                 f"not JSON (HTTP {response.status_code}).",
-                hints=("Check that SERVER_URL points at a better-skills server.",),
+                hints=wrong_server_hints(self.base_url),
             ) from None
 
     def json_object(self, response: ApiResponse) -> dict[str, Any]:
@@ -250,7 +262,7 @@ class ApiClient:
             raise error
         raise UnexpectedResponse(
             f"The server at {self.base_url} answered HTTP {status} to {response.path}.",
-            hints=("Check that SERVER_URL points at a better-skills server.",),
+            hints=wrong_server_hints(self.base_url),
         )
 
     # -- credentials -----------------------------------------------------------------------

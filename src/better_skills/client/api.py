@@ -12,14 +12,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from better_skills.client._transport import (
     DEFAULT_TIMEOUT,
     MAX_RESPONSE_BYTES,
     ApiClient,
+    ApiResponse,
     Timeout,
+    wrong_server_hints,
 )
 from better_skills.client.clock import Clock, SystemClock
 from better_skills.client.credentials import Credential
@@ -196,11 +198,11 @@ class AuthClient:
         response = self.api.send("POST", Paths.DEVICE_CODE, json_body=body)
         if response.status_code == 400 and hostname:
             try:
-                self.api.raise_for_error(response)
+                self._fail(response)
             except InvalidRequest:
                 return self.request_device_code(client_id=client_id, scope=scope)
         if response.status_code != 200:
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json_object(response)
         complete = data.get("verification_uri_complete")
         return DeviceAuthorization(
@@ -284,7 +286,7 @@ class AuthClient:
             },
         )
         if response.status_code != 200:
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json_object(response)
         token = data.get("access_token")
         if not isinstance(token, str) or not is_header_safe(token):
@@ -312,7 +314,7 @@ class AuthClient:
         if response.status_code in (401, 403):
             return None
         if response.status_code != 200:
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json(response)
         if data is None:  # better-auth's answer for "no valid session"
             return None
@@ -348,6 +350,17 @@ class AuthClient:
             return True
         if 400 <= response.status_code < 500:
             return False
+        self._fail(response)
+
+    def _fail(self, response: ApiResponse) -> NoReturn:
+        """Every auth endpoint exists on a better-skills server: a 404 or 405 means this URL
+        is not one (or has a path it should not have)."""
+        if response.status_code in (404, 405):
+            raise UnexpectedResponse(
+                f"The server at {self.base_url} has no {response.path} "
+                f"(HTTP {response.status_code}).",
+                hints=wrong_server_hints(self.base_url),
+            )
         self.api.raise_for_error(response)
 
     # -- health ----------------------------------------------------------------------------
@@ -358,7 +371,7 @@ class AuthClient:
         response = self.api.send("GET", Paths.HEALTH, timeout=HEALTH_TIMEOUT)
         round_trip = time.perf_counter() - started
         if response.status_code not in (200, 503):
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json_object(response)
         default = "ok" if response.status_code == 200 else "unavailable"
         version = data.get("version")

@@ -162,11 +162,12 @@ def resolve_server_url(
 ) -> ServerUrl:
     """``--server``, then ``$SERVER_URL``, then ``SERVER_URL`` in ``.env``, then the default.
 
-    An empty value counts as unset, as with most tools. ``.env`` is the project's only
+    An empty variable counts as unset, as with most tools (an empty ``--server`` is an error).
+    ``.env`` is the project's only
     (:func:`find_dotenv`, :func:`read_dotenv`).
     """
     environ = os.environ if environ is None else environ
-    if flag:
+    if flag is not None:  # `--server ''` is a mistake, not "unset"
         return ServerUrl(normalize_server_url(flag, "--server"), "--server")
     from_env = environ.get(SERVER_URL_ENV, "").strip()
     if from_env:

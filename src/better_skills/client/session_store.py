@@ -212,7 +212,7 @@ class SessionStore:
         try:
             parsed = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise SessionFileError(self.path, "is corrupt or truncated (not valid JSON)") from None
+            raise SessionFileError(self.path, "is corrupt (not valid JSON)") from None
         return StoredSession.from_json(parsed, self.path)
 
     def _tighten_file(self, fd: int, st: os.stat_result) -> None:

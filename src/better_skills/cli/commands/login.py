@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option, server_option
+from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
 from better_skills.cli.output import format_countdown, format_local_time, format_relative
 from better_skills.client.config import TOKEN_ENV, same_server, token_from_env
 from better_skills.client.credentials import Credential
@@ -57,11 +57,18 @@ class LoginOptions:
     with_token: bool = False
 
 
-@click.command(
-    "login",
-    epilog="Exit codes: 0 logged in (or kept the current session), 1 denied, expired or "
-    "another error, 2 usage, 130 interrupted.",
+EPILOG = exit_codes_epilog(
+    {
+        0: "logged in (or kept the current session)",
+        1: "denied, expired, server unreachable, or another error",
+        2: "usage error (with --with-token: no token on standard input)",
+        4: "with --with-token: the server does not accept the token",
+        130: "interrupted (Ctrl-C)",
+    }
 )
+
+
+@click.command("login", epilog=EPILOG)
 @server_option
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL.")
 @click.option("--qr", is_flag=True, help="Also show the login URL as a QR code (for a phone).")

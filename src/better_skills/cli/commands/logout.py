@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import click
 
-from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
+from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
 from better_skills.cli.output import format_local_time
 from better_skills.client.config import TOKEN_ENV, same_server, token_from_env
 from better_skills.client.errors import (
@@ -25,7 +25,18 @@ class LogoutOptions:
     as_json: bool = False
 
 
-@click.command("logout", epilog=COMMAND_EPILOG)
+EPILOG = exit_codes_epilog(
+    {
+        0: "the session file is deleted (or there was none); the output says what the server did",
+        1: "the session file cannot be deleted, or SERVER_URL is invalid",
+        2: "usage error",
+        4: "the session belongs to another server: nothing was sent or deleted",
+        130: "interrupted (Ctrl-C)",
+    }
+)
+
+
+@click.command("logout", epilog=EPILOG)
 @server_option
 @json_option
 @click.pass_context
@@ -53,7 +64,7 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         stored = deps.store.load()
     except SessionFileError as exc:
         deps.store.delete()
-        out.success(f"Deleted the unusable session file {path} ({exc.reason}).")
+        out.success(f"The session file {path} {exc.reason}; deleted it.")
         return _json(deps, options, server.url, "no_session", deleted=True)
 
     if stored is None:

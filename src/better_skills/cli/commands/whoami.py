@@ -7,7 +7,7 @@ from datetime import datetime
 
 import click
 
-from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
+from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
 from better_skills.cli.output import format_local_time, format_relative
 from better_skills.client.config import TOKEN_ENV
 from better_skills.client.credentials import Credential
@@ -23,7 +23,18 @@ class WhoamiOptions:
     as_json: bool = False
 
 
-@click.command("whoami", epilog=COMMAND_EPILOG)
+EPILOG = exit_codes_epilog(
+    {
+        0: "logged in: the session is shown",
+        1: "server unreachable or another error",
+        2: "usage error",
+        4: "not logged in, session expired or refused, or a session of another server",
+        130: "interrupted (Ctrl-C)",
+    }
+)
+
+
+@click.command("whoami", epilog=EPILOG)
 @server_option
 @json_option
 @click.pass_context

@@ -474,3 +474,40 @@ def test_importing_the_client_does_not_import_httpx_s_own_cli() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "expected"),
+    [("expires_in", 1e308, 3600.0), ("interval", 1e308, 60.0), ("interval", 10**400, 60.0)],
+    ids=["expires_in-1e308", "interval-1e308", "interval-10**400"],
+)
+def test_huge_numbers_are_cut_to_sane_bounds(
+    field_name: str, value: float, expected: float
+) -> None:
+    """Issue 16 item 11: 1e308 raised OverflowError in the time arithmetic."""
+    answer = {
+        "device_code": "d",
+        "user_code": "BCDFGHJK",
+        "verification_uri": f"{BASE_URL}/device",
+        "expires_in": 1800,
+        "interval": 5,
+        field_name: value,
+    }
+    server = FakeAuthServer(device_code_response=httpx.Response(200, json=answer))
+    with server.client() as client:
+        assert getattr(client.request_device_code(), field_name) == expected
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_non_finite_numbers_are_refused(value: float) -> None:
+    answer = {
+        "device_code": "d",
+        "user_code": "BCDFGHJK",
+        "verification_uri": f"{BASE_URL}/device",
+        "expires_in": value,
+    }
+    server = FakeAuthServer(
+        device_code_response=httpx.Response(200, content=json.dumps(answer).encode())
+    )
+    with server.client() as client, pytest.raises(UnexpectedResponse, match="expires_in"):
+        client.request_device_code()

@@ -8,6 +8,7 @@ HTTP (deadlines, size caps, TLS, error mapping, the credential) is :class:`ApiCl
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ from better_skills.protocol.device_flow import (
     TOKEN_TYPE,
     Paths,
     format_user_code,
+    normalize_user_code,
 )
 from better_skills.protocol.errors import (
     AuthorizationPending,
@@ -77,6 +79,11 @@ DEFAULT_POLL_INTERVAL = 5.0
 MIN_POLL_INTERVAL = 1.0
 #: Backoff after network errors doubles up to this (still never past the code's expiry).
 MAX_BACKOFF = 60.0
+#: Bounds on what a server may say (RFC 8628 expects minutes, not centuries): a larger
+#: ``expires_in`` or ``interval`` is cut to these, a non-finite one is refused.
+MAX_CODE_LIFETIME = 3600.0
+MAX_POLL_INTERVAL = 60.0
+MAX_TOKEN_LIFETIME = 366 * 86400.0
 
 PollState = Literal["waiting", "slow_down", "retrying"]
 
@@ -91,6 +98,8 @@ class DeviceAuthorization:
     verification_uri_complete: str | None
     expires_in: float
     interval: float
+    #: The verification page is on the server's own host (loopback names count as one).
+    same_host: bool = True
 
     @property
     def display_code(self) -> str:
@@ -205,15 +214,20 @@ class AuthClient:
             self._fail(response)
         data = self.api.json_object(response)
         complete = data.get("verification_uri_complete")
+        uri = _safe_uri(data.get("verification_uri"), "verification_uri")
+        complete_uri = (
+            None if complete is None else _safe_uri(complete, "verification_uri_complete")
+        )
         return DeviceAuthorization(
             device_code=_required_str(data, "device_code"),
-            user_code=_display_str(data, "user_code"),
-            verification_uri=_safe_uri(data.get("verification_uri"), "verification_uri"),
-            verification_uri_complete=(
-                None if complete is None else _safe_uri(complete, "verification_uri_complete")
+            user_code=_user_code(data),
+            verification_uri=uri,
+            verification_uri_complete=complete_uri,
+            expires_in=_number(data, "expires_in", required=True, maximum=MAX_CODE_LIFETIME) or 0.0,
+            interval=_number(data, "interval", maximum=MAX_POLL_INTERVAL) or DEFAULT_POLL_INTERVAL,
+            same_host=all(
+                _same_host(url, self.base_url) for url in (uri, complete_uri) if url is not None
             ),
-            expires_in=_number(data, "expires_in", required=True) or 0.0,
-            interval=_number(data, "interval") or DEFAULT_POLL_INTERVAL,
         )
 
     def poll_for_token(
@@ -298,7 +312,7 @@ class AuthClient:
         return TokenGrant(
             access_token=token,
             token_type=token_type,
-            expires_in=_number(data, "expires_in"),
+            expires_in=_number(data, "expires_in", maximum=MAX_TOKEN_LIFETIME),
             scope=clean(scope) if isinstance(scope, str) else None,
         )
 
@@ -397,38 +411,63 @@ def _required_str(data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _display_str(data: dict[str, Any], key: str) -> str:
-    """A required string that is only shown to the user: cleaned, not refused."""
-    value = data.get(key)
+def _user_code(data: dict[str, Any]) -> str:
+    """The user code, only if it looks like one: 4 to 16 letters and digits (dashes aside)."""
+    value = data.get("user_code")
     text = clean(value, max_length=64) if isinstance(value, str) else ""
-    if not text:
-        raise UnexpectedResponse(f"The server's answer has no valid {key}.")
-    return text
+    code = normalize_user_code(text)
+    if not (4 <= len(code) <= 16 and code.isascii() and code.isalnum()):
+        raise UnexpectedResponse("The server's answer has no valid user_code.")
+    return code
 
 
-def _number(data: dict[str, Any], key: str, *, required: bool = False) -> float | None:
-    """A positive JSON number; the original CLI busy-loops without one, so we insist."""
+def _number(
+    data: dict[str, Any], key: str, *, required: bool = False, maximum: float
+) -> float | None:
+    """A positive, finite JSON number, cut to ``maximum``; the original CLI busy-loops without
+    one, so we insist. ``Infinity`` and ``1e308`` crashed time arithmetic before the cap."""
     value = data.get(key)
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise UnexpectedResponse(f"The server's answer has no valid {key} (a positive number).")
-    return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UnexpectedResponse(f"The server's answer has no valid {key} (a finite number).")
+    return float(min(value, maximum))  # min before float(): a 400-digit int would overflow
 
 
 def _safe_uri(value: object, key: str) -> str:
-    """Only http(s) URLs are shown or opened; a ``file:`` or ``javascript:`` URI is refused."""
+    """Only http(s) URLs without user info are shown or opened.
+
+    A ``file:`` or ``javascript:`` URI is refused, and so is ``http://host@evil.example/``,
+    which reads as ``host`` but goes to ``evil.example``.
+    """
     # clean() changing the value means control, escape or bidi characters: never display those.
     if isinstance(value, str) and value and " " not in value and clean(value) == value:
         try:
             parts = urlsplit(value)
+            _ = parts.port
         except ValueError:
             parts = None
-        if parts is not None and parts.scheme.lower() in ("http", "https") and parts.hostname:
+        if (
+            parts is not None
+            and parts.scheme.lower() in ("http", "https")
+            and parts.hostname
+            and "@" not in parts.netloc
+        ):
             return value
     raise UnexpectedResponse(
-        f"The server sent a {key} that is not an http(s) URL; refusing to use it."
+        f"The server sent a {key} that is not a plain http(s) URL; refusing to use it."
     )
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _same_host(url: str, server: str) -> bool:
+    """Whether ``url`` is on the server's host; ``localhost`` and 127.0.0.1 count as one."""
+    a, b = (urlsplit(u).hostname or "" for u in (url, server))
+    return a == b or (a in _LOOPBACK and b in _LOOPBACK)
 
 
 def _timestamp(value: object) -> datetime | None:

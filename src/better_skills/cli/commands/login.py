@@ -125,7 +125,14 @@ def run(options: LoginOptions, deps: Deps) -> int:
             return 0
         authorization = client.request_device_code(hostname=machine_name())
         _show_code(deps, authorization, options)
-        if not options.no_browser:
+        if not authorization.same_host:
+            # A phishing aid: the page that asks for the password is elsewhere. Say so, and
+            # leave opening it to the person.
+            out.warn(
+                f"The login page is not on {server.url}: open it only if you trust that site. "
+                "Not opening a browser."
+            )
+        elif not options.no_browser:
             _open_browser(deps, authorization.browser_url)
         grant = _wait_for_approval(deps, client, authorization)
         session, info = _make_session(deps, client, grant, server)

@@ -129,8 +129,11 @@ class FakeAuthServer:
                 raise self.sign_out_response
             if self.sign_out_response is not None:
                 return self.sign_out_response
-            self.valid_tokens.discard(self._bearer(request) or "")
-            return httpx.Response(200, json={"success": True})
+            token = self._bearer(request) or ""
+            ended = token in self.valid_tokens
+            self.valid_tokens.discard(token)
+            # As our server answers (issue 15 item 2): better-auth's field plus ours.
+            return httpx.Response(200, json={"success": True, "signed_out": ended})
         if path == Paths.HEALTH:
             if isinstance(self.health, Exception):
                 raise self.health

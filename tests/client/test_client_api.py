@@ -355,11 +355,29 @@ def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
 def test_sign_out_reports_whether_the_server_ended_the_session() -> None:
     server = FakeAuthServer(valid_tokens={"tok"})
     with server.client() as client:
-        assert client.sign_out(Credential("tok")) is True
+        assert client.sign_out(Credential("tok")) == "signed_out"
+        assert client.sign_out(Credential("tok")) == "already_invalid"  # "signed_out": false
     assert server.requests[0].headers["Authorization"] == "Bearer tok"
     server.sign_out_response = httpx.Response(401, json={"error": "unauthorized"})
     with server.client() as client:
-        assert client.sign_out(Credential("tok")) is False
+        assert client.sign_out(Credential("tok")) == "already_invalid"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"success": True}),  # better-auth's, or anyone's
+        httpx.Response(204),
+        httpx.Response(200, text="<html>ok</html>"),
+        httpx.Response(404, text="<html>no</html>"),
+        httpx.Response(200, json={"success": True, "signed_out": "yes"}),
+    ],
+)
+def test_an_answer_that_is_not_ours_does_not_confirm_the_sign_out(answer: httpx.Response) -> None:
+    """Issue 15 item 2: any 2xx counted as "signed out"."""
+    server = FakeAuthServer(valid_tokens={"tok"}, sign_out_response=answer)
+    with server.client() as client:
+        assert client.sign_out(Credential("tok")) == "unconfirmed"
 
 
 def test_sign_out_uses_a_short_timeout() -> None:

@@ -8,6 +8,7 @@ HTTP (deadlines, size caps, TLS, error mapping, the credential) is :class:`ApiCl
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from collections.abc import Callable
@@ -66,6 +67,7 @@ __all__ = [
     "Health",
     "PollProgress",
     "SessionInfo",
+    "SignOutResult",
     "SystemClock",
     "TokenGrant",
     "User",
@@ -86,6 +88,7 @@ MAX_POLL_INTERVAL = 60.0
 MAX_TOKEN_LIFETIME = 366 * 86400.0
 
 PollState = Literal["waiting", "slow_down", "retrying"]
+SignOutResult = Literal["signed_out", "already_invalid", "unconfirmed"]
 
 
 @dataclass(frozen=True)
@@ -350,21 +353,35 @@ class AuthClient:
             expires_at=_timestamp(session.get("expiresAt")),
         )
 
-    def sign_out(self, credential: Credential | None = None) -> bool:
+    def sign_out(self, credential: Credential | None = None) -> SignOutResult:
         """``POST /api/auth/sign-out`` with ``credential`` (default: the client's own).
 
-        Uses a short timeout. ``True`` when the server ended the session, ``False`` when it
-        refused the token (it was already expired or revoked). Raises
-        :class:`ServerUnreachable` when offline.
+        Uses a short timeout. ``signed_out``: the server says it ended the session;
+        ``already_invalid``: it says the session was already gone (``"signed_out": false``, or
+        a 401/403 error of ours); ``unconfirmed``: any other answer, which is not a
+        better-skills server's (``{"success": true}`` alone included). Raises
+        :class:`ServerUnreachable` when offline and :class:`ServerError` on a 5xx.
         """
         response = self.api.send(
             "POST", Paths.SIGN_OUT, auth=credential or True, timeout=SIGN_OUT_TIMEOUT
         )
-        if 200 <= response.status_code < 300:
-            return True
-        if 400 <= response.status_code < 500:
-            return False
-        self._fail(response)
+        status = response.status_code
+        if status >= 500:
+            self._fail(response)
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            return "unconfirmed"
+        if not isinstance(data, dict):
+            return "unconfirmed"
+        if 200 <= status < 300:
+            ended = data.get("signed_out")
+            if ended is True:
+                return "signed_out"
+            return "already_invalid" if ended is False else "unconfirmed"
+        if status in (401, 403) and isinstance(data.get("error"), str):
+            return "already_invalid"
+        return "unconfirmed"
 
     def _fail(self, response: ApiResponse) -> NoReturn:
         """Every auth endpoint exists on a better-skills server: a 404 or 405 means this URL

@@ -71,20 +71,20 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         out.info(f"Not logged in (no session file at {path}); nothing to do.")
         return _json(deps, options, server.url, "no_session", deleted=False)
 
-    if stored.server is not None and not same_server(stored.server, server.url):
+    server_result: str
+    if stored.is_expired(deps.clock.now()):
+        server_result = "expired"  # nothing to send: no server is asked
+    elif stored.server is not None and not same_server(stored.server, server.url):
         # The token goes to no server but its own; the file stays, for that server's logout.
         raise CredentialServerMismatch(
             stored.server,
             server.url,
             hints=(f"Run `better-skills logout --server {stored.server}` to sign out there.",),
         )
-    if stored.is_expired(deps.clock.now()):
-        server_result = "expired"
     else:
         try:
             with deps.auth_client(server) as client:
-                accepted = client.sign_out(stored.credential())
-            server_result = "signed_out" if accepted else "already_invalid"
+                server_result = client.sign_out(stored.credential())
         except ServerUnreachable:
             server_result = "unreachable"
         except ApiError:
@@ -96,6 +96,12 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         out.success(f"Signed out on {server.url}.")
     elif server_result in ("expired", "already_invalid"):
         out.info(f"The session had already ended on {server.url}.")
+    elif server_result == "unconfirmed":
+        out.warn(
+            f"This server did not confirm the sign-out ({server.url} did not answer as a "
+            "better-skills server); the session may stay valid on the server that issued it "
+            f"until {format_local_time(stored.expires_at)}."
+        )
     elif server_result == "unreachable":
         out.warn(
             f"Could not reach {server.url} to sign out; the session stays valid there until "

@@ -72,7 +72,16 @@ def test_login_approved_in_the_browser(
     assert result["server"] == live_server.url
 
     session = cli.session()
-    assert list(session) == ["version", "accessToken", "tokenType", "createdAt", "expiresAt"]
+    # The original CLI's five fields, then the server the token belongs to (issue 15 item 1).
+    assert list(session) == [
+        "version",
+        "accessToken",
+        "tokenType",
+        "createdAt",
+        "expiresAt",
+        "serverUrl",
+    ]
+    assert session["serverUrl"] == live_server.url
     assert session["version"] == 1
     assert session["tokenType"] == "Bearer"
     assert ISO_MS_Z.match(session["createdAt"])

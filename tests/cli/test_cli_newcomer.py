@@ -132,3 +132,14 @@ def test_a_server_url_with_a_path_gets_the_wrong_server_hint(
     err = capsys.readouterr().err
     assert "Does http://testserver/api point at a better-skills server?" in err
     assert "try http://testserver (without /api)" in err
+
+
+def test_a_refused_environment_token_says_so_instead_of_run_login(
+    harness: Harness, run_cli: Run, capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.environ["BETTER_SKILLS_TOKEN"] = "env-token"  # the fake server knows no token
+    assert run_cli("whoami") == 4
+    err = capsys.readouterr().err
+    assert "does not accept the token in BETTER_SKILLS_TOKEN" in err
+    assert "Replace the token in BETTER_SKILLS_TOKEN, or unset it" in err
+    assert "better-skills login" not in err

@@ -32,7 +32,7 @@ from better_skills import __version__
 from better_skills.client._httpx import httpx
 from better_skills.client.clock import Clock, SystemClock
 from better_skills.client.config import same_server
-from better_skills.client.credentials import Credential
+from better_skills.client.credentials import Credential, refused
 from better_skills.client.errors import (
     CredentialServerMismatch,
     NotAuthenticated,
@@ -250,9 +250,7 @@ class ApiClient:
                 status_code=status,
             )
         if status == 401 and response.credential is not None:
-            raise NotAuthenticated(
-                f"the server at {self.base_url} does not accept {response.credential.describe()}"
-            )
+            raise refused(response.credential, self.base_url)
         if isinstance(code, str) and code:
             error_class = error_class_for(code)
             error = error_class(description, status_code=status)

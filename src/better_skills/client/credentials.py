@@ -14,9 +14,10 @@ from better_skills.client.config import TOKEN_ENV
 from better_skills.protocol.device_flow import TOKEN_TYPE
 
 if TYPE_CHECKING:
+    from better_skills.client.errors import NotAuthenticated
     from better_skills.client.session_store import StoredSession
 
-__all__ = ["Credential", "CredentialSource"]
+__all__ = ["Credential", "CredentialSource", "refused"]
 
 #: ``environment``: BETTER_SKILLS_TOKEN; ``session_file``: the saved session; ``login``: a token
 #: the server has just issued or the user has just given (not saved yet).
@@ -40,13 +41,21 @@ class Credential:
         """The ``Authorization`` header value."""
         return f"{self.token_type} {self.token}"
 
-    def describe(self) -> str:
-        """What a message calls this token: "the token in BETTER_SKILLS_TOKEN", "the session"."""
-        if self.source == "environment":
-            return f"the token in {TOKEN_ENV}"
-        if self.source == "session_file":
-            return "the session"
-        return "the token"
-
     def __repr__(self) -> str:  # never put the token in a log or a traceback
         return f"Credential(source={self.source!r}, server={self.server!r})"
+
+
+def refused(credential: Credential, server: str) -> NotAuthenticated:
+    """The error for a credential the server does not accept, worded for where it came from."""
+    from better_skills.client.errors import NotAuthenticated
+
+    if credential.source == "environment":
+        return NotAuthenticated(
+            f"The server at {server} does not accept the token in {TOKEN_ENV}.",
+            hints=(f"Replace the token in {TOKEN_ENV}, or unset it to use the session file.",),
+        )
+    if credential.source == "session_file":
+        return NotAuthenticated(
+            f"session invalid or expired: the server at {server} does not accept the session."
+        )
+    return NotAuthenticated(f"The server at {server} does not accept the token.")

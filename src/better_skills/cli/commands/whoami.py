@@ -10,8 +10,7 @@ import click
 from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
 from better_skills.cli.output import format_local_time, format_relative
 from better_skills.client.config import TOKEN_ENV
-from better_skills.client.credentials import Credential
-from better_skills.client.errors import NotAuthenticated
+from better_skills.client.credentials import refused
 from better_skills.protocol.wire import format_timestamp
 
 __all__ = ["WhoamiOptions", "command", "run"]
@@ -58,7 +57,7 @@ def run(options: WhoamiOptions, deps: Deps) -> int:
     with deps.auth_client(server, credential) as client:
         info = client.get_session()
     if info is None:
-        raise _refused(server.url, credential)
+        raise refused(credential, server.url)
 
     created = info.created_at or (stored.created_at if stored else None)
     expires = info.expires_at or (stored.expires_at if stored else None)
@@ -95,14 +94,3 @@ def run(options: WhoamiOptions, deps: Deps) -> int:
         ]
     )
     return 0
-
-
-def _refused(server: str, credential: Credential) -> NotAuthenticated:
-    if credential.source == "environment":
-        return NotAuthenticated(
-            f"The server at {server} does not accept the token in {TOKEN_ENV}.",
-            hints=(f"Replace the token in {TOKEN_ENV}, or unset it to use the session file.",),
-        )
-    return NotAuthenticated(
-        f"session invalid or expired: the server at {server} does not accept the session."
-    )

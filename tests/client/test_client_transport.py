@@ -67,7 +67,7 @@ def test_a_refused_credential_is_not_authenticated_and_names_its_source() -> Non
     transport = httpx.MockTransport(lambda r: httpx.Response(401, json={"error": "unauthorized"}))
     credential = Credential("tok", source="environment")
     with ApiClient(BASE, transport=transport, credential=credential) as api:
-        with pytest.raises(NotAuthenticated, match="does not accept the token in BETTER_SKILLS_TOKEN"):
+        with pytest.raises(NotAuthenticated, match="token in BETTER_SKILLS_TOKEN"):
             api.request_json("GET", "/api/v1/me", auth=True)
         # Without a credential a 401 is the server's error like any other.
         with pytest.raises(OAuthError):

@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 
+from better_skills.client._transport import ApiClient
 from better_skills.client.api import AuthClient
+from better_skills.client.credentials import Credential
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
 
 BASE_URL = "http://testserver"
@@ -70,7 +72,10 @@ class FakeAuthServer:
     health: httpx.Response | Exception | None = None
     sign_out_response: httpx.Response | Exception | None = None
     device_code_response: httpx.Response | Exception | None = None
+    get_session_response: httpx.Response | Exception | None = None
     requests: list[httpx.Request] = field(default_factory=list)
+    #: Answer invalid_request to unknown fields, as a server without ``hostname`` support does.
+    refuse_unknown_fields: bool = False
     issued: int = 0
     tokens_issued: int = 0
 
@@ -79,11 +84,13 @@ class FakeAuthServer:
         return httpx.MockTransport(self.handle)
 
     def client(self, clock: FakeClock | None = None) -> AuthClient:
-        return AuthClient(BASE_URL, transport=self.transport, clock=clock or FakeClock())
+        return AuthClient(ApiClient(BASE_URL, transport=self.transport, clock=clock or FakeClock()))
 
-    def factory(self, clock: FakeClock) -> Callable[[str], AuthClient]:
-        def make(base_url: str) -> AuthClient:
-            return AuthClient(base_url, transport=self.transport, clock=clock)
+    def factory(self, clock: FakeClock) -> Callable[[str, Credential | None], ApiClient]:
+        """An ``ApiFactory`` for ``Deps``: every client talks to this fake server."""
+
+        def make(base_url: str, credential: Credential | None) -> ApiClient:
+            return ApiClient(base_url, credential=credential, transport=self.transport, clock=clock)
 
         return make
 
@@ -98,6 +105,10 @@ class FakeAuthServer:
         if path == Paths.DEVICE_TOKEN:
             return self._token(request)
         if path == Paths.GET_SESSION:
+            if isinstance(self.get_session_response, Exception):
+                raise self.get_session_response
+            if self.get_session_response is not None:
+                return self.get_session_response
             token = self._bearer(request)
             if token not in self.valid_tokens:
                 return httpx.Response(200, content=b"null")
@@ -118,8 +129,11 @@ class FakeAuthServer:
                 raise self.sign_out_response
             if self.sign_out_response is not None:
                 return self.sign_out_response
-            self.valid_tokens.discard(self._bearer(request) or "")
-            return httpx.Response(200, json={"success": True})
+            token = self._bearer(request) or ""
+            ended = token in self.valid_tokens
+            self.valid_tokens.discard(token)
+            # As our server answers (issue 15 item 2): better-auth's field plus ours.
+            return httpx.Response(200, json={"success": True, "signed_out": ended})
         if path == Paths.HEALTH:
             if isinstance(self.health, Exception):
                 raise self.health
@@ -136,6 +150,8 @@ class FakeAuthServer:
         body = json.loads(request.content)
         if body.get("client_id") != CLIENT_ID:
             return oauth_error("invalid_client")
+        if self.refuse_unknown_fields and set(body) - {"client_id", "scope"}:
+            return oauth_error("invalid_request", description="Unknown field: hostname.")
         self.issued += 1
         answer: dict[str, Any] = {
             "device_code": f"device-code-{self.issued}",

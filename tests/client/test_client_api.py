@@ -7,12 +7,14 @@ import json
 import httpx
 import pytest
 
+from better_skills.client._transport import ApiClient
 from better_skills.client.api import (
     MAX_BACKOFF,
     MAX_RESPONSE_BYTES,
     AuthClient,
     PollProgress,
 )
+from better_skills.client.credentials import Credential
 from better_skills.client.errors import ServerError, ServerUnreachable, UnexpectedResponse
 from better_skills.protocol.device_flow import (
     CLIENT_ID,
@@ -317,7 +319,7 @@ def test_token_type_is_kept_exactly_as_sent() -> None:
 def test_get_session_sends_the_bearer_token_and_parses_the_answer() -> None:
     server = FakeAuthServer(valid_tokens={"tok"})
     with server.client() as client:
-        info = client.get_session("tok", "Bearer")
+        info = client.get_session(Credential("tok", "Bearer"))
     assert server.requests[0].headers["Authorization"] == "Bearer tok"
     assert info is not None
     assert (info.user.name, info.user.email) == ("Ada Lovelace", "ada@example.com")
@@ -329,13 +331,13 @@ def test_get_session_sends_the_bearer_token_and_parses_the_answer() -> None:
 def test_get_session_null_means_not_authenticated() -> None:
     server = FakeAuthServer()
     with server.client() as client:
-        assert client.get_session("unknown") is None
+        assert client.get_session(Credential("unknown")) is None
 
 
 def test_get_session_401_means_not_authenticated() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(401, json={"error": "x"}))
-    with AuthClient(BASE_URL, transport=transport) as client:
-        assert client.get_session("tok") is None
+    with AuthClient(ApiClient(BASE_URL, transport=transport)) as client:
+        assert client.get_session(Credential("tok")) is None
 
 
 def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
@@ -344,7 +346,7 @@ def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
         user={"id": "u1", "name": "Eve\x1b]0;owned\x07\x1b[31m", "email": "eve@x\u202e.com"},
     )
     with server.client() as client:
-        info = client.get_session("tok")
+        info = client.get_session(Credential("tok"))
     assert info is not None
     assert info.user.name == "Eve"
     assert info.user.email == "eve@x.com"
@@ -353,17 +355,35 @@ def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
 def test_sign_out_reports_whether_the_server_ended_the_session() -> None:
     server = FakeAuthServer(valid_tokens={"tok"})
     with server.client() as client:
-        assert client.sign_out("tok") is True
+        assert client.sign_out(Credential("tok")) == "signed_out"
+        assert client.sign_out(Credential("tok")) == "already_invalid"  # "signed_out": false
     assert server.requests[0].headers["Authorization"] == "Bearer tok"
     server.sign_out_response = httpx.Response(401, json={"error": "unauthorized"})
     with server.client() as client:
-        assert client.sign_out("tok") is False
+        assert client.sign_out(Credential("tok")) == "already_invalid"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"success": True}),  # better-auth's, or anyone's
+        httpx.Response(204),
+        httpx.Response(200, text="<html>ok</html>"),
+        httpx.Response(404, text="<html>no</html>"),
+        httpx.Response(200, json={"success": True, "signed_out": "yes"}),
+    ],
+)
+def test_an_answer_that_is_not_ours_does_not_confirm_the_sign_out(answer: httpx.Response) -> None:
+    """Issue 15 item 2: any 2xx counted as "signed out"."""
+    server = FakeAuthServer(valid_tokens={"tok"}, sign_out_response=answer)
+    with server.client() as client:
+        assert client.sign_out(Credential("tok")) == "unconfirmed"
 
 
 def test_sign_out_uses_a_short_timeout() -> None:
     server = FakeAuthServer()
     with server.client() as client:
-        client.sign_out("tok")
+        client.sign_out(Credential("tok"))
     timeout = server.requests[0].extensions["timeout"]
     assert max(timeout.values()) <= 3.0
 
@@ -371,7 +391,7 @@ def test_sign_out_uses_a_short_timeout() -> None:
 def test_every_request_has_a_timeout() -> None:
     server = FakeAuthServer(valid_tokens={"t"}, token_steps=["token"])
     with server.client() as client:
-        client.get_session("t")
+        client.get_session(Credential("t"))
         client.health()
     poll(server, FakeClock())
     for request in server.requests:
@@ -387,10 +407,10 @@ def test_redirects_are_not_followed() -> None:
 
     transport = httpx.MockTransport(handler)
     with (
-        AuthClient(BASE_URL, transport=transport) as client,
+        AuthClient(ApiClient(BASE_URL, transport=transport)) as client,
         pytest.raises(UnexpectedResponse, match="HTTP 302"),
     ):
-        client.get_session("tok")
+        client.get_session(Credential("tok"))
 
 
 # -- health and size caps ------------------------------------------------------------------
@@ -449,7 +469,7 @@ def test_an_oversized_declared_length_is_refused_before_reading() -> None:
 
 
 def test_plain_http_servers_skip_loading_the_ca_bundle_but_fail_closed() -> None:
-    from better_skills.client.api import _tls_context_for
+    from better_skills.client._transport import _tls_context_for
 
     context = _tls_context_for("http://localhost:3000")
     assert not isinstance(context, bool)
@@ -472,3 +492,40 @@ def test_importing_the_client_does_not_import_httpx_s_own_cli() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "expected"),
+    [("expires_in", 1e308, 3600.0), ("interval", 1e308, 60.0), ("interval", 10**400, 60.0)],
+    ids=["expires_in-1e308", "interval-1e308", "interval-10**400"],
+)
+def test_huge_numbers_are_cut_to_sane_bounds(
+    field_name: str, value: float, expected: float
+) -> None:
+    """Issue 16 item 11: 1e308 raised OverflowError in the time arithmetic."""
+    answer = {
+        "device_code": "d",
+        "user_code": "BCDFGHJK",
+        "verification_uri": f"{BASE_URL}/device",
+        "expires_in": 1800,
+        "interval": 5,
+        field_name: value,
+    }
+    server = FakeAuthServer(device_code_response=httpx.Response(200, json=answer))
+    with server.client() as client:
+        assert getattr(client.request_device_code(), field_name) == expected
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_non_finite_numbers_are_refused(value: float) -> None:
+    answer = {
+        "device_code": "d",
+        "user_code": "BCDFGHJK",
+        "verification_uri": f"{BASE_URL}/device",
+        "expires_in": value,
+    }
+    server = FakeAuthServer(
+        device_code_response=httpx.Response(200, content=json.dumps(answer).encode())
+    )
+    with server.client() as client, pytest.raises(UnexpectedResponse, match="expires_in"):
+        client.request_device_code()

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -112,6 +112,12 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
         return error_response(errors.ServiceUnavailable(retry_after=5))
 
+    async def client_gone(_request: Request, _exc: Exception) -> Response:
+        # The client closed the connection (or was cut off by a read timeout) before its
+        # body was complete: nothing went wrong here, and nobody reads this answer.
+        log.debug("client disconnected before sending the whole request body")
+        return Response(status_code=400)
+
     async def unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
         return JSONResponse(
@@ -122,6 +128,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(AccountError, account_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(ClientDisconnect, client_gone)
     for exc_type in (DBAPIError, PoolTimeout, OSError, asyncio.TimeoutError):
         app.add_exception_handler(exc_type, database_error)
     app.add_exception_handler(Exception, unexpected)

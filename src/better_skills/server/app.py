@@ -26,6 +26,7 @@ from better_skills.protocol import errors
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
 from better_skills.server.routers import auth_api, compat, health, pages
+from better_skills.server.routers import errors as error_pages
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
@@ -124,14 +125,16 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"error": "server_error", "error_description": "Internal error."}, status_code=500
         )
 
-    app.add_exception_handler(errors.OAuthError, oauth_error)
-    app.add_exception_handler(AccountError, account_error)
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    # Browsers asking for a page get these errors as pages; programs keep JSON.
+    page = error_pages.for_browsers
+    app.add_exception_handler(errors.OAuthError, page(oauth_error))
+    app.add_exception_handler(AccountError, page(account_error))
+    app.add_exception_handler(HTTPException, page(http_error))
+    app.add_exception_handler(RequestValidationError, page(validation_error))
     app.add_exception_handler(ClientDisconnect, client_gone)
     for exc_type in (DBAPIError, PoolTimeout, OSError, asyncio.TimeoutError):
-        app.add_exception_handler(exc_type, database_error)
-    app.add_exception_handler(Exception, unexpected)
+        app.add_exception_handler(exc_type, page(database_error))
+    app.add_exception_handler(Exception, page(unexpected))
 
 
 def _tune_gc() -> None:
@@ -196,6 +199,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(health.router)
     app.include_router(compat.router)
     app.include_router(pages.router)
+    app.include_router(error_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)

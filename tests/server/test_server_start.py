@@ -4,15 +4,22 @@ item 5)."""
 
 from __future__ import annotations
 
+import resource
 import socket
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from better_skills.server.main import EXIT_CANNOT_LISTEN, _cli_hint, server_config
+from better_skills.server.main import (
+    EXIT_CANNOT_LISTEN,
+    FILES_BESIDES_CONNECTIONS,
+    _cli_hint,
+    server_config,
+)
 from better_skills.server.settings import load_settings
-from tests.support.live_server import LiveServer, server_executable
+from tests.support.live_server import LiveServer, free_port, server_executable
 
 
 def run_server(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -91,3 +98,63 @@ def test_uvicorn_gets_the_limits_and_timeouts_from_the_settings(tmp_path: Path) 
     limits = config.connection_limits  # type: ignore[attr-defined]
     assert (limits.header_timeout, limits.body_timeout, limits.max_connections) == (3, 7, 50)
     assert config.ws == "none" and config.access_log is False
+
+
+def _open_files_limit(soft: int, hard: int) -> Callable[[], None]:
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    return apply
+
+
+def test_the_open_files_limit_is_raised_to_fit_max_connections(tmp_path: Path) -> None:
+    """Past the open-files limit, idle sockets made real requests fail: the connection cap
+    must bite first. The soft limit is raised to fit it when the hard limit allows."""
+    port = free_port()
+    process = subprocess.Popen(
+        server_executable(),
+        env={
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "XDG_DATA_HOME": str(tmp_path),
+            "PORT": str(port),
+            "MAX_CONNECTIONS": "300",
+        },
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_open_files_limit(256, 2048),
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "listening on" in line:
+                break
+        limits = Path(f"/proc/{process.pid}/limits").read_text()
+        soft = next(row for row in limits.splitlines() if row.startswith("Max open files"))
+        assert soft.split()[3] == str(300 + FILES_BESIDES_CONNECTIONS)
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def test_a_too_low_hard_limit_is_a_warning_naming_max_connections(tmp_path: Path) -> None:
+    with socket.socket() as taken:  # a busy port ends the run right after the check
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = subprocess.run(
+            server_executable(),
+            env={
+                "PATH": "/usr/bin:/bin",
+                "HOME": str(tmp_path),
+                "XDG_DATA_HOME": str(tmp_path),
+                "PORT": str(taken.getsockname()[1]),
+            },
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            preexec_fn=_open_files_limit(256, 512),
+        )
+    assert "the open-files limit (512) is too low for MAX_CONNECTIONS=1000" in result.stderr
+    assert "lower MAX_CONNECTIONS to 384" in result.stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import logging
 import os
@@ -113,6 +114,38 @@ def cannot_listen(settings: Settings, exc: OSError) -> str:
     return f"cannot listen on {where}: {reason} (settings HOST and PORT)"
 
 
+#: File descriptors a worker needs besides its connections: database pools, logs, imports.
+FILES_BESIDES_CONNECTIONS = 128
+
+
+def _make_room_for_connections(settings: Settings) -> None:
+    """Raise the open-files limit to fit MAX_CONNECTIONS, or warn that it does not.
+
+    Past the limit, accept() fails and real requests fail with idle sockets; the cap must
+    bite first. The soft limit may be raised up to the hard one without privileges.
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return
+    need = settings.max_connections + FILES_BESIDES_CONNECTIONS
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY or soft >= need:
+        return
+    target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        soft = target
+    if soft < need:
+        log.warning(
+            "the open-files limit (%d) is too low for MAX_CONNECTIONS=%d; lower "
+            "MAX_CONNECTIONS to %d or raise the limit (ulimit -n)",
+            soft,
+            settings.max_connections,
+            max(1, soft - FILES_BESIDES_CONNECTIONS),
+        )
+
+
 def _cli_hint(settings: Settings) -> str:
     """When the server is not where the CLI looks by default, say how to point it here."""
     from better_skills.client.config import DEFAULT_SERVER_URL
@@ -179,6 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if settings.log_level != "debug":
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    _make_room_for_connections(settings)
     # Bind before the migration, so that a busy port is reported before the database is
     # touched, and before anything says the server listens.
     try:

@@ -38,6 +38,17 @@ async def test_a_browser_gets_a_page_for_a_missing_page(app_client) -> None:
         # A GET of a form's target, as from history or a reload: 405, as a page.
         response = await client.get("/device/approve", headers=BROWSER)
         assert_is_error_page(response, 405, "This page cannot be opened this way")
+        assert '<a href="/login" class="nav-link">Sign in</a>' in response.text
+        # Signed in, the page's header names the person, as on every other page.
+        signed_up = await client.post(
+            "/api/auth/sign-up/email",
+            json={"name": "Ada", "email": "ada@example.com", "password": "correct horse battery"},
+            headers={"Origin": "http://testserver"},
+        )
+        assert signed_up.status_code == 200, signed_up.text
+        page = await client.get("/no/such/page", headers=BROWSER)
+        assert_is_error_page(page, 404, "Page not found")
+        assert "Account of </span>Ada</a>" in page.text
 
 
 async def test_programs_and_api_paths_keep_json(app_client) -> None:

@@ -12,10 +12,14 @@ import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
+
+from better_skills.server.dependencies import services
+from better_skills.server.http import session_cookie_name
 
 router = APIRouter(include_in_schema=False)
 
@@ -90,8 +94,9 @@ def _error_page() -> Callable[..., Response]:
     return error_page
 
 
-def as_page(request: Request, response: Response) -> Response:
-    """``response``, an error for a program, as an error page when a browser asked for a page."""
+def as_page(request: Request, response: Response, user: dict[str, Any] | None = None) -> Response:
+    """``response``, an error for a program, as an error page when a browser asked for a page;
+    ``user``, the signed-in person, is named in the page's header."""
     status = response.status_code
     if status < 400 or not wants_html(request):
         return response
@@ -103,7 +108,18 @@ def as_page(request: Request, response: Response) -> Response:
     elif status == 400 and _description(response):
         message = _description(response)
     headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-    return _error_page()(None, status, heading, message, link=START_PAGE, headers=headers)
+    return _error_page()(user, status, heading, message, link=START_PAGE, headers=headers)
+
+
+async def _signed_in_user(request: Request) -> dict[str, Any] | None:
+    """The person of the browser's session cookie, or None (also when that cannot be told)."""
+    try:
+        settings = services(request).settings
+        token = request.cookies.get(session_cookie_name(settings))
+        view = await services(request).sessions.lookup(token) if token else None
+    except Exception:  # an error page must not fail for want of a session
+        return None
+    return view.user if view else None
 
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
@@ -113,7 +129,12 @@ def for_browsers(handler: Handler) -> Handler:
     """An exception handler whose answers become pages for browsers (see :func:`as_page`)."""
 
     async def handle(request: Request, exc: Exception) -> Response:
-        return as_page(request, await handler(request, exc))
+        response = await handler(request, exc)
+        user = None
+        if response.status_code < 500 and wants_html(request):
+            # Not when the server is failing (the database may be why): "Sign in" is enough.
+            user = await _signed_in_user(request)
+        return as_page(request, response, user)
 
     return handle
 

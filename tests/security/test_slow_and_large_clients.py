@@ -214,3 +214,19 @@ def test_a_client_that_aborts_mid_body_is_one_debug_line(
     chatty_lines = [line for line in chatty.log().splitlines() if "disconnected" in line]
     assert len(chatty_lines) == 3, chatty.log()[-3000:]
     assert "Traceback" not in chatty.log()
+
+
+def test_upgrade_requests_are_answered_as_plain_requests_and_not_logged(
+    server: LiveServer,
+) -> None:
+    """The server runs without WebSockets: an Upgrade gets the ordinary answer, and no
+    warning lines a client could repeat to fill the log."""
+    with connection(server) as sock:
+        sock.sendall(
+            b"GET /api/health HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
+            b"Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        )
+        assert status_of(sock.recv(65536)) == 200
+    assert "Unsupported upgrade" not in server.log()
+    assert "WebSocket" not in server.log()

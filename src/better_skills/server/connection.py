@@ -105,8 +105,10 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
-            # No upgrades (the server runs without WebSockets): uvicorn's own handling.
-            self._unsupported_upgrade_warning()
+            # No upgrades (the server runs without WebSockets): the request was answered as
+            # an ordinary one; what follows its head is ignored. uvicorn's two warning lines
+            # (suggesting to install a WebSocket library) would let anyone fill the log.
+            self.logger.debug("Ignored the upgrade of a request.")
         except httptools.HttpParserError:
             if self._refusal is not None:
                 self._refuse(*self._refusal)

@@ -230,3 +230,11 @@ def test_upgrade_requests_are_answered_as_plain_requests_and_not_logged(
         assert status_of(sock.recv(65536)) == 200
     assert "Unsupported upgrade" not in server.log()
     assert "WebSocket" not in server.log()
+
+
+def test_malformed_requests_are_not_logged_at_the_default_level(server: LiveServer) -> None:
+    for _ in range(3):
+        with connection(server) as sock:
+            sock.sendall(b"GET / HTTP/9.9\r\n\r\n")
+            assert status_of(read_until_closed(sock)) == 400
+    assert "Invalid HTTP request" not in server.log()

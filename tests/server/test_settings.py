@@ -21,6 +21,8 @@ def test_defaults(tmp_path: Path) -> None:
     assert settings.client_ids == ("better-skills-cli",)
     assert settings.sqlite_path == tmp_path / "better-skills" / "better-skills.db"
     assert settings.user_code_limit == RateLimit(10, 900)
+    assert (settings.header_timeout, settings.body_timeout) == (10, 30)
+    assert (settings.keep_alive_timeout, settings.max_connections) == (5, 1000)
 
 
 def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
@@ -67,6 +69,10 @@ def test_parse_duration(raw: str, seconds: float) -> None:
         ({"RATE_LIMIT_USER_CODE": "ten"}, "RATE_LIMIT_USER_CODE"),
         ({"WORKERS": "0"}, "WORKERS"),
         ({"DATABASE_POOL_SIZE": "0"}, "DATABASE_POOL_SIZE"),
+        ({"HEADER_TIMEOUT": "0"}, "HEADER_TIMEOUT"),
+        ({"BODY_TIMEOUT": "slow"}, "BODY_TIMEOUT"),
+        ({"KEEP_ALIVE_TIMEOUT": "-5"}, "KEEP_ALIVE_TIMEOUT"),
+        ({"MAX_CONNECTIONS": "0"}, "MAX_CONNECTIONS"),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], named: str, tmp_path: Path) -> None:

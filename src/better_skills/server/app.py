@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,6 +26,7 @@ from better_skills.protocol import errors
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
 from better_skills.server.routers import auth_api, compat, health, pages
+from better_skills.server.routers import errors as error_pages
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
@@ -112,19 +113,28 @@ def _install_error_handlers(app: FastAPI) -> None:
         log.warning("database unavailable: %s: %s", type(exc).__name__, first_line)
         return error_response(errors.ServiceUnavailable(retry_after=5))
 
+    async def client_gone(_request: Request, _exc: Exception) -> Response:
+        # The client closed the connection (or was cut off by a read timeout) before its
+        # body was complete: nothing went wrong here, and nobody reads this answer.
+        log.debug("client disconnected before sending the whole request body")
+        return Response(status_code=400)
+
     async def unexpected(_request: Request, exc: Exception) -> Response:
         log.exception("unexpected error")
         return JSONResponse(
             {"error": "server_error", "error_description": "Internal error."}, status_code=500
         )
 
-    app.add_exception_handler(errors.OAuthError, oauth_error)
-    app.add_exception_handler(AccountError, account_error)
-    app.add_exception_handler(HTTPException, http_error)
-    app.add_exception_handler(RequestValidationError, validation_error)
+    # Browsers asking for a page get these errors as pages; programs keep JSON.
+    page = error_pages.for_browsers
+    app.add_exception_handler(errors.OAuthError, page(oauth_error))
+    app.add_exception_handler(AccountError, page(account_error))
+    app.add_exception_handler(HTTPException, page(http_error))
+    app.add_exception_handler(RequestValidationError, page(validation_error))
+    app.add_exception_handler(ClientDisconnect, client_gone)
     for exc_type in (DBAPIError, PoolTimeout, OSError, asyncio.TimeoutError):
-        app.add_exception_handler(exc_type, database_error)
-    app.add_exception_handler(Exception, unexpected)
+        app.add_exception_handler(exc_type, page(database_error))
+    app.add_exception_handler(Exception, page(unexpected))
 
 
 def _tune_gc() -> None:
@@ -189,6 +199,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(health.router)
     app.include_router(compat.router)
     app.include_router(pages.router)
+    app.include_router(error_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)

@@ -140,27 +140,62 @@ async def read_params(
     return {k: v for k, v in params.items() if k not in ignored}
 
 
+def parse_hop(hop: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """One ``X-Forwarded-For`` entry as an address, or None when it names none.
+
+    Proxies write more than bare addresses: ``1.2.3.4:5678`` and ``[2001:db8::5]:443`` (with
+    the port), quoted values, zone ids (``fe80::1%eth0``), IPv4-mapped IPv6; and ``unknown``
+    or an obfuscated name when they cannot tell.
+    """
+    hop = hop.strip().strip('"').strip()
+    if hop.startswith("["):
+        host, bracket, rest = hop[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return None
+        hop = host
+    elif hop.count(":") == 1:  # IPv4 with a port; bare IPv6 has at least two colons
+        host, _, port = hop.partition(":")
+        if not port.isdigit():
+            return None
+        hop = host
+    try:
+        return ipaddress.ip_address(hop.split("%", 1)[0])
+    except ValueError:
+        return None
+
+
+def _is_trusted(address: ipaddress.IPv4Address | ipaddress.IPv6Address, settings: Settings) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)  # a dual-stack socket's ::ffff:10.0.0.5
+    return any(a in net for a in (address, mapped) if a for net in settings.trusted_proxies)
+
+
 def client_ip(request: Request, settings: Settings) -> str | None:
     """The caller's address: the socket peer, or ``X-Forwarded-For`` behind a trusted proxy.
 
-    Walks the forwarded chain from the right, skipping trusted proxies, so a client cannot
-    choose its own address by sending the header itself.
+    Every ``X-Forwarded-For`` line counts, joined in order (a proxy such as HAProxy appends
+    its own line after the client's, and reading only the first line believed the client).
+    The chain is walked from the right, skipping trusted proxies, so a client cannot choose
+    its own address by sending the header itself. A hop that a trusted proxy wrote but that
+    names no address (``unknown``) means the proxy could not tell who the client is: the
+    answer is None ("unknown"), never the proxy's own address, so clients the proxy does
+    name keep budgets of their own.
     """
     peer = request.client.host if request.client else None
     if not settings.trusted_proxies or peer is None:
         return peer
-    chain = [peer]
-    forwarded = request.headers.get("x-forwarded-for")
-    if forwarded:
-        chain = [*(p.strip() for p in forwarded.split(",")), peer]
+    forwarded = ",".join(request.headers.getlist("x-forwarded-for"))
+    # Empty list elements ("a,,b", an empty line) are ignored, as RFC 9110 section 5.6.1 says.
+    chain = [hop for hop in (part.strip() for part in forwarded.split(",")) if hop]
+    address = parse_hop(peer)
+    if address is None:
+        return peer
     for hop in reversed(chain):
-        try:
-            address = ipaddress.ip_address(hop)
-        except ValueError:
-            return peer
-        if not any(address in net for net in settings.trusted_proxies):
+        if not _is_trusted(address, settings):
             return str(address)
-    return chain[0]
+        address = parse_hop(hop)
+        if address is None:
+            return None
+    return str(address)  # the leftmost hop, whether a proxy or not: nobody wrote further left
 
 
 def user_agent(request: Request) -> str | None:

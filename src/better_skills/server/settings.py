@@ -84,6 +84,10 @@ class Settings:
     sign_in_limit: RateLimit = RateLimit(10, 15 * 60)
     device_code_limit: RateLimit = RateLimit(60, 10 * 60)
     trusted_origins: tuple[str, ...] = field(default=())
+    header_timeout: float = 10.0
+    body_timeout: float = 30.0
+    keep_alive_timeout: float = 5.0
+    max_connections: int = 1000
 
     @property
     def is_sqlite(self) -> bool:
@@ -227,6 +231,12 @@ def load_settings(
             "RATE_LIMIT_DEVICE_CODE", get("RATE_LIMIT_DEVICE_CODE", "60/10m")
         ),
         trusted_origins=(public_origin, *extra_origins),
+        header_timeout=parse_duration("HEADER_TIMEOUT", get("HEADER_TIMEOUT", "10s")),
+        body_timeout=parse_duration("BODY_TIMEOUT", get("BODY_TIMEOUT", "30s")),
+        keep_alive_timeout=parse_duration("KEEP_ALIVE_TIMEOUT", get("KEEP_ALIVE_TIMEOUT", "5s")),
+        max_connections=_int(
+            "MAX_CONNECTIONS", get("MAX_CONNECTIONS", "1000"), low=1, high=1_000_000
+        ),
     )
     if not settings.is_sqlite and settings.secret_key is None:
         raise SettingsError(

@@ -39,11 +39,18 @@ from better_skills.protocol.device_flow import (
 )
 from better_skills.server.db import Database
 from better_skills.server.direct import Conflict, insert_statement
-from better_skills.server.models import audit_log, device_codes, rate_limits, sessions
+from better_skills.server.models import (
+    access_tokens,
+    audit_log,
+    device_codes,
+    rate_limits,
+    sessions,
+)
 from better_skills.server.security import Hasher, new_device_code, new_id, new_user_code
 from better_skills.server.services import Caller, Clock, audit, to_ms
 from better_skills.server.services.rate_limit import RateLimiter, address_bucket
 from better_skills.server.services.sessions import SessionService
+from better_skills.server.services.tokens import EXPIRED_GRACE_MS as TOKEN_GRACE_MS
 from better_skills.server.settings import Settings
 
 PENDING, APPROVED, REDEEMED = "pending", "approved", "redeemed"
@@ -473,26 +480,24 @@ class DeviceFlowService:
     # -- Housekeeping ----------------------------------------------------------------------
 
     async def sweep(self) -> dict[str, int]:
-        """Delete expired codes, sessions and rate-limit windows; returns rows deleted."""
+        """Delete expired codes, sessions, access tokens and full rate-limit buckets; returns
+        rows deleted."""
         now = to_ms(self._clock())
-        longest_window = max(
-            to_ms(rule.window)
-            for rule in (
-                self._settings.user_code_limit,
-                self._settings.sign_in_limit,
-                self._settings.device_code_limit,
-            )
-        )
         async with self._db.write() as conn:
             codes = await conn.execute(
                 delete(device_codes).where(device_codes.c.expires_at < now - SWEEP_GRACE_MS)
             )
             expired = await conn.execute(delete(sessions).where(sessions.c.expires_at < now))
+            # A bucket whose arrival time is past is full again: its row says nothing.
             windows = await conn.execute(
-                delete(rate_limits).where(rate_limits.c.window_start < now - longest_window)
+                delete(rate_limits).where(rate_limits.c.window_start < now)
+            )
+            tokens = await conn.execute(
+                delete(access_tokens).where(access_tokens.c.expires_at < now - TOKEN_GRACE_MS)
             )
         return {
             "device_codes": codes.rowcount,
             "sessions": expired.rowcount,
             "rate_limits": windows.rowcount,
+            "access_tokens": tokens.rowcount,
         }

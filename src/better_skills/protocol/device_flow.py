@@ -47,9 +47,16 @@ class Paths:
     TRPC_HEALTH: Final = "/trpc/healthCheck"
     TRPC_ME: Final = "/trpc/me"
     # Browser pages
+    HOME_PAGE: Final = "/"
     DEVICE_PAGE: Final = "/device"
+    DEVICE_APPROVE_PAGE: Final = "/device/approve"
+    DEVICE_DENY_PAGE: Final = "/device/deny"
     LOGIN_PAGE: Final = "/login"
+    SIGN_UP_PAGE: Final = "/signup"
+    LOGOUT_PAGE: Final = "/logout"
     ACCOUNT_PAGE: Final = "/account"
+    #: ``{session_id}`` is the session to end.
+    REVOKE_SESSION_PAGE: Final = "/account/sessions/{session_id}/revoke"
 
 
 def normalize_user_code(raw: str) -> str:

@@ -23,7 +23,7 @@ from better_skills.server.http import (
     delete_session_cookie,
     json_no_store,
     read_params,
-    session_cookie_name,
+    set_session_cookie,
 )
 from better_skills.server.routers.openapi_bodies import ERROR, STRING, body
 from better_skills.server.services.accounts import SignedIn
@@ -176,19 +176,6 @@ def signed_in_response(request: Request, signed: SignedIn, extra: dict[str, Any]
     )
     set_session_cookie(request, response, signed.session.token)
     return response
-
-
-def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    settings = services(request).settings
-    response.set_cookie(
-        session_cookie_name(settings),
-        token,
-        max_age=int(settings.session_ttl),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
 
 
 @router.post(

@@ -103,8 +103,16 @@ async def get_session(client: httpx.AsyncClient, **kwargs: Any) -> Any:
     return (await client.get("/api/auth/get-session", **kwargs)).json()
 
 
-async def open_code(client: httpx.AsyncClient, user_code: str) -> httpx.Response:
-    return await client.get("/device", params={"user_code": user_code})
+async def open_code(client: httpx.AsyncClient, user_code: str, **kwargs: Any) -> httpx.Response:
+    return await client.get("/device", params={"user_code": user_code}, **kwargs)
+
+
+async def claim(client: httpx.AsyncClient, user_code: str) -> httpx.Response:
+    """The entry form's Continue (signed in): claims the code for this account."""
+    csrf = hidden((await client.get("/device")).text, "csrf_token")
+    return await client.post(
+        "/device", data={"user_code": user_code, "csrf_token": csrf}, headers=ORIGIN
+    )
 
 
 async def decide(
@@ -124,7 +132,7 @@ async def approve_flow(client: httpx.AsyncClient) -> dict[str, Any]:
     code = await issue(client)
     page = await open_code(client, code["user_code"])
     response = await decide(client, "approve", code["user_code"], hidden(page.text, "csrf_token"))
-    assert response.status_code == 200, response.text
+    assert response.status_code == 303, response.text
     async with browser(client, DEVICE_IP) as device:
         token = await poll(device, code["device_code"])
     assert token.status_code == 200, token.text
@@ -502,7 +510,7 @@ async def test_the_code_entry_form(app_client) -> None:
     assert 'autocapitalize="characters"' in html
     assert 'inputmode="text"' in html
     assert "XXXX-XXXX" in html
-    assert 'method="get" action="/device"' in html
+    assert 'method="post" action="/device"' in html
 
 
 async def test_signed_out_visitors_are_sent_to_sign_in_and_back(app_client) -> None:
@@ -545,9 +553,6 @@ async def test_the_request_page_shows_who_is_asking(app_client, clock: FakeClock
             assert form, verb
             assert hidden(form.group(1), "user_code") == code["user_code"]
             assert hidden(form.group(1), "csrf_token")
-        # The API agrees that the page claimed the code for this user.
-        claimed = await client.get("/api/auth/device", params={"user_code": code["user_code"]})
-        assert claimed.json()["client_id"] == CLIENT_ID
 
 
 async def test_approve_then_the_terminal_gets_a_token(app_client) -> None:
@@ -557,14 +562,16 @@ async def test_approve_then_the_terminal_gets_a_token(app_client) -> None:
         page = await open_code(client, code["user_code"])
         csrf = hidden(page.text, "csrf_token")
         response = await decide(client, "approve", code["user_code"], csrf)
-        assert response.status_code == 200
-        assert "Approved. You can return to your terminal." in text_of(response)
+        assert response.status_code == 303
+        done = await client.get(response.headers["location"])
+        assert "Approved. You can return to your terminal." in text_of(done)
         async with browser(client, DEVICE_IP) as device:
             token = await poll(device, code["device_code"])
         assert token.status_code == 200
         again = await open_code(client, code["user_code"])
         assert again.status_code == 200
-        assert "You approved this request" in text_of(again)
+        assert "This request was approved" in text_of(again)
+        assert "<title>Already approved" in again.text
         assert "/device/approve" not in again.text
         twice = await decide(client, "approve", code["user_code"], csrf)
         assert twice.status_code == 400
@@ -577,13 +584,14 @@ async def test_deny_then_the_terminal_is_refused(app_client) -> None:
         code = await issue(client)
         page = await open_code(client, code["user_code"])
         response = await decide(client, "deny", code["user_code"], hidden(page.text, "csrf_token"))
-        assert response.status_code == 200
-        assert "Denied." in text_of(response)
+        assert response.status_code == 303
+        assert "Denied." in text_of(await client.get(response.headers["location"]))
         async with browser(client, DEVICE_IP) as device:
             refused = await poll(device, code["device_code"])
         assert refused.json()["error"] == "access_denied"
         again = await open_code(client, code["user_code"])
-        assert "You denied this request" in text_of(again)
+        assert "This request was denied" in text_of(again)
+        assert "<title>Already denied" in again.text
         assert "/device/deny" not in again.text
 
 
@@ -653,14 +661,14 @@ async def test_an_expired_code(app_client, clock: FakeClock) -> None:
         assert "This code has expired" in text_of(late)
 
 
-async def test_a_code_opened_by_another_account(app_client) -> None:
+async def test_a_code_claimed_by_another_account(app_client) -> None:
     async with app_client() as client:
         await sign_up(client)
         code = await issue(client)
-        assert (await open_code(client, code["user_code"])).status_code == 200
+        assert (await claim(client, code["user_code"])).status_code == 303
         async with browser(client, "198.51.100.9") as mallory:
             await sign_up(mallory, email="mallory@example.com", name="Mallory")
-            response = await open_code(mallory, code["user_code"])
+            response = await claim(mallory, code["user_code"])
             assert response.status_code == 403
             assert "another account" in text_of(response)
             assert "Approve" not in text_of(response)
@@ -676,6 +684,121 @@ async def test_a_code_opened_by_another_account(app_client) -> None:
             assert out.status_code == 303
             back = quote(f"/device?user_code={code['user_code']}", safe="")
             assert out.headers["location"] == f"/login?next={back}"
+
+
+async def test_looking_at_a_code_does_not_claim_it(app_client) -> None:
+    """A GET only shows; the first account to Continue or approve owns the code."""
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        assert (await open_code(client, code["user_code"])).status_code == 200
+        async with browser(client, "198.51.100.9") as other:
+            await sign_up(other, email="grace@example.com", name="Grace Hopper")
+            page = await open_code(other, code["user_code"])
+            assert page.status_code == 200
+            approved = await decide(
+                other, "approve", code["user_code"], hidden(page.text, "csrf_token")
+            )
+            assert approved.status_code == 303
+        # The first viewer never claimed it, so it is now Grace's.
+        csrf = hidden((await client.get("/device")).text, "csrf_token")
+        refused = await decide(client, "approve", code["user_code"], csrf)
+        assert refused.status_code == 403
+        assert "another account" in text_of(refused)
+
+
+async def test_continue_claims_the_code_and_shows_it(app_client) -> None:
+    async with app_client() as client:
+        code = await issue(client)
+        # Signed out: sign in first, then back to the code.
+        out = await client.post("/device", data={"user_code": code["user_code"]}, headers=ORIGIN)
+        assert out.status_code == 303
+        back = quote(f"/device?user_code={code['user_code']}", safe="")
+        assert out.headers["location"] == f"/login?next={back}"
+        await sign_up(client)
+        claimed = await claim(client, code["user_code"].lower())
+        assert claimed.status_code == 303
+        assert claimed.headers["location"] == f"/device?user_code={code['user_code']}"
+        page = await client.get(claimed.headers["location"])
+        assert "A terminal wants to use your account" in text_of(page)
+        async with browser(client, "198.51.100.9") as other:
+            await sign_up(other, email="grace@example.com", name="Grace Hopper")
+            assert (await claim(other, code["user_code"])).status_code == 403
+        wrong = await claim(
+            client, "BCDF-GHJK" if code["user_code"] != "BCDF-GHJK" else "BCDF-GHJL"
+        )
+        assert wrong.status_code == 400
+        assert "That code is not valid" in text_of(wrong)
+        assert (await claim(client, "nope")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "https://evil.example"},
+        {"Referer": "http://[evil"},
+    ],
+)
+async def test_a_cross_site_look_up_never_claims_and_never_counts(
+    app_client, headers: dict[str, str]
+) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        wrong = "BCDF-GHJK" if code["user_code"] != "BCDF-GHJK" else "BCDF-GHJL"
+        for _ in range(12):
+            page = await open_code(client, wrong, headers=headers)
+            assert page.status_code == 200
+            assert "Check the code" in text_of(page)
+            assert 'method="post" action="/device"' in page.text
+            assert hidden(page.text, "csrf_token")
+        shown = await open_code(client, code["user_code"], headers=headers)
+        assert "/device/approve" not in shown.text  # only the form to Continue
+        # Nothing was counted against this address or account, and nothing was claimed.
+        mine = await open_code(client, code["user_code"])
+        assert mine.status_code == 200
+        async with browser(client, "198.51.100.9") as other:
+            await sign_up(other, email="grace@example.com", name="Grace Hopper")
+            assert (await claim(other, code["user_code"])).status_code == 303
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}])
+async def test_a_same_site_or_typed_look_up_shows_the_request(
+    app_client, headers: dict[str, str]
+) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"], headers={**headers, "Referer": SITE})
+    assert page.status_code == 200
+    assert "A terminal wants to use your account" in text_of(page)
+
+
+async def test_approve_redirects_to_a_result_page_that_reloads(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+        pending = await client.get("/device/done", params={"user_code": code["user_code"]})
+        assert pending.status_code == 303  # nothing decided yet: back to the request
+        assert pending.headers["location"] == f"/device?user_code={code['user_code']}"
+        response = await decide(
+            client, "approve", code["user_code"], hidden(page.text, "csrf_token")
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/device/done?user_code={code['user_code']}"
+        for _ in range(2):  # a reload shows the same, and sends nothing again
+            done = await client.get(response.headers["location"])
+            assert done.status_code == 200
+            assert "<title>Approved" in done.text
+            assert "Approved. You can return to your terminal." in text_of(done)
+        client.cookies.clear()
+        signed_out = await client.get(response.headers["location"])
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"].startswith("/login?next=")
 
 
 @pytest.mark.parametrize(
@@ -718,14 +841,15 @@ async def test_approve_when_signed_out_asks_to_sign_in(app_client) -> None:
     assert f'href="/login?next={back}"' in response.text
 
 
-async def test_approving_a_code_that_was_never_opened(app_client) -> None:
+async def test_approving_a_code_that_was_never_opened_claims_it(app_client) -> None:
     async with app_client() as client:
         await sign_up(client)
         csrf = hidden((await client.get("/account")).text, "csrf_token")
         code = await issue(client)
         response = await decide(client, "approve", code["user_code"], csrf)
-        assert response.status_code == 400
-        assert "Open the code on the device page" in text_of(response)
+        assert response.status_code == 303
+        async with browser(client, DEVICE_IP) as device:
+            assert (await poll(device, code["device_code"])).status_code == 200
         bad = await decide(client, "approve", "x" * 5000, csrf)
         assert bad.status_code == 400
 

@@ -51,6 +51,7 @@ class Paths:
     DEVICE_PAGE: Final = "/device"
     DEVICE_APPROVE_PAGE: Final = "/device/approve"
     DEVICE_DENY_PAGE: Final = "/device/deny"
+    DEVICE_DONE_PAGE: Final = "/device/done"
     LOGIN_PAGE: Final = "/login"
     SIGN_UP_PAGE: Final = "/signup"
     LOGOUT_PAGE: Final = "/logout"

@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -89,6 +89,31 @@ def ascii_token(value: Any) -> str:
     """A submitted token as ``str``, or "" (``hmac.compare_digest`` rejects non-ASCII str)."""
     ok = isinstance(value, str) and value.isascii() and len(value) <= MAX_TOKEN_INPUT
     return value if ok else ""
+
+
+def marked_cross_site(request: Request) -> bool:
+    """Whether the browser says another site started this request.
+
+    ``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` (typed, bookmarked, or opened by
+    the CLI), or an ``Origin`` or ``Referer`` that is not ours. A top-level navigation from
+    another site carries the SameSite=Lax session cookie, so such a GET must change nothing.
+    """
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return True
+    trusted = services(request).settings.trusted_origins
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in trusted:
+        return True  # "null" too: an opaque origin is nobody we know
+    referer = request.headers.get("referer")
+    if referer:
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # "http://[bad": not a page of ours
+            return True
+        if f"{parts.scheme}://{parts.netloc}" not in trusted:
+            return True
+    return False
 
 
 # -- Sessions and CSRF --------------------------------------------------------------------

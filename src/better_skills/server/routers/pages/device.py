@@ -16,6 +16,7 @@ from better_skills.server.routers.pages._forms import (
     echo,
     form_post,
     login_url,
+    marked_cross_site,
     page_session,
     parse_user_code,
     session_csrf,
@@ -48,13 +49,16 @@ def device_url(code: str) -> str:
 
 
 def device_entry(
+    request: Request,
     view: SessionView | None,
     *,
     error: str = "",
     value: str = "",
+    confirm: bool = False,
     status: int = 200,
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The code form; ``confirm`` when a link from another site brought the code."""
     return render(
         "device_entry.html",
         status=status,
@@ -62,7 +66,9 @@ def device_entry(
         user=view.user if view else None,
         error=error,
         value=value,
+        confirm=confirm,
         signed_in=view is not None,
+        csrf_token=session_csrf(request, view) if view else "",
     )
 
 
@@ -72,6 +78,7 @@ def device_error(
     """A failed look-up or decision, as a page."""
     if isinstance(exc, errors.TooManyRequests):
         return device_entry(
+            request,
             view,
             error="Too many wrong codes were entered. "
             + retry_text(request, exc.retry_after or 60),
@@ -81,6 +88,7 @@ def device_error(
         )
     if isinstance(exc, errors.ExpiredToken):
         return device_entry(
+            request,
             view,
             error="This code has expired. Run `better-skills login` again to get a new one.",
             status=400,
@@ -95,33 +103,40 @@ def device_error(
         )
     if isinstance(exc, InvalidUserCode):
         return device_entry(
+            request,
             view,
             error="That code is not valid. Check the code shown in your terminal and try again.",
             value=echo(raw),
             status=400,
         )
-    return device_entry(view, error=exc.description, value=echo(raw), status=400)
+    return device_entry(request, view, error=exc.description, value=echo(raw), status=400)
+
+
+def bad_code_error(raw: str) -> str:
+    if not raw.strip():
+        return "Enter the code shown in your terminal."
+    return f"That is not a valid code. {CODE_FORMAT_HINT}"
 
 
 @router.get(Paths.DEVICE_PAGE)
 async def device_page(request: Request) -> Response:
+    """Show a code's request. A GET only looks: claiming the code is for a POST, and a
+    navigation another site started does not even look (a miss would spend this address's
+    guessing budget)."""
     raw = request.query_params.get("user_code")
     view = await page_session(request)
     if raw is None:
-        return device_entry(view)
+        return device_entry(request, view)
     code = parse_user_code(raw)
     if code is None:
-        error = (
-            "Enter the code shown in your terminal."
-            if not raw.strip()
-            else f"That is not a valid code. {CODE_FORMAT_HINT}"
-        )
-        return device_entry(view, error=error, value=echo(raw), status=400)
+        return device_entry(request, view, error=bad_code_error(raw), value=echo(raw), status=400)
     if view is None:
         return redirect(login_url(device_url(code)))
+    if marked_cross_site(request):
+        return device_entry(request, view, value=code, confirm=True)
     who = caller(request)
     try:
-        found = await services(request).device_flow.lookup(code, view.user["id"], who)
+        found = await services(request).device_flow.lookup(code, None, who)
     except errors.OAuthError as exc:
         return device_error(request, view, exc, code)
     now = now_ms(request)
@@ -145,11 +160,20 @@ async def device_page(request: Request) -> Response:
     )
 
 
-async def _decide(request: Request, approve: bool) -> Response:
+async def _code_form(request: Request, *, deciding: bool) -> tuple[SessionView, str] | Response:
+    """The guard of the code forms (Continue, Approve, Deny): a session and a valid code."""
     form = await form_post(request, ["user_code"])
     if not isinstance(form, Form):
         return form
-    code = parse_user_code(form.params.get("user_code", ""))
+    raw = form.params.get("user_code", "")
+    code = parse_user_code(raw)
+    if form.view is None and not deciding:
+        # The entry form, signed out: sign in first, then see the code's request.
+        if code is None:
+            return device_entry(
+                request, None, error=bad_code_error(raw), value=echo(raw), status=400
+            )
+        return redirect(login_url(device_url(code)))
     if form.view is None:
         back = device_url(code) if code else Paths.DEVICE_PAGE
         return error_page(
@@ -159,14 +183,41 @@ async def _decide(request: Request, approve: bool) -> Response:
             "Your session has ended. Sign in again, then check the code once more.",
             link=(login_url(back), "Sign in"),
         )
-    view = form.view
     if code is None:
-        return device_entry(view, error=f"That is not a valid code. {CODE_FORMAT_HINT}", status=400)
+        return device_entry(
+            request, form.view, error=bad_code_error(raw), value=echo(raw), status=400
+        )
+    return form.view, code
+
+
+@router.post(Paths.DEVICE_PAGE)
+async def device_continue(request: Request) -> Response:
+    """The entry form's Continue: claim the code for this account, then show it."""
+    checked = await _code_form(request, deciding=False)
+    if not isinstance(checked, tuple):
+        return checked
+    view, code = checked
     try:
-        await services(request).device_flow.decide(code, view.user["id"], approve, caller(request))
+        await services(request).device_flow.lookup(code, view.user["id"], caller(request))
     except errors.OAuthError as exc:
         return device_error(request, view, exc, code)
-    return render("device_done.html", user=view.user, approved=approve, code=code)
+    return redirect(device_url(code))
+
+
+async def _decide(request: Request, approve: bool) -> Response:
+    """Claim the code if nobody has (the first claimer owns it), decide, then redirect to
+    the result page so that reloading it or going back sends nothing again."""
+    checked = await _code_form(request, deciding=True)
+    if not isinstance(checked, tuple):
+        return checked
+    view, code = checked
+    flow, who = services(request).device_flow, caller(request)
+    try:
+        await flow.lookup(code, view.user["id"], who)
+        await flow.decide(code, view.user["id"], approve, who)
+    except errors.OAuthError as exc:
+        return device_error(request, view, exc, code)
+    return redirect(f"{Paths.DEVICE_DONE_PAGE}?{urlencode({'user_code': code})}")
 
 
 @router.post(Paths.DEVICE_APPROVE_PAGE)
@@ -177,3 +228,25 @@ async def device_approve(request: Request) -> Response:
 @router.post(Paths.DEVICE_DENY_PAGE)
 async def device_deny(request: Request) -> Response:
     return await _decide(request, approve=False)
+
+
+@router.get(Paths.DEVICE_DONE_PAGE)
+async def device_done(request: Request) -> Response:
+    """The result of approving or denying, as it stands now (reloading it is harmless)."""
+    raw = request.query_params.get("user_code", "")
+    code = parse_user_code(raw)
+    if code is None:
+        return redirect(Paths.DEVICE_PAGE)
+    view = await page_session(request)
+    if view is None:
+        return redirect(login_url(device_url(code)))
+    if marked_cross_site(request):
+        return redirect(device_url(code))
+    try:
+        found = await services(request).device_flow.lookup(code, None, caller(request))
+    except errors.OAuthError as exc:
+        return device_error(request, view, exc, code)
+    if found.status == "pending":
+        return redirect(device_url(code))
+    approved = found.status == "approved"
+    return render("device_done.html", user=view.user, approved=approved, code=found.user_code)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_GRANT_TYPE
+from tests.e2e.conftest import screenshot
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -125,4 +126,27 @@ def test_keyboard_focus_starts_at_the_skip_link_and_is_visible(
         "signup-email",
         "signup-password",
     ]
+    assert problems == []
+
+
+def test_on_a_phone_approve_and_deny_show_without_scrolling(
+    live_server: LiveServer, chromium: Any
+) -> None:
+    """Issue 15: on a 390 by 844 phone the buttons sat about 1,400 px down the page."""
+    page, problems = new_page(chromium, 390, 844)
+    code = issue(live_server)
+    page.goto(f"{live_server.url}/login")
+    page.fill("#signup-name", "Ada Lovelace")
+    page.fill("#signup-email", "ada@example.com")
+    page.fill("#signup-password", "correct horse battery staple")
+    page.click("button:has-text('Create account')")
+    page.wait_for_url("**/account")
+    page.goto(f"{live_server.url}/device?user_code={code['user_code']}")
+    assert page.evaluate("window.scrollY") == 0
+    for name in ("Approve", "Deny"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box is not None, name
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844, (name, box)
+    assert fits_the_width(page)
+    screenshot(page, "device-request-phone")
     assert problems == []

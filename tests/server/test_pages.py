@@ -546,6 +546,9 @@ async def test_the_request_page_shows_who_is_asking(app_client, clock: FakeClock
         assert "15 Jan 2027, 08:30 UTC (in 25 minutes)" in text
         assert "Never approve a code you did not request yourself" in text
         assert '<time datetime="2027-01-15T08:00:00Z">' in html
+        # A readable program name, and the email beside the name where the person decides.
+        assert "better-skills CLI 0.1.0 on Linux" in text
+        assert "as <bdi>Ada Lovelace</bdi> (<strong>ada@example.com</strong>)" in html
         for verb in ("approve", "deny"):
             form = re.search(
                 rf'<form method="post" action="/device/{verb}">(.*?)</form>', html, re.S
@@ -655,7 +658,9 @@ async def test_an_expired_code(app_client, clock: FakeClock) -> None:
         clock.advance(1801)
         expired = await open_code(client, code["user_code"])
         assert expired.status_code == 400
-        assert "This code has expired. Run `better-skills login` again" in text_of(expired)
+        assert "This code has expired. Run better-skills login again" in text_of(expired)
+        assert "<code>better-skills login</code>" in expired.text
+        assert "`" not in text_of(expired)
         late = await decide(client, "approve", code["user_code"], hidden(page.text, "csrf_token"))
         assert late.status_code == 400
         assert "This code has expired" in text_of(late)
@@ -879,8 +884,10 @@ async def test_account_lists_sessions_and_revokes_one(app_client, clock: FakeClo
         assert text.count("This browser") == 1
         assert "Command line" in text and "Browser" in text
         assert CLIENT_ID in text or "command-line tool" in text
-        assert DEVICE_IP in text and DEVICE_AGENT in text
-        assert "(2 minutes ago)" in text  # the browser session was made before the clock moved
+        assert DEVICE_IP in text
+        assert "better-skills CLI 0.1.0 on Linux" in text and DEVICE_AGENT not in text
+        assert "signed in 2 minutes ago" in text  # the browser session was made before then
+        assert "Next: connect your terminal" not in text  # a terminal is connected
         forms = re.findall(r'action="/account/sessions/([\w-]+)/revoke"', page.text)
         assert len(forms) == 2
         device_id = (await get_session(client, headers=bearer))["session"]["id"]
@@ -902,6 +909,31 @@ async def test_account_lists_sessions_and_revokes_one(app_client, clock: FakeClo
             f"/account/sessions/{device_id}/revoke", data={"csrf_token": csrf}, headers=ORIGIN
         )
         assert gone.status_code == 404
+
+
+CHROME_ON_LINUX = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+async def test_account_names_browsers_and_leads_a_newcomer_to_the_cli(app_client) -> None:
+    async with app_client() as client:
+        client.headers["User-Agent"] = CHROME_ON_LINUX
+        signed_up = await sign_up(client)
+        assert signed_up.headers["location"] == "/account"
+        page = await client.get("/account")
+        text = text_of(page)
+        assert "Chrome on Linux" in text
+        assert CHROME_ON_LINUX not in text
+        # After sign-up, the next step: connect a terminal.
+        assert "Next: connect your terminal" in text
+        assert "<code>better-skills login</code>" in page.text
+        # A program nobody recognises keeps its raw name, so the person can still judge it.
+        client.headers["User-Agent"] = "odd-program/1.0"
+        client.cookies.clear()
+        await sign_up(client, email="grace@example.com")
+        assert "odd-program/1.0" in text_of(await client.get("/account"))
 
 
 async def test_revoke_needs_csrf_and_origin_and_your_own_session(app_client) -> None:
@@ -982,6 +1014,20 @@ async def test_user_input_is_escaped(app_client) -> None:
         page = await client.get("/account")
     assert "<img src=x" not in page.text
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.text
+
+
+async def test_a_name_imitating_an_email_is_shown_with_the_real_email(app_client) -> None:
+    """Issue 16: where a person decides, the account's email stands beside its name, and
+    the name is isolated from the text around it (``<bdi>``) so bidi controls stay inside."""
+    async with app_client() as client:
+        await sign_up(client, name="\u202eSupport <admin@corp.example>")
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+    assert re.search(
+        r"as <bdi>[^<]*Support &lt;admin@corp\.example&gt;</bdi> "
+        r"\(<strong>ada@example\.com</strong>\)",
+        page.text,
+    ), page.text
 
 
 async def test_behind_https_the_cookies_are_secure_host_cookies(app_client) -> None:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from better_skills.protocol.device_flow import Paths
 from better_skills.server.dependencies import caller, services
 from better_skills.server.http import delete_session_cookie
+from better_skills.server.routers.pages._agents import describe_agents
 from better_skills.server.routers.pages._forms import (
     Form,
     form_post,
@@ -42,6 +43,7 @@ async def account(request: Request) -> Response:
     rows = await services(request).sessions.list_for_user(view.user["id"])
     now = now_ms(request)
     current = view.session["id"]
+    names = await describe_agents(row["user_agent"] for row in rows)
     listed = [
         {
             "id": row["id"],
@@ -54,6 +56,8 @@ async def account(request: Request) -> Response:
             "expires": moment(row["expires_at"], now),
             "ip_address": row["ip_address"],
             "user_agent": row["user_agent"],
+            "device": names[row["user_agent"]],
+            "hostname": row.get("hostname"),
             "current": row["id"] == current,
         }
         for row in rows
@@ -63,6 +67,7 @@ async def account(request: Request) -> Response:
         "account.html",
         user=view.user,
         sessions=listed,
+        has_terminal=any(s["is_device"] for s in listed),
         csrf_token=session_csrf(request, view),
         revoked=request.query_params.get("revoked") == "1",
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import CLIENT_ID, Paths
 from better_skills.server.dependencies import caller, services
+from better_skills.server.routers.pages._agents import describe_agents
 from better_skills.server.routers.pages._forms import (
     Form,
     echo,
@@ -90,7 +92,10 @@ def device_error(
         return device_entry(
             request,
             view,
-            error="This code has expired. Run `better-skills login` again to get a new one.",
+            error=Markup(
+                "This code has expired. Run <code>better-skills login</code> again to get a "
+                "new one."
+            ),
             status=400,
         )
     if isinstance(exc, errors.AccessDenied):
@@ -141,6 +146,7 @@ async def device_page(request: Request) -> Response:
         return device_error(request, view, exc, code)
     now = now_ms(request)
     scopes = (found.scope or "").split()
+    names = await describe_agents([found.user_agent])
     return render(
         "device_request.html",
         user=view.user,
@@ -155,6 +161,8 @@ async def device_page(request: Request) -> Response:
         same_ip=found.ip_address is not None and found.ip_address == who.ip,
         viewer_ip=who.ip,
         user_agent=found.user_agent,
+        device_name=names[found.user_agent],
+        hostname=None,
         session_ttl=duration_text(services(request).settings.session_ttl),
         csrf_token=session_csrf(request, view),
     )

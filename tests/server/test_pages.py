@@ -46,11 +46,13 @@ async def browser(client: httpx.AsyncClient, ip: str) -> AsyncIterator[httpx.Asy
         yield other
 
 
-async def issue(client: httpx.AsyncClient, scope: str = DEFAULT_SCOPE) -> dict[str, Any]:
+async def issue(
+    client: httpx.AsyncClient, scope: str = DEFAULT_SCOPE, **extra: str
+) -> dict[str, Any]:
     async with browser(client, DEVICE_IP) as device:
         response = await device.post(
             "/api/auth/device/code",
-            json={"client_id": CLIENT_ID, "scope": scope},
+            json={"client_id": CLIENT_ID, "scope": scope, **extra},
             headers={"User-Agent": DEVICE_AGENT},
         )
     assert response.status_code == 200, response.text
@@ -1014,6 +1016,51 @@ async def test_user_input_is_escaped(app_client) -> None:
         page = await client.get("/account")
     assert "<img src=x" not in page.text
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.text
+
+
+async def test_the_computer_name_shows_on_the_approval_and_account_pages(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client, hostname=" ada-laptop.local ")
+        page = await open_code(client, code["user_code"])
+        text = text_of(page)
+        assert "better-skills CLI 0.1.0 on Linux on ada-laptop.local" in text
+        assert "Computer ada-laptop.local (the name the terminal gave)" in text
+        approved = await decide(
+            client, "approve", code["user_code"], hidden(page.text, "csrf_token")
+        )
+        assert approved.status_code == 303
+        async with browser(client, DEVICE_IP) as device:
+            assert (await poll(device, code["device_code"])).status_code == 200
+        account = text_of(await client.get("/account"))
+        assert "better-skills CLI 0.1.0 on Linux on ada-laptop.local" in account
+        # Without one (the original CLI sends none), the pages say so and nothing breaks.
+        other = await issue(client)
+        assert "Computer Not given" in text_of(await open_code(client, other["user_code"]))
+
+
+@pytest.mark.parametrize(
+    "hostname", ["", "   ", "a" * 254, "evil\u202ebox", "tab\tbed", "tag\U000e0041", "nul\x00"]
+)
+async def test_a_bad_computer_name_is_a_clear_400(app_client, hostname: str) -> None:
+    async with app_client() as client:
+        response = await client.post(
+            "/api/auth/device/code", json={"client_id": CLIENT_ID, "hostname": hostname}
+        )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert "hostname" in response.json()["error_description"]
+
+
+async def test_the_computer_name_may_come_in_a_form_body(app_client) -> None:
+    async with app_client() as client:
+        response = await client.post(
+            "/api/auth/device/code", data={"client_id": CLIENT_ID, "hostname": "build-01"}
+        )
+        assert response.status_code == 200, response.text
+        await sign_up(client)
+        page = await open_code(client, response.json()["user_code"])
+    assert "build-01" in text_of(page)
 
 
 async def test_a_name_imitating_an_email_is_shown_with_the_real_email(app_client) -> None:

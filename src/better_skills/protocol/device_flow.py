@@ -29,6 +29,12 @@ SLOW_DOWN_INCREMENT: Final = 5
 USER_CODE_ALPHABET: Final = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH: Final = 8
 
+#: Our extra, optional field of the device authorization request: the name of the computer
+#: asking, shown on the approval page and the account page (better-auth has no such field).
+HOSTNAME_FIELD: Final = "hostname"
+#: The longest computer name sent or stored (a DNS name's limit).
+MAX_HOSTNAME: Final = 253
+
 
 class Paths:
     """HTTP paths of the contract."""
@@ -71,3 +77,12 @@ def format_user_code(code: str) -> str:
     if len(code) == USER_CODE_LENGTH:
         return f"{code[:4]}-{code[4:]}"
     return code
+
+
+def clean_hostname(raw: str | None) -> str | None:
+    """A computer name fit to send and show: stripped, printable (no control, format or
+    direction characters), at most :data:`MAX_HOSTNAME` characters; else None."""
+    name = (raw or "").strip()
+    if not name or len(name) > MAX_HOSTNAME or not name.isprintable():
+        return None
+    return name

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from better_skills.protocol.device_flow import TOKEN_TYPE, Paths
+from better_skills.protocol.device_flow import HOSTNAME_FIELD, TOKEN_TYPE, Paths
 from better_skills.server.dependencies import (
     caller,
     current_session,
@@ -44,13 +44,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post(
     Paths.DEVICE_CODE,
     summary="Device authorization request (RFC 8628 §3.1)",
-    openapi_extra=body({"client_id": STRING, "scope": STRING}, ["client_id"]),
+    openapi_extra=body(
+        {"client_id": STRING, "scope": STRING, HOSTNAME_FIELD: STRING}, ["client_id"]
+    ),
     responses=ERRORS,
 )
 async def device_code(request: Request) -> Response:
-    params = await read_params(request, required=["client_id"], optional=["scope"])
+    # HOSTNAME_FIELD is our extra: the computer's name, shown where the login is approved.
+    params = await read_params(request, required=["client_id"], optional=["scope", HOSTNAME_FIELD])
     issued = await services(request).device_flow.issue(
-        params["client_id"], params.get("scope"), caller(request)
+        params["client_id"], params.get("scope"), caller(request), params.get(HOSTNAME_FIELD)
     )
     page = services(request).settings.public_url + Paths.DEVICE_PAGE
     return json_no_store(

@@ -57,7 +57,7 @@ async def account(request: Request) -> Response:
             "ip_address": row["ip_address"],
             "user_agent": row["user_agent"],
             "device": names[row["user_agent"]],
-            "hostname": row.get("hostname"),
+            "hostname": row["hostname"],
             "current": row["id"] == current,
         }
         for row in rows

@@ -162,7 +162,7 @@ async def device_page(request: Request) -> Response:
         viewer_ip=who.ip,
         user_agent=found.user_agent,
         device_name=names[found.user_agent],
-        hostname=None,
+        hostname=found.hostname,
         session_ttl=duration_text(services(request).settings.session_ttl),
         csrf_token=session_csrf(request, view),
     )

@@ -50,7 +50,8 @@ def test_code_sign_up_claim_approve_poll_session_sign_out(live_server: LiveServe
         trpc = device.get("/trpc/me?batch=1&input=%7B%7D", headers=auth).json()
         assert trpc[0]["result"]["data"]["user"]["email"] == "ada@example.com"
 
-        assert device.post("/api/auth/sign-out", headers=auth).json() == {"success": True}
+        signed_out = device.post("/api/auth/sign-out", headers=auth).json()
+        assert signed_out == {"success": True, "signed_out": True, "token_kind": "device"}
         assert device.get("/api/auth/get-session", headers=auth).json() is None
         again = device.post("/api/auth/device/token", json=poll)
         assert again.json()["error"] == "invalid_grant"

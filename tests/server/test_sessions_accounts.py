@@ -161,7 +161,7 @@ async def test_sign_out_ends_only_that_session(app_client) -> None:
         signed_out = await device.post(
             "/api/auth/sign-out", headers={"Authorization": f"Bearer {first}"}
         )
-        assert signed_out.json() == {"success": True}
+        assert signed_out.json() == {"success": True, "signed_out": True, "token_kind": "device"}
         assert (
             await device.get("/api/auth/get-session", headers={"Authorization": f"Bearer {first}"})
         ).json() is None
@@ -180,7 +180,7 @@ async def test_cookie_sign_out_needs_a_trusted_origin(app_client) -> None:
         assert refused.status_code == 403
         assert (await person.get("/api/auth/get-session")).json() is not None
         ok = await person.post("/api/auth/sign-out", headers=ORIGIN)
-        assert ok.json() == {"success": True}
+        assert ok.json() == {"success": True, "signed_out": True, "token_kind": "browser"}
 
 
 async def test_last_used_is_written_at_most_once_a_minute(app_client, clock: FakeClock) -> None:
@@ -227,3 +227,26 @@ async def test_a_burst_of_requests_records_last_use_once(app_client, clock: Fake
         )
         assert all(a.json()["user"]["email"] for a in answers)
         assert len(writes) == 1
+
+
+async def test_sign_out_tells_whether_it_ended_a_session(app_client, clock: FakeClock) -> None:
+    """Issue 15 item 2: ``success`` stays true for better-auth clients; ``signed_out`` says
+    whether a session really ended (before: the same answer for all of these)."""
+    nothing = {"success": True, "signed_out": False, "token_kind": None}
+    async with app_client() as device, app_client() as person:
+        await sign_up(person)
+        token = (await approved_token(device, person))["access_token"]
+        auth = {"Authorization": f"Bearer {token}"}
+        first = await device.post("/api/auth/sign-out", headers=auth)
+        assert first.json()["signed_out"] is True
+        assert (await device.post("/api/auth/sign-out", headers=auth)).json() == nothing
+        garbage = {"Authorization": "Bearer not-a-session"}
+        assert (await device.post("/api/auth/sign-out", headers=garbage)).json() == nothing
+        assert (await device.post("/api/auth/sign-out")).json() == nothing
+        # An expired session was already over: nothing is ended.
+        late = (await approved_token(device, person))["access_token"]
+        clock.advance(8 * 3600)
+        expired = await device.post(
+            "/api/auth/sign-out", headers={"Authorization": f"Bearer {late}"}
+        )
+        assert expired.json() == nothing

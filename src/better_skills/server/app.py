@@ -25,7 +25,7 @@ from better_skills import __version__
 from better_skills.protocol import errors
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
-from better_skills.server.routers import auth_api, compat, health, pages
+from better_skills.server.routers import auth_api, compat, health, pages, tokens_api
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
@@ -189,6 +189,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(health.router)
     app.include_router(compat.router)
     app.include_router(pages.router)
+    app.include_router(tokens_api.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)

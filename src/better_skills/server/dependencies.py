@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.requests import Request
 
 from better_skills.protocol import errors
@@ -14,7 +16,7 @@ from better_skills.server.http import (
 )
 from better_skills.server.services import Caller
 from better_skills.server.services.container import Services
-from better_skills.server.services.sessions import SessionView
+from better_skills.server.services.sessions import BROWSER, SessionView
 
 
 def services(request: Request) -> Services:
@@ -35,10 +37,13 @@ def session_token(request: Request) -> tuple[str | None, bool]:
 
 
 async def current_session(request: Request) -> SessionView | None:
-    token, _ = session_token(request)
+    """The caller's session or personal access token, or None. A cookie counts only when it
+    holds a browser session: a device login's token or an access token planted in a cookie
+    would otherwise be a way round every "browser only" rule."""
+    token, from_cookie = session_token(request)
     if token is None:
         return None
-    return await services(request).sessions.lookup(token)
+    return await services(request).sessions.lookup(token, kinds=(BROWSER,) if from_cookie else None)
 
 
 def require_trusted_origin(request: Request) -> None:
@@ -66,7 +71,46 @@ async def require_session(request: Request) -> SessionView:
         raise errors.Unauthorized("Sign in first.")
     if from_cookie:
         require_trusted_origin(request)
-    view = await services(request).sessions.lookup(token)
+    view = await services(request).sessions.lookup(token, kinds=(BROWSER,) if from_cookie else None)
     if view is None:
         raise errors.Unauthorized("Your session is invalid or has expired. Sign in again.")
     return view
+
+
+async def require_browser_session(request: Request) -> SessionView:
+    """A session made by signing in with the password: what approving or denying a login
+    (and minting an access token) needs. By cookie it needs our Origin like every cookie
+    POST; a device login's token or a personal access token is refused, as a bearer token
+    or planted in the cookie, so a stolen CLI token cannot approve a fresh device code and
+    mint itself a new session that outlives its own sign-out."""
+    view = await require_session(request)
+    if not view.is_browser:
+        raise errors.Forbidden(
+            "Only a browser signed in with the password can do this, not a device login "
+            "or an access token."
+        )
+    return view
+
+
+def is_cross_site(request: Request) -> bool:
+    """Whether the browser marked the request as made by another site: ``Sec-Fetch-Site``
+    other than ``same-origin``/``none``, or an ``Origin``/``Referer`` that is not ours.
+    Such a request must not change state even when it is a GET (a top-level navigation
+    carries the SameSite=Lax cookie)."""
+    headers = request.headers
+    site = headers.get("sec-fetch-site", "").strip().lower()
+    if site and site not in ("same-origin", "none"):
+        return True
+    trusted = services(request).settings.trusted_origins
+    origin = headers.get("origin")
+    if origin is not None and origin.strip().rstrip("/") not in trusted:
+        return True  # "null" (sandboxed or privacy-stripped) is not ours either
+    referer = headers.get("referer")
+    if referer:
+        try:
+            parts = urlsplit(referer.strip())
+        except ValueError:  # e.g. "http://[::1": not a URL of ours
+            return True
+        if f"{parts.scheme}://{parts.netloc}" not in trusted:
+            return True
+    return False

@@ -110,3 +110,22 @@ audit_log = Table(
     Column("detail", Text, nullable=True),
     Index("ix_audit_log_at", "at"),
 )
+
+# -- Personal access tokens (issue 15), and an index for the sign-in lock-out rule ---------
+# Kept in one block: migration 0003 creates all of it.
+
+access_tokens = Table(
+    "access_tokens",
+    metadata,
+    Column("id", String(36), primary_key=True),  # a UUID, as /api/v1 shows ids
+    Column("token_hash", String(64), nullable=False, unique=True),  # HMAC; never the token
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("last_used_at", BigInteger, nullable=True),
+    Index("ix_access_tokens_user_id", "user_id"),
+    Index("ix_access_tokens_expires_at", "expires_at"),
+)
+# "Has this address signed in to this account before?" looks at an account's recent sign-ins.
+Index("ix_audit_log_user_id_at", audit_log.c.user_id, audit_log.c.at)

@@ -28,6 +28,16 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(SESSION_TOKEN_BYTES)
 
 
+#: Personal access tokens start with this, so that people, secret scanners and the server
+#: can tell one from a session token at a glance.
+ACCESS_TOKEN_PREFIX = "bsk_"
+
+
+def new_access_token() -> str:
+    """A personal access token: the prefix and 256 random bits."""
+    return ACCESS_TOKEN_PREFIX + secrets.token_urlsafe(SESSION_TOKEN_BYTES)
+
+
 def new_user_code() -> str:
     """8 characters of RFC 8628 §6.1's 20 consonants: 20**8, about 34.6 bits."""
     return "".join(secrets.choice(USER_CODE_ALPHABET) for _ in range(USER_CODE_LENGTH))
@@ -56,6 +66,9 @@ class Hasher:
 
     def session_token(self, token: str) -> str:
         return self.digest("session", token)
+
+    def access_token(self, token: str) -> str:
+        return self.digest("access_token", token)
 
     def rate_key(self, key: str) -> str:
         # Rate-limit keys hold IPs and emails; hashing keeps them out of the table in clear.

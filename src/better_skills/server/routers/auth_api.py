@@ -8,12 +8,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from better_skills.protocol import errors
 from better_skills.protocol.device_flow import HOSTNAME_FIELD, TOKEN_TYPE, Paths
 from better_skills.server.dependencies import (
     caller,
     current_session,
+    is_cross_site,
     refuse_cross_site_sign_in,
-    require_session,
+    require_browser_session,
     require_trusted_origin,
     services,
     session_token,
@@ -101,7 +103,16 @@ async def device_token(request: Request) -> Response:
     responses=ERRORS,
 )
 async def device_verify(request: Request, user_code: str = "") -> Response:
+    if is_cross_site(request):
+        # A top-level navigation from another site carries the SameSite=Lax cookie: it must
+        # neither claim a code into the victim's account nor spend the victim's budget.
+        raise errors.Forbidden("Cross-site request refused: open the code on this site.")
     view = await current_session(request)
+    if view is not None and not view.is_browser:
+        raise errors.Forbidden(
+            "Open codes in a browser signed in with the password, not with a device login "
+            "or an access token."
+        )
     found = await services(request).device_flow.lookup(
         user_code, view.user["id"] if view else None, caller(request)
     )
@@ -112,7 +123,7 @@ async def device_verify(request: Request, user_code: str = "") -> Response:
 
 
 async def _decide(request: Request, approve: bool) -> Response:
-    view = await require_session(request)
+    view = await require_browser_session(request)
     params = await read_params(request, optional=["userCode", "user_code"])
     code = params.get("userCode") or params.get("user_code") or ""
     await services(request).device_flow.decide(code, view.user["id"], approve, caller(request))
@@ -165,9 +176,13 @@ async def sign_out(request: Request) -> Response:
     if from_cookie:
         require_trusted_origin(request)
     await read_params(request, ignored=[])  # the body is optional but must be well-formed
+    ended, kind = False, None
     if token is not None:
-        await services(request).sessions.sign_out(token, caller(request))
-    response = json_no_store({"success": True})
+        result = await services(request).sessions.sign_out_detail(token, caller(request))
+        ended, kind = result.ended, result.kind
+    # "success" for better-auth clients (always true, as theirs is); "signed_out" tells
+    # ours whether a session really ended here, and "token_kind" what the token was.
+    response = json_no_store({"success": True, "signed_out": ended, "token_kind": kind})
     delete_session_cookie(response, services(request).settings)
     return response
 

@@ -12,6 +12,7 @@ from better_skills.server.services.accounts import AccountService
 from better_skills.server.services.device_flow import DeviceFlowService
 from better_skills.server.services.rate_limit import RateLimiter
 from better_skills.server.services.sessions import SessionService
+from better_skills.server.services.tokens import TokenService
 from better_skills.server.settings import Settings
 
 
@@ -35,6 +36,7 @@ class Services:
     sessions: SessionService
     accounts: AccountService
     device_flow: DeviceFlowService
+    tokens: TokenService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -42,6 +44,8 @@ class Services:
         hasher = Hasher(server_secret(settings))
         limiter = RateLimiter(hasher)
         sessions = SessionService(db, hasher, clock, settings.session_ttl)
+        tokens = TokenService(db, hasher, clock)
+        sessions.tokens = tokens  # one bearer lookup for sessions and access tokens
         accounts = AccountService(db, sessions, limiter, clock, settings.sign_in_limit)
         device_flow = DeviceFlowService(db, hasher, limiter, sessions, clock, settings)
-        return cls(settings, db, hasher, clock, limiter, sessions, accounts, device_flow)
+        return cls(settings, db, hasher, clock, limiter, sessions, accounts, device_flow, tokens)

@@ -42,11 +42,18 @@ from better_skills.protocol.device_flow import (
 )
 from better_skills.server.db import Database
 from better_skills.server.direct import Conflict, insert_statement
-from better_skills.server.models import audit_log, device_codes, rate_limits, sessions
+from better_skills.server.models import (
+    access_tokens,
+    audit_log,
+    device_codes,
+    rate_limits,
+    sessions,
+)
 from better_skills.server.security import Hasher, new_device_code, new_id, new_user_code
 from better_skills.server.services import Caller, Clock, audit, to_ms
 from better_skills.server.services.rate_limit import RateLimiter, address_bucket
 from better_skills.server.services.sessions import SessionService
+from better_skills.server.services.tokens import EXPIRED_GRACE_MS as TOKEN_GRACE_MS
 from better_skills.server.settings import Settings
 
 PENDING, APPROVED, REDEEMED = "pending", "approved", "redeemed"
@@ -499,7 +506,8 @@ class DeviceFlowService:
     # -- Housekeeping ----------------------------------------------------------------------
 
     async def sweep(self) -> dict[str, int]:
-        """Delete expired codes, sessions and rate-limit windows; returns rows deleted."""
+        """Delete expired codes, sessions, access tokens and rate-limit windows; returns rows
+        deleted."""
         now = to_ms(self._clock())
         longest_window = max(
             to_ms(rule.window)
@@ -517,8 +525,12 @@ class DeviceFlowService:
             windows = await conn.execute(
                 delete(rate_limits).where(rate_limits.c.window_start < now - longest_window)
             )
+            tokens = await conn.execute(
+                delete(access_tokens).where(access_tokens.c.expires_at < now - TOKEN_GRACE_MS)
+            )
         return {
             "device_codes": codes.rowcount,
             "sessions": expired.rowcount,
             "rate_limits": windows.rowcount,
+            "access_tokens": tokens.rowcount,
         }

@@ -1,9 +1,16 @@
-"""Sessions: opaque bearer tokens whose keyed hash is the lookup key."""
+"""Sessions: opaque bearer tokens whose keyed hash is the lookup key.
+
+:meth:`SessionService.lookup` is the one place a presented token becomes a caller: a session
+token (a browser's, from signing in with the password, or a device login's) or a personal
+access token (``bsk_…``, see services/tokens). Its :class:`SessionView` says which, so that
+a caller can refuse what a kind of token must not do (approve a login, mint a token).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, and_, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -11,8 +18,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from better_skills.server.db import Database
 from better_skills.server.direct import Tx, insert_statement
 from better_skills.server.models import sessions, users
-from better_skills.server.security import Hasher, new_id, new_session_token
+from better_skills.server.security import (
+    ACCESS_TOKEN_PREFIX,
+    Hasher,
+    new_id,
+    new_session_token,
+)
 from better_skills.server.services import Caller, Clock, audit, to_ms
+
+if TYPE_CHECKING:
+    from better_skills.server.services.tokens import TokenService
+
+#: The kinds of credential :meth:`SessionService.lookup` knows.
+BROWSER = "browser"  # signed in with the password (the pages, or the sign-in API)
+DEVICE = "device"  # a device login (RFC 8628), e.g. the CLI
+ACCESS_TOKEN = "access_token"  # a personal access token
 
 #: Built once: SQLAlchemy then skips re-building the statement and its cache key per request.
 _LOOKUP = (
@@ -25,6 +45,8 @@ _LOOKUP = (
         sessions.c.last_used_at,
         sessions.c.ip_address,
         sessions.c.user_agent,
+        sessions.c.kind,
+        sessions.c.scope,
         users.c.name,
         users.c.email,
         users.c.email_verified,
@@ -78,10 +100,35 @@ class NewSession:
 
 @dataclass(frozen=True)
 class SessionView:
-    """A valid session and its user, as the API and the pages show them."""
+    """A valid session (or personal access token) and its user, as the API and pages show them.
+
+    ``kind`` is :data:`BROWSER`, :data:`DEVICE` or :data:`ACCESS_TOKEN`; ``scope`` is what a
+    device login was granted (space separated, as stored), None for the other kinds.
+    """
 
     session: dict[str, Any]
     user: dict[str, Any]
+    kind: str = BROWSER
+    scope: str | None = None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return frozenset((self.scope or "").split())
+
+    @property
+    def is_browser(self) -> bool:
+        """Signed in with the password: the only kind that may approve logins or mint tokens."""
+        return self.kind == BROWSER
+
+
+@dataclass(frozen=True)
+class SignOut:
+    """What :meth:`SessionService.sign_out` did: ``ended`` a session, or not; ``kind`` of the
+    presented token when it was valid (a personal access token is never ended by sign-out:
+    revoke it instead)."""
+
+    ended: bool
+    kind: str | None
 
 
 class SessionService:
@@ -91,6 +138,8 @@ class SessionService:
         self._clock = clock
         self._touching: set[str] = set()  # sessions whose last use is being recorded
         self._ttl_ms = to_ms(ttl_seconds)
+        #: Set by the container: personal access tokens are looked up there.
+        self.tokens: TokenService | None = None
 
     async def create(
         self,
@@ -127,11 +176,26 @@ class SessionService:
         )
         return new
 
-    async def lookup(self, token: str) -> SessionView | None:
-        """The live session for ``token``, or None. Equality on an HMAC digest through a unique
-        index: the comparison never runs over the secret itself, so timing tells nothing."""
+    async def lookup(
+        self, token: str, *, kinds: Collection[str] | None = None
+    ) -> SessionView | None:
+        """The live session or personal access token for ``token``, or None; with ``kinds``,
+        None unless it is of one of them (a cookie must only ever carry :data:`BROWSER`).
+
+        Equality on an HMAC digest through a unique index: the comparison never runs over the
+        secret itself, so timing tells nothing."""
         if not token or len(token) > 512:
             return None
+        if self.tokens is not None and token.startswith(ACCESS_TOKEN_PREFIX):
+            if kinds is not None and ACCESS_TOKEN not in kinds:
+                return None
+            return await self.tokens.lookup(token)
+        view = await self._lookup_session(token)
+        if view is None or (kinds is not None and view.kind not in kinds):
+            return None
+        return view
+
+    async def _lookup_session(self, token: str) -> SessionView | None:
         now = to_ms(self._clock())
         row = await self._db.fetch_first(_LOOKUP, {"token_hash": self._hasher.session_token(token)})
         if row is None or row.expires_at <= now:
@@ -157,6 +221,8 @@ class SessionService:
                 "createdAt": row.user_created_at,
                 "updatedAt": row.user_updated_at,
             },
+            kind=row.kind,
+            scope=row.scope if row.kind == DEVICE else None,
         )
 
     async def _touch(self, session_id: str, now: int) -> None:
@@ -183,13 +249,26 @@ class SessionService:
 
     async def sign_out(self, token: str, caller: Caller) -> bool:
         """End the session of ``token`` (only that one). True if there was one."""
+        return (await self.sign_out_detail(token, caller)).ended
+
+    async def sign_out_detail(self, token: str, caller: Caller) -> SignOut:
+        """End the session of ``token`` and say what happened (see :class:`SignOut`)."""
+        if self.tokens is not None and token.startswith(ACCESS_TOKEN_PREFIX):
+            valid = await self.tokens.lookup(token) is not None
+            return SignOut(ended=False, kind=ACCESS_TOKEN if valid else None)
         now = to_ms(self._clock())
         async with self._db.write() as conn:
             row = (
                 await conn.execute(
                     delete(sessions)
-                    .where(sessions.c.token_hash == self._hasher.session_token(token))
-                    .returning(sessions.c.user_id, sessions.c.client_id)
+                    .where(
+                        and_(
+                            sessions.c.token_hash == self._hasher.session_token(token),
+                            # An expired session is no longer one to end (the sweeper's).
+                            sessions.c.expires_at > now,
+                        )
+                    )
+                    .returning(sessions.c.user_id, sessions.c.client_id, sessions.c.kind)
                 )
             ).first()
             if row is not None:
@@ -201,7 +280,24 @@ class SessionService:
                     client_id=row.client_id,
                     ip=caller.ip,
                 )
-        return row is not None
+        return SignOut(ended=row is not None, kind=row.kind if row is not None else None)
+
+    async def revoke_all(self, user_id: str, caller: Caller) -> int:
+        """Sign out everywhere: end every session of ``user_id`` (browser and device
+        logins alike, this browser's too). Personal access tokens are not sessions and are
+        revoked one by one. Returns how many sessions were ended."""
+        now = to_ms(self._clock())
+        async with self._db.write() as conn:
+            done = await conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+            await audit.record(
+                conn,
+                now,
+                "revoke_all",
+                user_id=user_id,
+                ip=caller.ip,
+                detail=f"{done.rowcount} sessions",
+            )
+        return done.rowcount
 
     async def revoke(self, user_id: str, session_id: str, caller: Caller) -> bool:
         """Revoke one of ``user_id``'s own sessions by id. True if it existed."""

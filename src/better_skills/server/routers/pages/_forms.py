@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -33,7 +33,7 @@ from better_skills.protocol.device_flow import (
 from better_skills.server.dependencies import services
 from better_skills.server.http import origin_is_trusted, read_params, session_cookie_name
 from better_skills.server.routers.pages._render import cross_site_refused, csrf_refused, error_page
-from better_skills.server.services.sessions import SessionView
+from better_skills.server.services.sessions import BROWSER, SessionView
 
 LOGIN_CSRF_COOKIE = "better_skills_csrf"
 SECURE_LOGIN_CSRF_COOKIE = "__Host-better_skills_csrf"
@@ -91,31 +91,6 @@ def ascii_token(value: Any) -> str:
     return value if ok else ""
 
 
-def marked_cross_site(request: Request) -> bool:
-    """Whether the browser says another site started this request.
-
-    ``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` (typed, bookmarked, or opened by
-    the CLI), or an ``Origin`` or ``Referer`` that is not ours. A top-level navigation from
-    another site carries the SameSite=Lax session cookie, so such a GET must change nothing.
-    """
-    site = request.headers.get("sec-fetch-site")
-    if site is not None and site not in ("same-origin", "none"):
-        return True
-    trusted = services(request).settings.trusted_origins
-    origin = request.headers.get("origin")
-    if origin is not None and origin.rstrip("/") not in trusted:
-        return True  # "null" too: an opaque origin is nobody we know
-    referer = request.headers.get("referer")
-    if referer:
-        try:
-            parts = urlsplit(referer)
-        except ValueError:  # "http://[bad": not a page of ours
-            return True
-        if f"{parts.scheme}://{parts.netloc}" not in trusted:
-            return True
-    return False
-
-
 # -- Sessions and CSRF --------------------------------------------------------------------
 
 
@@ -125,8 +100,10 @@ def cookie_token(request: Request) -> str | None:
 
 
 async def page_session(request: Request) -> SessionView | None:
+    """The browser's session. Only a password sign-in's counts: a CLI token or an access
+    token planted in the cookie must not approve logins or mint tokens."""
     token = cookie_token(request)
-    return await services(request).sessions.lookup(token) if token else None
+    return await services(request).sessions.lookup(token, kinds=(BROWSER,)) if token else None
 
 
 def session_csrf(request: Request, view: SessionView) -> str:

@@ -11,14 +11,13 @@ from starlette.responses import HTMLResponse, Response
 
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import CLIENT_ID, Paths
-from better_skills.server.dependencies import caller, services
+from better_skills.server.dependencies import caller, is_cross_site, services
 from better_skills.server.routers.pages._agents import describe_agents
 from better_skills.server.routers.pages._forms import (
     Form,
     echo,
     form_post,
     login_url,
-    marked_cross_site,
     page_session,
     parse_user_code,
     session_csrf,
@@ -137,7 +136,7 @@ async def device_page(request: Request) -> Response:
         return device_entry(request, view, error=bad_code_error(raw), value=echo(raw), status=400)
     if view is None:
         return redirect(login_url(device_url(code)))
-    if marked_cross_site(request):
+    if is_cross_site(request):
         return device_entry(request, view, value=code, confirm=True)
     who = caller(request)
     try:
@@ -248,7 +247,7 @@ async def device_done(request: Request) -> Response:
     view = await page_session(request)
     if view is None:
         return redirect(login_url(device_url(code)))
-    if marked_cross_site(request):
+    if is_cross_site(request):
         return redirect(device_url(code))
     try:
         found = await services(request).device_flow.lookup(code, None, caller(request))

@@ -150,3 +150,32 @@ def test_on_a_phone_approve_and_deny_show_without_scrolling(
     assert fits_the_width(page)
     screenshot(page, "device-request-phone")
     assert problems == []
+
+
+def test_tokens_and_sign_out_everywhere_in_a_browser(
+    live_server: LiveServer, chromium: Any
+) -> None:
+    page, problems = new_page(chromium, 390, 844)
+    page.goto(f"{live_server.url}/login")
+    page.fill("#signup-name", "Ada Lovelace")
+    page.fill("#signup-email", "ada@example.com")
+    page.fill("#signup-password", "correct horse battery staple")
+    page.click("button:has-text('Create account')")
+    page.wait_for_url("**/account")
+    assert "Next: connect your terminal" in page.inner_text("main")
+    page.fill("#token-name", "CI")
+    page.select_option("#token-expiry", "90")
+    page.click("button:has-text('Create token')")
+    page.wait_for_selector("text=Copy your new token now")
+    secret = page.inner_text(".token-secret").strip()
+    bearer = {"Authorization": f"Bearer {secret}"}
+    session = httpx.get(f"{live_server.url}/api/auth/get-session", headers=bearer).json()
+    assert session["user"]["email"] == "ada@example.com"
+    assert fits_the_width(page)
+    screenshot(page, "account-new-token-phone")
+
+    page.click("button:has-text('Sign out everywhere')")
+    page.wait_for_selector("text=You are signed out everywhere")
+    page.goto(f"{live_server.url}/account")
+    page.wait_for_url("**/login?next=%2Faccount")
+    assert problems == []

@@ -900,7 +900,7 @@ async def test_account_lists_sessions_and_revokes_one(app_client, clock: FakeClo
             f"/account/sessions/{device_id}/revoke", data={"csrf_token": csrf}, headers=ORIGIN
         )
         assert revoked.status_code == 303
-        assert revoked.headers["location"] == "/account?revoked=1"
+        assert revoked.headers["location"] == "/account?done=revoked"
         assert await get_session(client, headers=bearer) is None
         after = await client.get(revoked.headers["location"])
         assert "Session revoked" in text_of(after)
@@ -1008,6 +1008,139 @@ async def test_sign_out(app_client) -> None:
         client.cookies.update(cookie)  # the old cookie is dead on the server too
         assert await get_session(client) is None
         assert (await client.get("/account")).status_code == 303
+
+
+async def test_sign_out_everywhere_ends_every_session(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        token = await approve_flow(client)
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        async with browser(client, "198.51.100.9") as laptop:
+            csrf = await login_form(laptop)
+            signed_in = await laptop.post(
+                "/login",
+                data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": csrf},
+                headers=ORIGIN,
+            )
+            assert signed_in.status_code == 303
+            page = await client.get("/account")
+            assert "Sign out everywhere" in text_of(page)
+            csrf = hidden(page.text, "csrf_token")
+            url = "/account/sign-out-everywhere"
+            for data, headers in (
+                ({"csrf_token": "nope"}, ORIGIN),
+                ({"csrf_token": csrf}, {"Origin": "https://evil.example"}),
+            ):
+                assert (await client.post(url, data=data, headers=headers)).status_code == 403
+            assert await get_session(laptop) is not None
+
+            done = await client.post(url, data={"csrf_token": csrf}, headers=ORIGIN)
+            assert done.status_code == 303
+            assert done.headers["location"] == "/login?done=everywhere"
+            assert any(
+                c.startswith("better_skills_session=") and "Max-Age=0" in c
+                for c in done.headers.get_list("set-cookie")
+            )
+            assert await get_session(laptop) is None
+            assert await get_session(client, headers=bearer) is None
+        client.cookies.update(dict(client.cookies))
+        assert await get_session(client) is None
+        after = await client.get(done.headers["location"])
+        assert "You are signed out everywhere" in text_of(after)
+
+
+async def create_token(
+    client: httpx.AsyncClient, name: str = "CI", days: str = "30"
+) -> httpx.Response:
+    csrf = hidden((await client.get("/account")).text, "csrf_token")
+    return await client.post(
+        "/account/tokens",
+        data={"name": name, "expires_in_days": days, "csrf_token": csrf},
+        headers=ORIGIN,
+    )
+
+
+async def test_personal_access_tokens_on_the_account_page(app_client, clock: FakeClock) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        page = await client.get("/account")
+        assert "Personal access tokens" in text_of(page)
+        assert '<option value="365">1 year</option>' in page.text
+        made = await create_token(client, name="nightly sync", days="7")
+        assert made.status_code == 200, made.text
+        assert made.headers["cache-control"] == "no-store"
+        assert "Copy your new token now" in text_of(made)
+        assert "expires in 7 days" in text_of(made)
+        secret = re.search(r"bsk_[A-Za-z0-9_-]{40,}", made.text)
+        assert secret, made.text
+        bearer = {"Authorization": f"Bearer {secret.group(0)}"}
+        assert (await get_session(client, headers=bearer))["user"]["email"] == "ada@example.com"
+
+        clock.advance(120)
+        listed = await client.get("/account")
+        text = text_of(listed)
+        assert "nightly sync" in text and "expires in 7 days" in text
+        assert secret.group(0) not in listed.text  # shown once only
+        forms = re.findall(r'action="/account/tokens/([\w-]+)/revoke"', listed.text)
+        assert len(forms) == 1
+        csrf = hidden(listed.text, "csrf_token")
+        url = f"/account/tokens/{forms[0]}/revoke"
+        assert (await client.post(url, data={"csrf_token": "x"}, headers=ORIGIN)).status_code == 403
+        async with browser(client, "127.0.0.4") as other:
+            await sign_up(other, email="eve@example.com", name="Eve")
+            other_csrf = hidden((await other.get("/account")).text, "csrf_token")
+            theirs = await other.post(url, data={"csrf_token": other_csrf}, headers=ORIGIN)
+            assert theirs.status_code == 404
+        assert await get_session(client, headers=bearer) is not None
+
+        revoked = await client.post(url, data={"csrf_token": csrf}, headers=ORIGIN)
+        assert revoked.status_code == 303
+        assert revoked.headers["location"] == "/account?done=token-revoked"
+        assert await get_session(client, headers=bearer) is None
+        after = await client.get(revoked.headers["location"])
+        assert "Token revoked" in text_of(after)
+        assert "nightly sync" not in text_of(after)
+        assert (
+            await client.post(url, data={"csrf_token": csrf}, headers=ORIGIN)
+        ).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "days", "message"),
+    [
+        ("   ", "30", "Give the token a name"),
+        ("x" * 101, "30", "at most 100 characters"),
+        ("CI", "400", "Choose when the token expires"),
+        ("CI", "", "Choose when the token expires"),
+        ("CI", "1.5", "Choose when the token expires"),
+    ],
+)
+async def test_a_bad_token_form_is_shown_again_with_its_error(
+    app_client, name: str, days: str, message: str
+) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        response = await create_token(client, name=name, days=days)
+        assert response.status_code == 400
+        assert message in text_of(response)
+        assert 'aria-invalid="true"' in response.text
+        assert "bsk_" not in response.text
+        assert "Copy your new token now" not in text_of(response)
+
+
+async def test_a_token_form_needs_csrf_and_a_browser_session(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        refused = await client.post(
+            "/account/tokens", data={"name": "CI", "expires_in_days": "30"}, headers=ORIGIN
+        )
+        assert refused.status_code == 403
+        client.cookies.clear()
+        signed_out = await client.post(
+            "/account/tokens", data={"name": "CI", "expires_in_days": "30"}, headers=ORIGIN
+        )
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"] == "/login?next=%2Faccount"
 
 
 async def test_user_input_is_escaped(app_client) -> None:

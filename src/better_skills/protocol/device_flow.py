@@ -64,6 +64,10 @@ class Paths:
     ACCOUNT_PAGE: Final = "/account"
     #: ``{session_id}`` is the session to end.
     REVOKE_SESSION_PAGE: Final = "/account/sessions/{session_id}/revoke"
+    SIGN_OUT_EVERYWHERE_PAGE: Final = "/account/sign-out-everywhere"
+    TOKENS_PAGE: Final = "/account/tokens"
+    #: ``{token_id}`` is the personal access token to revoke.
+    REVOKE_TOKEN_PAGE: Final = "/account/tokens/{token_id}/revoke"
 
 
 def normalize_user_code(raw: str) -> str:

@@ -31,6 +31,10 @@ from better_skills.server.services.accounts import MIN_PASSWORD, AccountError, S
 
 router = APIRouter()
 
+#: What ``?done=`` after a redirect to the sign-in page says.
+LOGIN_NOTICES = {
+    "everywhere": "You are signed out everywhere: every browser and terminal of your account.",
+}
 ACCOUNT_ERROR_FIELDS = {
     "INVALID_EMAIL": "email",
     "USER_ALREADY_EXISTS": "email",
@@ -58,6 +62,7 @@ def login_page(
     *,
     status: int = 200,
     headers: dict[str, str] | None = None,
+    notice_text: str = "",
 ) -> HTMLResponse:
     nonce = login_nonce(request) or secrets.token_urlsafe(32)
     response = render(
@@ -70,6 +75,7 @@ def login_page(
         csrf_token=login_token(request, nonce),
         state=state or LoginForm(),
         min_password=MIN_PASSWORD,
+        notice_text=notice_text,
     )
     response.set_cookie(
         login_cookie_name(request),
@@ -87,7 +93,8 @@ async def login_form(request: Request) -> Response:
     next_path = safe_next(request.query_params.get("next"))
     if await page_session(request) is not None:
         return redirect(next_path)
-    return login_page(request, next_path)
+    done = request.query_params.get("done")
+    return login_page(request, next_path, notice_text=LOGIN_NOTICES.get(done or "", ""))
 
 
 async def _signed_out_form(request: Request, form: str, fields: list[str]) -> Form | Response:

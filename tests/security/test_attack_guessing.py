@@ -61,12 +61,13 @@ async def test_concurrent_password_guesses_cannot_outrun_the_limit(app) -> None:
             statuses = [r.status_code for r in answers]
             assert statuses.count(401) == 5, statuses
             assert statuses.count(429) == 25
-            # The account is now locked for everyone guessing, from any address.
+            # Another address is not locked out with the attacker's (issue 16 item 3): the
+            # per-email ceiling is far higher (test_account_limits.py).
             async with a.client("203.0.113.50") as elsewhere:
                 other = await elsewhere.post(
                     Paths.SIGN_IN_EMAIL, json={"email": "ADA@example.com", "password": "x" * 9}
                 )
-                assert other.status_code == 429
+                assert other.status_code == 401
 
 
 async def test_a_spoofed_forwarded_for_does_not_reset_the_limit(app) -> None:

@@ -39,6 +39,7 @@ def test_guessing_limits_hold_across_two_replicas(
         "POLL_INTERVAL": "1",
         "RATE_LIMIT_USER_CODE": "6/15m",
         "RATE_LIMIT_SIGN_IN": "5/15m",
+        "RATE_LIMIT_SIGN_IN_EMAIL": "5/15m",  # one account from many addresses (below)
         "TRUSTED_PROXIES": "127.0.0.1/32",  # so that the test can speak for many addresses
     }
     first = server_factory(database_url, **env)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
@@ -26,6 +27,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         path = settings.sqlite_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            _create_private(path)
         from better_skills.server.sqlite_inline import inline_creator
 
         # Calls run inline (see sqlite_inline); transactions never span a real suspension
@@ -51,6 +53,17 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # A replica must not hang on a dead database: fail fast, answer 503, retry later.
         connect_args={"timeout": 5, "command_timeout": 10},
     )
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file 0600 before SQLite does: it would make it 0644 under the usual
+    umask, and it holds emails, password hashes and digests. SQLite gives its WAL and
+    shared-memory files the database file's permissions."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # an existing database keeps the permissions its owner gave it
+    os.close(fd)
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -91,6 +91,8 @@ rate_limits = Table(
     "rate_limits",
     metadata,
     Column("key", String(64), primary_key=True),  # HMAC of e.g. "user_code:ip:203.0.113.9"
+    # A token bucket (GCRA, see services/rate_limit): the bucket's "theoretical arrival
+    # time" in ms, and whether the key's last attempt was let through (1) or not (0).
     Column("window_start", BigInteger, nullable=False),
     Column("count", Integer, nullable=False),
     Index("ix_rate_limits_window_start", "window_start"),

@@ -82,6 +82,10 @@ class Settings:
     sweep_interval: float = 60.0
     user_code_limit: RateLimit = RateLimit(10, 15 * 60)
     sign_in_limit: RateLimit = RateLimit(10, 15 * 60)
+    # Issue 16: the per-email ceiling (high, so that nobody can lock an account out
+    # cheaply), and sign-ups per address.
+    sign_in_email_limit: RateLimit = RateLimit(100, 15 * 60)
+    sign_up_limit: RateLimit = RateLimit(20, 60 * 60)
     device_code_limit: RateLimit = RateLimit(60, 10 * 60)
     trusted_origins: tuple[str, ...] = field(default=())
 
@@ -223,6 +227,10 @@ def load_settings(
             "RATE_LIMIT_USER_CODE", get("RATE_LIMIT_USER_CODE", "10/15m")
         ),
         sign_in_limit=RateLimit.parse("RATE_LIMIT_SIGN_IN", get("RATE_LIMIT_SIGN_IN", "10/15m")),
+        sign_in_email_limit=RateLimit.parse(
+            "RATE_LIMIT_SIGN_IN_EMAIL", get("RATE_LIMIT_SIGN_IN_EMAIL", "100/15m")
+        ),
+        sign_up_limit=RateLimit.parse("RATE_LIMIT_SIGN_UP", get("RATE_LIMIT_SIGN_UP", "20/1h")),
         device_code_limit=RateLimit.parse(
             "RATE_LIMIT_DEVICE_CODE", get("RATE_LIMIT_DEVICE_CODE", "60/10m")
         ),

@@ -10,16 +10,18 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import insert, select
+from sqlalchemy import and_, insert, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.db import Database
-from better_skills.server.models import users
+from better_skills.server.models import audit_log, users
 from better_skills.server.security import PasswordHasher, new_id
 from better_skills.server.services import Caller, Clock, audit, to_ms
-from better_skills.server.services.rate_limit import RateLimiter, address_bucket
+from better_skills.server.services.rate_limit import RateLimiter, Reservation, address_bucket
 from better_skills.server.services.sessions import NewSession, SessionService
-from better_skills.server.settings import RateLimit
+from better_skills.server.settings import Settings
 
 MIN_PASSWORD = 8
 MAX_PASSWORD = 128
@@ -27,6 +29,12 @@ MAX_NAME = 200
 #: argon2id hashes computed at once. Each takes 64 MiB while it runs: a burst of sign-ins
 #: from many addresses queues here instead of taking gigabytes in the thread pool (40 threads).
 HASH_CONCURRENCY = max(2, os.cpu_count() or 2)
+#: Sign-ups hash in a budget of their own, smaller: a flood of sign-ups queues behind itself
+#: and never in front of the sign-ins of people who already have an account.
+SIGN_UP_HASH_CONCURRENCY = max(1, HASH_CONCURRENCY // 2)
+#: An address "with a good record" for an account: one it signed in from this recently.
+KNOWN_ADDRESS_MS = 30 * 86_400_000
+KNOWN_ADDRESS_LOOKBACK = 50
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
@@ -49,7 +57,11 @@ def normalize_email(raw: str) -> str:
 
 
 def validate_name(raw: str) -> str:
-    name = " ".join(raw.split())
+    """Collapsed white space, without format characters: bidi overrides and isolates
+    (U+202A-202E, U+2066-2069), zero-width and invisible characters, soft hyphens and tag
+    characters would let a name reorder or hide what a page shows beside it."""
+    cleaned = "".join(c for c in raw if unicodedata.category(c) not in ("Cf", "Cs", "Co"))
+    name = " ".join(cleaned.split())
     if not name:
         raise AccountError("INVALID_NAME", "Enter your name.")
     if len(name) > MAX_NAME or any(unicodedata.category(c) == "Cc" for c in name):
@@ -62,8 +74,13 @@ def validate_password(password: str) -> str:
         raise AccountError(
             "PASSWORD_TOO_SHORT", f"Use a password of at least {MIN_PASSWORD} characters."
         )
+    return validate_password_length(password)
+
+
+def validate_password_length(password: str) -> str:
+    """The same refusal of over-long passwords at sign-up and at sign-in."""
     if len(password) > MAX_PASSWORD:
-        raise AccountError("PASSWORD_TOO_LONG", f"Use at most {MAX_PASSWORD} characters.")
+        raise AccountError("PASSWORD_TOO_LONG", f"Passwords are at most {MAX_PASSWORD} characters.")
     return password
 
 
@@ -92,15 +109,18 @@ class AccountService:
         sessions: SessionService,
         limiter: RateLimiter,
         clock: Clock,
-        sign_in_limit: RateLimit,
+        settings: Settings,
     ) -> None:
         self._db = db
         self._sessions = sessions
         self._limiter = limiter
         self._clock = clock
-        self._sign_in_limit = sign_in_limit
+        self._sign_in_limit = settings.sign_in_limit
+        self._sign_in_email_limit = settings.sign_in_email_limit
+        self._sign_up_limit = settings.sign_up_limit
         self._passwords: PasswordHasher | None = None
         self._hash_slots: anyio.CapacityLimiter | None = None
+        self._sign_up_slots: anyio.CapacityLimiter | None = None
 
     @property
     def passwords(self) -> PasswordHasher:
@@ -109,15 +129,34 @@ class AccountService:
         return self._passwords
 
     async def _in_hash_slot(self, function: Any, *args: Any) -> Any:
-        """Run an argon2id computation in a worker thread, at most HASH_CONCURRENCY at once."""
+        """Run a sign-in's argon2id computation in a worker thread, at most HASH_CONCURRENCY
+        at once."""
         if self._hash_slots is None:  # made lazily: it belongs to the running event loop
             self._hash_slots = anyio.CapacityLimiter(HASH_CONCURRENCY)
         return await anyio.to_thread.run_sync(function, *args, limiter=self._hash_slots)
 
+    async def _in_sign_up_slot(self, function: Any, *args: Any) -> Any:
+        """Run a sign-up's hash in the sign-ups' own, smaller budget (see
+        SIGN_UP_HASH_CONCURRENCY): 40 concurrent sign-ups used to queue every sign-in behind
+        them (120 ms became 7-12 s)."""
+        if self._sign_up_slots is None:
+            self._sign_up_slots = anyio.CapacityLimiter(SIGN_UP_HASH_CONCURRENCY)
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._sign_up_slots)
+
     async def sign_up(self, name: str, email: str, password: str, caller: Caller) -> SignedIn:
         name, email = validate_name(name), normalize_email(email)
         validate_password(password)
-        password_hash = await self._in_hash_slot(self.passwords.hash, password)
+        # Counted before the (slow, memory-hungry) hash, in the database so that replicas
+        # share it; every attempt counts, a duplicate email too.
+        wait = await self._limiter.count(
+            self._db,
+            f"sign_up:ip:{address_bucket(caller.ip)}",
+            self._sign_up_limit,
+            to_ms(self._clock()),
+        )
+        if wait is not None:
+            raise TooManyRequests("Too many accounts created from this address.", retry_after=wait)
+        password_hash = await self._in_sign_up_slot(self.passwords.hash, password)
         now = to_ms(self._clock())
         user_id = new_id()
         try:
@@ -146,21 +185,31 @@ class AccountService:
         return SignedIn(public_user(row), session)
 
     async def sign_in(self, email: str, password: str, caller: Caller) -> SignedIn:
+        # Refused as at sign-up, not cut: no account has a longer password, and a silent
+        # cut let a password be right when its first 128 characters were.
+        validate_password_length(password)
         now = to_ms(self._clock())
         try:
             email = normalize_email(email)
         except AccountError:
             email = email.strip().lower()[:320]
-        keys = [f"sign_in:ip:{address_bucket(caller.ip)}", f"sign_in:email:{email}"]
+        bucket = address_bucket(caller.ip)
+        rule = self._sign_in_limit
         # Count the attempt before the (slow) password check and give it back on success:
         # concurrent guesses cannot all pass the limit while their hashes are computed.
+        # Per address, and per (email, address) pair: wrong passwords from one address never
+        # lock the account's owner out at another.
         async with self._db.write() as conn:
-            reservation = await self._limiter.reserve(
-                conn, keys, self._sign_in_limit, now, "Too many failed sign-in attempts."
+            reservation = await self._limiter.reserve_each(
+                conn,
+                [(f"sign_in:ip:{bucket}", rule), (f"sign_in:pair:{bucket}:{email}", rule)],
+                now,
+                "Too many failed sign-in attempts.",
             )
             row = (await conn.execute(select(users).where(users.c.email == email))).first()
+            email_reservation = await self._reserve_email(conn, email, row, caller, now)
         stored = row.password_hash if row is not None else None
-        ok = await self._in_hash_slot(self.passwords.verify, stored, password[:MAX_PASSWORD])
+        ok = await self._in_hash_slot(self.passwords.verify, stored, password)
         async with self._db.write() as conn:
             if not ok or row is None:
                 await audit.record(
@@ -168,8 +217,50 @@ class AccountService:
                 )
             else:
                 await self._limiter.refund(conn, reservation)
+                await self._limiter.refund(conn, email_reservation)
                 session = await self._sessions.create(conn, row.id, caller, kind="browser")
                 await audit.record(conn, now, "sign_in", user_id=row.id, ip=caller.ip)
         if not ok or row is None:
             raise AccountError("INVALID_EMAIL_OR_PASSWORD", "Invalid email or password", 401)
         return SignedIn(public_user(row), session)
+
+    async def _reserve_email(
+        self, conn: AsyncConnection, email: str, row: Any, caller: Caller, now: int
+    ) -> Reservation:
+        """The per-email ceiling (``RATE_LIMIT_SIGN_IN_EMAIL``), against guessing one account
+        from many addresses. Over it, an address this account signed in from in the last 30
+        days still gets through (on its own per-address limits): a botnet can slow the
+        owner's sign-ins from new places, not lock the owner out of the usual ones."""
+        try:
+            return await self._limiter.reserve_each(
+                conn,
+                [(f"sign_in:email:{email}", self._sign_in_email_limit)],
+                now,
+                "Too many failed sign-in attempts for this account.",
+            )
+        except TooManyRequests:
+            if row is None or not await self._known_address(conn, row.id, caller, now):
+                raise
+            return Reservation()
+
+    async def _known_address(
+        self, conn: AsyncConnection, user_id: str, caller: Caller, now: int
+    ) -> bool:
+        """Whether ``user_id`` signed in (or signed up) from the caller's address bucket in
+        the last :data:`KNOWN_ADDRESS_MS`."""
+        if caller.ip is None:
+            return False
+        rows = await conn.execute(
+            select(audit_log.c.ip_address)
+            .where(
+                and_(
+                    audit_log.c.user_id == user_id,
+                    audit_log.c.at > now - KNOWN_ADDRESS_MS,
+                    audit_log.c.event == "sign_in",
+                )
+            )
+            .order_by(audit_log.c.at.desc())
+            .limit(KNOWN_ADDRESS_LOOKBACK)
+        )
+        bucket = address_bucket(caller.ip)
+        return any(address_bucket(ip) == bucket for (ip,) in rows if ip)

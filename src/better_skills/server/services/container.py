@@ -46,6 +46,6 @@ class Services:
         sessions = SessionService(db, hasher, clock, settings.session_ttl)
         tokens = TokenService(db, hasher, clock)
         sessions.tokens = tokens  # one bearer lookup for sessions and access tokens
-        accounts = AccountService(db, sessions, limiter, clock, settings.sign_in_limit)
+        accounts = AccountService(db, sessions, limiter, clock, settings)
         device_flow = DeviceFlowService(db, hasher, limiter, sessions, clock, settings)
         return cls(settings, db, hasher, clock, limiter, sessions, accounts, device_flow, tokens)

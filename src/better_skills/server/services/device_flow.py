@@ -506,24 +506,17 @@ class DeviceFlowService:
     # -- Housekeeping ----------------------------------------------------------------------
 
     async def sweep(self) -> dict[str, int]:
-        """Delete expired codes, sessions, access tokens and rate-limit windows; returns rows
-        deleted."""
+        """Delete expired codes, sessions, access tokens and full rate-limit buckets; returns
+        rows deleted."""
         now = to_ms(self._clock())
-        longest_window = max(
-            to_ms(rule.window)
-            for rule in (
-                self._settings.user_code_limit,
-                self._settings.sign_in_limit,
-                self._settings.device_code_limit,
-            )
-        )
         async with self._db.write() as conn:
             codes = await conn.execute(
                 delete(device_codes).where(device_codes.c.expires_at < now - SWEEP_GRACE_MS)
             )
             expired = await conn.execute(delete(sessions).where(sessions.c.expires_at < now))
+            # A bucket whose arrival time is past is full again: its row says nothing.
             windows = await conn.execute(
-                delete(rate_limits).where(rate_limits.c.window_start < now - longest_window)
+                delete(rate_limits).where(rate_limits.c.window_start < now)
             )
             tokens = await conn.execute(
                 delete(access_tokens).where(access_tokens.c.expires_at < now - TOKEN_GRACE_MS)

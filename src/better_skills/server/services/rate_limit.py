@@ -1,4 +1,13 @@
-"""Fixed-window counters kept in the database, so every replica counts the same attempts."""
+"""Rate limits kept in the database, so every replica counts the same attempts.
+
+Each key is a token bucket in GCRA form (the "generic cell rate algorithm"): a limit of
+``L`` per ``W`` lets ``L`` attempts through at once, then one every ``W / L``. The row keeps
+one time, the bucket's *theoretical arrival time* (TAT): an attempt is let through when the
+TAT is at most ``(L - 1) · W / L`` ahead of now, and moves it ``W / L`` further. Unlike the
+fixed windows this replaced, twice the limit cannot fit around a window boundary (a burst at
+the end of one window and another at the start of the next): after a burst, attempts come
+back one by one, and the whole limit only after a whole window without attempts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, bindparam, case, update
+from sqlalchemy import BigInteger, bindparam, case, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -37,31 +46,59 @@ def address_bucket(ip: str | None) -> str:
 
 
 def _upsert(dialect: Any) -> Any:
-    """Count one event in one atomic upsert: built once per dialect, values bound later
-    (building it per request cost more CPU than running it)."""
+    """Count one attempt in one atomic upsert: built once per dialect, values bound later
+    (building it per request cost more CPU than running it).
+
+    ``window_start`` holds the TAT; ``count`` becomes 1 if this attempt was let through and
+    0 if not (a refused attempt leaves the TAT alone: it costs the caller nothing more)."""
     now = bindparam("now", type_=BigInteger)
-    expired = rate_limits.c.window_start <= bindparam("cutoff", type_=BigInteger)
-    stmt = dialect.insert(rate_limits).values(key=bindparam("key"), window_start=now, count=1)
+    step = bindparam("step", type_=BigInteger)  # W / L in ms: one attempt's worth
+    tat = rate_limits.c.window_start
+    base = case((tat > now, tat), else_=now)
+    allowed = base - now <= bindparam("tolerance", type_=BigInteger)
+    stmt = dialect.insert(rate_limits).values(
+        key=bindparam("key"), window_start=now + step, count=1
+    )
     return stmt.on_conflict_do_update(
         index_elements=[rate_limits.c.key],
         set_={
-            "count": case((expired, 1), else_=rate_limits.c.count + 1),
-            "window_start": case((expired, now), else_=rate_limits.c.window_start),
+            "window_start": case((allowed, base + step), else_=tat),
+            "count": case((allowed, 1), else_=0),
         },
     ).returning(rate_limits.c.count, rate_limits.c.window_start)
 
 
 _UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
+_REFUND = (
+    update(rate_limits)
+    .where(rate_limits.c.key == bindparam("hashed"))
+    .values(window_start=rate_limits.c.window_start - bindparam("step", type_=BigInteger))
+)
+
+
+def _step_ms(rule: RateLimit) -> int:
+    """The time one attempt takes to come back, in ms (at least 1)."""
+    return max(1, int(rule.window * 1000) // rule.limit)
 
 
 def _upsert_params(hashed_key: str, rule: RateLimit, now_ms: int) -> dict[str, Any]:
-    """The values of one ``_UPSERT``: a window that started at or before ``cutoff`` is over."""
-    return {"key": hashed_key, "now": now_ms, "cutoff": now_ms - int(rule.window * 1000)}
+    step = _step_ms(rule)
+    return {"key": hashed_key, "now": now_ms, "step": step, "tolerance": (rule.limit - 1) * step}
+
+
+def _refused_for(row: Any, rule: RateLimit, now_ms: int) -> int | None:
+    """None if the counted attempt was let through, else whole seconds (at least 1) until
+    the next one would be."""
+    if row.count:
+        return None
+    step = _step_ms(rule)
+    wait_ms = int(row.window_start) - now_ms - (rule.limit - 1) * step
+    return max(1, -(-wait_ms // 1000))
 
 
 @dataclass(frozen=True)
 class Reservation:
-    """Attempts counted by :meth:`RateLimiter.reserve`: (hashed key, window start) pairs."""
+    """Attempts counted by :meth:`RateLimiter.reserve`: (hashed key, step in ms) pairs."""
 
     slots: tuple[tuple[str, int], ...] = ()
 
@@ -72,7 +109,7 @@ class RateLimiter:
 
     async def count(self, db: Database, key: str, rule: RateLimit, now_ms: int) -> int | None:
         """Count one event for ``key`` in a statement of its own; returns the seconds to wait
-        if that took it over its limit, else None.
+        if it was over its limit, else None.
 
         Not durable and outside the caller's transaction: a count lost in a database crash
         harms nobody, while a counter row every request from one address updates must not
@@ -83,17 +120,7 @@ class RateLimiter:
         params = _upsert_params(self._hasher.rate_key(key), rule, now_ms)
         row, _ = await db.direct.statement(_UPSERT[db.dialect], params, durable=False)
         assert row is not None  # an upsert with RETURNING always returns its row
-        if row.count <= rule.limit:
-            return None
-        return _wait(row.window_start, rule, now_ms)
-
-    async def _count(
-        self, conn: AsyncConnection, hashed: str, rule: RateLimit, now_ms: int
-    ) -> tuple[int, int]:
-        """One atomic upsert: the count in the window after this event, and the window start."""
-        stmt = _UPSERT[conn.dialect.name]
-        row = (await conn.execute(stmt, _upsert_params(hashed, rule, now_ms))).one()
-        return int(row.count), int(row.window_start)
+        return _refused_for(row, rule, now_ms)
 
     async def reserve(
         self, conn: AsyncConnection, keys: list[str], rule: RateLimit, now_ms: int, message: str
@@ -106,40 +133,36 @@ class RateLimiter:
         Call it in a write transaction: the 429 rolls the counts back, so refused attempts do
         not count; give successful attempts back with :meth:`refund`.
         """
-        if rule.limit <= 0:
-            return Reservation()
+        return await self.reserve_each(conn, [(key, rule) for key in keys], now_ms, message)
+
+    async def reserve_each(
+        self,
+        conn: AsyncConnection,
+        limits: list[tuple[str, RateLimit]],
+        now_ms: int,
+        message: str,
+    ) -> Reservation:
+        """:meth:`reserve` with a rule of its own for each key."""
         slots = []
         worst = None
-        for key in keys:
+        for key, rule in limits:
+            if rule.limit <= 0:
+                continue
             hashed = self._hasher.rate_key(key)
-            count, window_start = await self._count(conn, hashed, rule, now_ms)
-            slots.append((hashed, window_start))
-            if count > rule.limit:
-                worst = max(worst or 0, _wait(window_start, rule, now_ms))
+            params = _upsert_params(hashed, rule, now_ms)
+            row = (await conn.execute(_UPSERT[conn.dialect.name], params)).one()
+            slots.append((hashed, _step_ms(rule)))
+            wait = _refused_for(row, rule, now_ms)
+            if wait is not None:
+                worst = max(worst or 0, wait)
         if worst is not None:
             raise TooManyRequests(f"{message} Try again in {_human(worst)}.", retry_after=worst)
         return Reservation(tuple(slots))
 
     async def refund(self, conn: AsyncConnection, reservation: Reservation) -> None:
         """Give back the attempts of a reservation that succeeded (limits count failures)."""
-        for hashed, window_start in reservation.slots:
-            await conn.execute(
-                update(rate_limits)
-                .where(
-                    and_(
-                        rate_limits.c.key == hashed,
-                        rate_limits.c.window_start == window_start,
-                        rate_limits.c.count > 0,
-                    )
-                )
-                .values(count=rate_limits.c.count - 1)
-            )
-
-
-def _wait(window_start: int, rule: RateLimit, now_ms: int) -> int:
-    """Whole seconds (at least 1) until the window that started at ``window_start`` ends."""
-    window_end = window_start + int(rule.window * 1000)
-    return max(1, -(-(window_end - now_ms) // 1000))
+        for hashed, step in reservation.slots:
+            await conn.execute(_REFUND, {"hashed": hashed, "step": step})
 
 
 def _human(seconds: int) -> str:

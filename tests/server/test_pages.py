@@ -343,6 +343,24 @@ async def test_sign_in_is_rate_limited_with_retry_after(app_client) -> None:
     assert "Try again in" in text_of(limited)
 
 
+async def test_sign_up_is_rate_limited_with_its_own_message(app_client) -> None:
+    async with app_client(RATE_LIMIT_SIGN_UP="1/1h") as client:
+        await sign_up(client)
+        client.cookies.clear()
+        token = await login_form(client)
+        data = {
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "password": PASSWORD,
+            "csrf_token": token,
+        }
+        limited = await client.post("/signup", data=data, headers=ORIGIN)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert "Too many accounts created from this address. Try again in" in text_of(limited)
+    assert "sign-in attempts" not in text_of(limited)
+
+
 @pytest.mark.parametrize(
     "target",
     [

@@ -122,9 +122,8 @@ async def _signed_in(
         state.field = ACCOUNT_ERROR_FIELDS.get(exc.code, "")
         return login_page(request, next_path, state, status=exc.status_code)
     except errors.TooManyRequests as exc:
-        state.error = "Too many failed sign-in attempts. " + retry_text(
-            request, exc.retry_after or 60
-        )
+        # The service says which limit: failed sign-ins, or accounts made from one address.
+        state.error = f"{exc.description} {retry_text(request, exc.retry_after or 60)}"
         return login_page(request, next_path, state, status=429, headers=retry_headers(exc))
     # A new sign-in replaces this browser's previous session rather than orphaning it.
     old = cookie_token(request)

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_GRANT_TYPE
+from tests.e2e.conftest import screenshot
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -125,4 +126,56 @@ def test_keyboard_focus_starts_at_the_skip_link_and_is_visible(
         "signup-email",
         "signup-password",
     ]
+    assert problems == []
+
+
+def test_on_a_phone_approve_and_deny_show_without_scrolling(
+    live_server: LiveServer, chromium: Any
+) -> None:
+    """Issue 15: on a 390 by 844 phone the buttons sat about 1,400 px down the page."""
+    page, problems = new_page(chromium, 390, 844)
+    code = issue(live_server)
+    page.goto(f"{live_server.url}/login")
+    page.fill("#signup-name", "Ada Lovelace")
+    page.fill("#signup-email", "ada@example.com")
+    page.fill("#signup-password", "correct horse battery staple")
+    page.click("button:has-text('Create account')")
+    page.wait_for_url("**/account")
+    page.goto(f"{live_server.url}/device?user_code={code['user_code']}")
+    assert page.evaluate("window.scrollY") == 0
+    for name in ("Approve", "Deny"):
+        box = page.get_by_role("button", name=name).bounding_box()
+        assert box is not None, name
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 844, (name, box)
+    assert fits_the_width(page)
+    screenshot(page, "device-request-phone")
+    assert problems == []
+
+
+def test_tokens_and_sign_out_everywhere_in_a_browser(
+    live_server: LiveServer, chromium: Any
+) -> None:
+    page, problems = new_page(chromium, 390, 844)
+    page.goto(f"{live_server.url}/login")
+    page.fill("#signup-name", "Ada Lovelace")
+    page.fill("#signup-email", "ada@example.com")
+    page.fill("#signup-password", "correct horse battery staple")
+    page.click("button:has-text('Create account')")
+    page.wait_for_url("**/account")
+    assert "Next: connect your terminal" in page.inner_text("main")
+    page.fill("#token-name", "CI")
+    page.select_option("#token-expiry", "90")
+    page.click("button:has-text('Create token')")
+    page.wait_for_selector("text=Copy your new token now")
+    secret = page.inner_text(".token-secret").strip()
+    bearer = {"Authorization": f"Bearer {secret}"}
+    session = httpx.get(f"{live_server.url}/api/auth/get-session", headers=bearer).json()
+    assert session["user"]["email"] == "ada@example.com"
+    assert fits_the_width(page)
+    screenshot(page, "account-new-token-phone")
+
+    page.click("button:has-text('Sign out everywhere')")
+    page.wait_for_selector("text=You are signed out everywhere")
+    page.goto(f"{live_server.url}/account")
+    page.wait_for_url("**/login?next=%2Faccount")
     assert problems == []

@@ -182,10 +182,22 @@ async def test_the_approval_page_shows_who_is_asking(app) -> None:
 
 async def test_a_foreign_person_cannot_approve_through_the_pages(app) -> None:
     async with a_code_and_two_people(app, page_sign_up) as (device, ada, mallory, code):
+        # Looking only shows; Ada claims the code with the entry form's Continue.
         assert (await ada.get("/device", params={"user_code": code["user_code"]})).is_success
-        taken = await mallory.get("/device", params={"user_code": code["user_code"]})
-        assert_page_error(taken, 403)
+        entry = await ada.get("/device")
+        claimed = await ada.post(
+            "/device",
+            data={"user_code": code["user_code"], "csrf_token": hidden(entry.text, "csrf_token")},
+            headers=ORIGIN,
+        )
+        assert claimed.status_code == 303
         account = await mallory.get("/account")
+        taken = await mallory.post(
+            "/device",
+            data={"user_code": code["user_code"], "csrf_token": hidden(account.text, "csrf_token")},
+            headers=ORIGIN,
+        )
+        assert_page_error(taken, 403)
         forged = await mallory.post(
             "/device/approve",
             data={"user_code": code["user_code"], "csrf_token": hidden(account.text, "csrf_token")},

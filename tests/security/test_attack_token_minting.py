@@ -88,11 +88,6 @@ async def test_sign_out_everywhere_ends_every_session(app) -> None:
         assert user["id"] not in left
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pages' own cookie lookup (routers/pages.py page_session) must pass "
-    "kinds=('browser',): the pages engineer's part; remove this mark with that change",
-)
 async def test_a_cli_token_planted_in_the_cookie_cannot_approve_through_the_pages(app) -> None:
     async with app() as a, a.client() as thief, a.client("10.0.0.2") as person:
         await page_sign_up(person)

@@ -46,11 +46,13 @@ async def browser(client: httpx.AsyncClient, ip: str) -> AsyncIterator[httpx.Asy
         yield other
 
 
-async def issue(client: httpx.AsyncClient, scope: str = DEFAULT_SCOPE) -> dict[str, Any]:
+async def issue(
+    client: httpx.AsyncClient, scope: str = DEFAULT_SCOPE, **extra: str
+) -> dict[str, Any]:
     async with browser(client, DEVICE_IP) as device:
         response = await device.post(
             "/api/auth/device/code",
-            json={"client_id": CLIENT_ID, "scope": scope},
+            json={"client_id": CLIENT_ID, "scope": scope, **extra},
             headers={"User-Agent": DEVICE_AGENT},
         )
     assert response.status_code == 200, response.text
@@ -103,8 +105,16 @@ async def get_session(client: httpx.AsyncClient, **kwargs: Any) -> Any:
     return (await client.get("/api/auth/get-session", **kwargs)).json()
 
 
-async def open_code(client: httpx.AsyncClient, user_code: str) -> httpx.Response:
-    return await client.get("/device", params={"user_code": user_code})
+async def open_code(client: httpx.AsyncClient, user_code: str, **kwargs: Any) -> httpx.Response:
+    return await client.get("/device", params={"user_code": user_code}, **kwargs)
+
+
+async def claim(client: httpx.AsyncClient, user_code: str) -> httpx.Response:
+    """The entry form's Continue (signed in): claims the code for this account."""
+    csrf = hidden((await client.get("/device")).text, "csrf_token")
+    return await client.post(
+        "/device", data={"user_code": user_code, "csrf_token": csrf}, headers=ORIGIN
+    )
 
 
 async def decide(
@@ -124,7 +134,7 @@ async def approve_flow(client: httpx.AsyncClient) -> dict[str, Any]:
     code = await issue(client)
     page = await open_code(client, code["user_code"])
     response = await decide(client, "approve", code["user_code"], hidden(page.text, "csrf_token"))
-    assert response.status_code == 200, response.text
+    assert response.status_code == 303, response.text
     async with browser(client, DEVICE_IP) as device:
         token = await poll(device, code["device_code"])
     assert token.status_code == 200, token.text
@@ -333,6 +343,24 @@ async def test_sign_in_is_rate_limited_with_retry_after(app_client) -> None:
     assert "Try again in" in text_of(limited)
 
 
+async def test_sign_up_is_rate_limited_with_its_own_message(app_client) -> None:
+    async with app_client(RATE_LIMIT_SIGN_UP="1/1h") as client:
+        await sign_up(client)
+        client.cookies.clear()
+        token = await login_form(client)
+        data = {
+            "name": "Grace Hopper",
+            "email": "grace@example.com",
+            "password": PASSWORD,
+            "csrf_token": token,
+        }
+        limited = await client.post("/signup", data=data, headers=ORIGIN)
+    assert limited.status_code == 429
+    assert int(limited.headers["retry-after"]) > 0
+    assert "Too many accounts created from this address. Try again in" in text_of(limited)
+    assert "sign-in attempts" not in text_of(limited)
+
+
 @pytest.mark.parametrize(
     "target",
     [
@@ -502,7 +530,7 @@ async def test_the_code_entry_form(app_client) -> None:
     assert 'autocapitalize="characters"' in html
     assert 'inputmode="text"' in html
     assert "XXXX-XXXX" in html
-    assert 'method="get" action="/device"' in html
+    assert 'method="post" action="/device"' in html
 
 
 async def test_signed_out_visitors_are_sent_to_sign_in_and_back(app_client) -> None:
@@ -538,6 +566,9 @@ async def test_the_request_page_shows_who_is_asking(app_client, clock: FakeClock
         assert "15 Jan 2027, 08:30 UTC (in 25 minutes)" in text
         assert "Never approve a code you did not request yourself" in text
         assert '<time datetime="2027-01-15T08:00:00Z">' in html
+        # A readable program name, and the email beside the name where the person decides.
+        assert "better-skills CLI 0.1.0 on Linux" in text
+        assert "as <bdi>Ada Lovelace</bdi> (<strong>ada@example.com</strong>)" in html
         for verb in ("approve", "deny"):
             form = re.search(
                 rf'<form method="post" action="/device/{verb}">(.*?)</form>', html, re.S
@@ -545,9 +576,6 @@ async def test_the_request_page_shows_who_is_asking(app_client, clock: FakeClock
             assert form, verb
             assert hidden(form.group(1), "user_code") == code["user_code"]
             assert hidden(form.group(1), "csrf_token")
-        # The API agrees that the page claimed the code for this user.
-        claimed = await client.get("/api/auth/device", params={"user_code": code["user_code"]})
-        assert claimed.json()["client_id"] == CLIENT_ID
 
 
 async def test_approve_then_the_terminal_gets_a_token(app_client) -> None:
@@ -557,14 +585,16 @@ async def test_approve_then_the_terminal_gets_a_token(app_client) -> None:
         page = await open_code(client, code["user_code"])
         csrf = hidden(page.text, "csrf_token")
         response = await decide(client, "approve", code["user_code"], csrf)
-        assert response.status_code == 200
-        assert "Approved. You can return to your terminal." in text_of(response)
+        assert response.status_code == 303
+        done = await client.get(response.headers["location"])
+        assert "Approved. You can return to your terminal." in text_of(done)
         async with browser(client, DEVICE_IP) as device:
             token = await poll(device, code["device_code"])
         assert token.status_code == 200
         again = await open_code(client, code["user_code"])
         assert again.status_code == 200
-        assert "You approved this request" in text_of(again)
+        assert "This request was approved" in text_of(again)
+        assert "<title>Already approved" in again.text
         assert "/device/approve" not in again.text
         twice = await decide(client, "approve", code["user_code"], csrf)
         assert twice.status_code == 400
@@ -577,13 +607,14 @@ async def test_deny_then_the_terminal_is_refused(app_client) -> None:
         code = await issue(client)
         page = await open_code(client, code["user_code"])
         response = await decide(client, "deny", code["user_code"], hidden(page.text, "csrf_token"))
-        assert response.status_code == 200
-        assert "Denied." in text_of(response)
+        assert response.status_code == 303
+        assert "Denied." in text_of(await client.get(response.headers["location"]))
         async with browser(client, DEVICE_IP) as device:
             refused = await poll(device, code["device_code"])
         assert refused.json()["error"] == "access_denied"
         again = await open_code(client, code["user_code"])
-        assert "You denied this request" in text_of(again)
+        assert "This request was denied" in text_of(again)
+        assert "<title>Already denied" in again.text
         assert "/device/deny" not in again.text
 
 
@@ -648,20 +679,22 @@ async def test_an_expired_code(app_client, clock: FakeClock) -> None:
         clock.advance(1801)
         expired = await open_code(client, code["user_code"])
         assert expired.status_code == 400
-        assert "This code has expired. Run `better-skills login` again" in text_of(expired)
+        assert "This code has expired. Run better-skills login again" in text_of(expired)
+        assert "<code>better-skills login</code>" in expired.text
+        assert "`" not in text_of(expired)
         late = await decide(client, "approve", code["user_code"], hidden(page.text, "csrf_token"))
         assert late.status_code == 400
         assert "This code has expired" in text_of(late)
 
 
-async def test_a_code_opened_by_another_account(app_client) -> None:
+async def test_a_code_claimed_by_another_account(app_client) -> None:
     async with app_client() as client:
         await sign_up(client)
         code = await issue(client)
-        assert (await open_code(client, code["user_code"])).status_code == 200
+        assert (await claim(client, code["user_code"])).status_code == 303
         async with browser(client, "198.51.100.9") as mallory:
             await sign_up(mallory, email="mallory@example.com", name="Mallory")
-            response = await open_code(mallory, code["user_code"])
+            response = await claim(mallory, code["user_code"])
             assert response.status_code == 403
             assert "another account" in text_of(response)
             assert "Approve" not in text_of(response)
@@ -677,6 +710,121 @@ async def test_a_code_opened_by_another_account(app_client) -> None:
             assert out.status_code == 303
             back = quote(f"/device?user_code={code['user_code']}", safe="")
             assert out.headers["location"] == f"/login?next={back}"
+
+
+async def test_looking_at_a_code_does_not_claim_it(app_client) -> None:
+    """A GET only shows; the first account to Continue or approve owns the code."""
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        assert (await open_code(client, code["user_code"])).status_code == 200
+        async with browser(client, "198.51.100.9") as other:
+            await sign_up(other, email="grace@example.com", name="Grace Hopper")
+            page = await open_code(other, code["user_code"])
+            assert page.status_code == 200
+            approved = await decide(
+                other, "approve", code["user_code"], hidden(page.text, "csrf_token")
+            )
+            assert approved.status_code == 303
+        # The first viewer never claimed it, so it is now Grace's.
+        csrf = hidden((await client.get("/device")).text, "csrf_token")
+        refused = await decide(client, "approve", code["user_code"], csrf)
+        assert refused.status_code == 403
+        assert "another account" in text_of(refused)
+
+
+async def test_continue_claims_the_code_and_shows_it(app_client) -> None:
+    async with app_client() as client:
+        code = await issue(client)
+        # Signed out: sign in first, then back to the code.
+        out = await client.post("/device", data={"user_code": code["user_code"]}, headers=ORIGIN)
+        assert out.status_code == 303
+        back = quote(f"/device?user_code={code['user_code']}", safe="")
+        assert out.headers["location"] == f"/login?next={back}"
+        await sign_up(client)
+        claimed = await claim(client, code["user_code"].lower())
+        assert claimed.status_code == 303
+        assert claimed.headers["location"] == f"/device?user_code={code['user_code']}"
+        page = await client.get(claimed.headers["location"])
+        assert "A terminal wants to use your account" in text_of(page)
+        async with browser(client, "198.51.100.9") as other:
+            await sign_up(other, email="grace@example.com", name="Grace Hopper")
+            assert (await claim(other, code["user_code"])).status_code == 403
+        wrong = await claim(
+            client, "BCDF-GHJK" if code["user_code"] != "BCDF-GHJK" else "BCDF-GHJL"
+        )
+        assert wrong.status_code == 400
+        assert "That code is not valid" in text_of(wrong)
+        assert (await claim(client, "nope")).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "https://evil.example"},
+        {"Referer": "http://[evil"},
+    ],
+)
+async def test_a_cross_site_look_up_never_claims_and_never_counts(
+    app_client, headers: dict[str, str]
+) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        wrong = "BCDF-GHJK" if code["user_code"] != "BCDF-GHJK" else "BCDF-GHJL"
+        for _ in range(12):
+            page = await open_code(client, wrong, headers=headers)
+            assert page.status_code == 200
+            assert "Check the code" in text_of(page)
+            assert 'method="post" action="/device"' in page.text
+            assert hidden(page.text, "csrf_token")
+        shown = await open_code(client, code["user_code"], headers=headers)
+        assert "/device/approve" not in shown.text  # only the form to Continue
+        # Nothing was counted against this address or account, and nothing was claimed.
+        mine = await open_code(client, code["user_code"])
+        assert mine.status_code == 200
+        async with browser(client, "198.51.100.9") as other:
+            await sign_up(other, email="grace@example.com", name="Grace Hopper")
+            assert (await claim(other, code["user_code"])).status_code == 303
+
+
+@pytest.mark.parametrize("headers", [{"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}])
+async def test_a_same_site_or_typed_look_up_shows_the_request(
+    app_client, headers: dict[str, str]
+) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"], headers={**headers, "Referer": SITE})
+    assert page.status_code == 200
+    assert "A terminal wants to use your account" in text_of(page)
+
+
+async def test_approve_redirects_to_a_result_page_that_reloads(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+        pending = await client.get("/device/done", params={"user_code": code["user_code"]})
+        assert pending.status_code == 303  # nothing decided yet: back to the request
+        assert pending.headers["location"] == f"/device?user_code={code['user_code']}"
+        response = await decide(
+            client, "approve", code["user_code"], hidden(page.text, "csrf_token")
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/device/done?user_code={code['user_code']}"
+        for _ in range(2):  # a reload shows the same, and sends nothing again
+            done = await client.get(response.headers["location"])
+            assert done.status_code == 200
+            assert "<title>Approved" in done.text
+            assert "Approved. You can return to your terminal." in text_of(done)
+        client.cookies.clear()
+        signed_out = await client.get(response.headers["location"])
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"].startswith("/login?next=")
 
 
 @pytest.mark.parametrize(
@@ -719,14 +867,15 @@ async def test_approve_when_signed_out_asks_to_sign_in(app_client) -> None:
     assert f'href="/login?next={back}"' in response.text
 
 
-async def test_approving_a_code_that_was_never_opened(app_client) -> None:
+async def test_approving_a_code_that_was_never_opened_claims_it(app_client) -> None:
     async with app_client() as client:
         await sign_up(client)
         csrf = hidden((await client.get("/account")).text, "csrf_token")
         code = await issue(client)
         response = await decide(client, "approve", code["user_code"], csrf)
-        assert response.status_code == 400
-        assert "Open the code on the device page" in text_of(response)
+        assert response.status_code == 303
+        async with browser(client, DEVICE_IP) as device:
+            assert (await poll(device, code["device_code"])).status_code == 200
         bad = await decide(client, "approve", "x" * 5000, csrf)
         assert bad.status_code == 400
 
@@ -756,8 +905,10 @@ async def test_account_lists_sessions_and_revokes_one(app_client, clock: FakeClo
         assert text.count("This browser") == 1
         assert "Command line" in text and "Browser" in text
         assert CLIENT_ID in text or "command-line tool" in text
-        assert DEVICE_IP in text and DEVICE_AGENT in text
-        assert "(2 minutes ago)" in text  # the browser session was made before the clock moved
+        assert DEVICE_IP in text
+        assert "better-skills CLI 0.1.0 on Linux" in text and DEVICE_AGENT not in text
+        assert "signed in 2 minutes ago" in text  # the browser session was made before then
+        assert "Next: connect your terminal" not in text  # a terminal is connected
         forms = re.findall(r'action="/account/sessions/([\w-]+)/revoke"', page.text)
         assert len(forms) == 2
         device_id = (await get_session(client, headers=bearer))["session"]["id"]
@@ -768,7 +919,7 @@ async def test_account_lists_sessions_and_revokes_one(app_client, clock: FakeClo
             f"/account/sessions/{device_id}/revoke", data={"csrf_token": csrf}, headers=ORIGIN
         )
         assert revoked.status_code == 303
-        assert revoked.headers["location"] == "/account?revoked=1"
+        assert revoked.headers["location"] == "/account?done=revoked"
         assert await get_session(client, headers=bearer) is None
         after = await client.get(revoked.headers["location"])
         assert "Session revoked" in text_of(after)
@@ -779,6 +930,31 @@ async def test_account_lists_sessions_and_revokes_one(app_client, clock: FakeClo
             f"/account/sessions/{device_id}/revoke", data={"csrf_token": csrf}, headers=ORIGIN
         )
         assert gone.status_code == 404
+
+
+CHROME_ON_LINUX = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+
+
+async def test_account_names_browsers_and_leads_a_newcomer_to_the_cli(app_client) -> None:
+    async with app_client() as client:
+        client.headers["User-Agent"] = CHROME_ON_LINUX
+        signed_up = await sign_up(client)
+        assert signed_up.headers["location"] == "/account"
+        page = await client.get("/account")
+        text = text_of(page)
+        assert "Chrome on Linux" in text
+        assert CHROME_ON_LINUX not in text
+        # After sign-up, the next step: connect a terminal.
+        assert "Next: connect your terminal" in text
+        assert "<code>better-skills login</code>" in page.text
+        # A program nobody recognises keeps its raw name, so the person can still judge it.
+        client.headers["User-Agent"] = "odd-program/1.0"
+        client.cookies.clear()
+        await sign_up(client, email="grace@example.com")
+        assert "odd-program/1.0" in text_of(await client.get("/account"))
 
 
 async def test_revoke_needs_csrf_and_origin_and_your_own_session(app_client) -> None:
@@ -853,12 +1029,204 @@ async def test_sign_out(app_client) -> None:
         assert (await client.get("/account")).status_code == 303
 
 
+async def test_sign_out_everywhere_ends_every_session(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        token = await approve_flow(client)
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        async with browser(client, "198.51.100.9") as laptop:
+            csrf = await login_form(laptop)
+            signed_in = await laptop.post(
+                "/login",
+                data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": csrf},
+                headers=ORIGIN,
+            )
+            assert signed_in.status_code == 303
+            page = await client.get("/account")
+            assert "Sign out everywhere" in text_of(page)
+            csrf = hidden(page.text, "csrf_token")
+            url = "/account/sign-out-everywhere"
+            for data, headers in (
+                ({"csrf_token": "nope"}, ORIGIN),
+                ({"csrf_token": csrf}, {"Origin": "https://evil.example"}),
+            ):
+                assert (await client.post(url, data=data, headers=headers)).status_code == 403
+            assert await get_session(laptop) is not None
+
+            done = await client.post(url, data={"csrf_token": csrf}, headers=ORIGIN)
+            assert done.status_code == 303
+            assert done.headers["location"] == "/login?done=everywhere"
+            assert any(
+                c.startswith("better_skills_session=") and "Max-Age=0" in c
+                for c in done.headers.get_list("set-cookie")
+            )
+            assert await get_session(laptop) is None
+            assert await get_session(client, headers=bearer) is None
+        client.cookies.update(dict(client.cookies))
+        assert await get_session(client) is None
+        after = await client.get(done.headers["location"])
+        assert "You are signed out everywhere" in text_of(after)
+
+
+async def create_token(
+    client: httpx.AsyncClient, name: str = "CI", days: str = "30"
+) -> httpx.Response:
+    csrf = hidden((await client.get("/account")).text, "csrf_token")
+    return await client.post(
+        "/account/tokens",
+        data={"name": name, "expires_in_days": days, "csrf_token": csrf},
+        headers=ORIGIN,
+    )
+
+
+async def test_personal_access_tokens_on_the_account_page(app_client, clock: FakeClock) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        page = await client.get("/account")
+        assert "Personal access tokens" in text_of(page)
+        assert '<option value="365">1 year</option>' in page.text
+        made = await create_token(client, name="nightly sync", days="7")
+        assert made.status_code == 200, made.text
+        assert made.headers["cache-control"] == "no-store"
+        assert "Copy your new token now" in text_of(made)
+        assert "expires in 7 days" in text_of(made)
+        secret = re.search(r"bsk_[A-Za-z0-9_-]{40,}", made.text)
+        assert secret, made.text
+        bearer = {"Authorization": f"Bearer {secret.group(0)}"}
+        assert (await get_session(client, headers=bearer))["user"]["email"] == "ada@example.com"
+
+        clock.advance(120)
+        listed = await client.get("/account")
+        text = text_of(listed)
+        assert "nightly sync" in text and "expires in 7 days" in text
+        assert secret.group(0) not in listed.text  # shown once only
+        forms = re.findall(r'action="/account/tokens/([\w-]+)/revoke"', listed.text)
+        assert len(forms) == 1
+        csrf = hidden(listed.text, "csrf_token")
+        url = f"/account/tokens/{forms[0]}/revoke"
+        assert (await client.post(url, data={"csrf_token": "x"}, headers=ORIGIN)).status_code == 403
+        async with browser(client, "127.0.0.4") as other:
+            await sign_up(other, email="eve@example.com", name="Eve")
+            other_csrf = hidden((await other.get("/account")).text, "csrf_token")
+            theirs = await other.post(url, data={"csrf_token": other_csrf}, headers=ORIGIN)
+            assert theirs.status_code == 404
+        assert await get_session(client, headers=bearer) is not None
+
+        revoked = await client.post(url, data={"csrf_token": csrf}, headers=ORIGIN)
+        assert revoked.status_code == 303
+        assert revoked.headers["location"] == "/account?done=token-revoked"
+        assert await get_session(client, headers=bearer) is None
+        after = await client.get(revoked.headers["location"])
+        assert "Token revoked" in text_of(after)
+        assert "nightly sync" not in text_of(after)
+        assert (
+            await client.post(url, data={"csrf_token": csrf}, headers=ORIGIN)
+        ).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "days", "message"),
+    [
+        ("   ", "30", "Give the token a name"),
+        ("x" * 101, "30", "at most 100 characters"),
+        ("CI", "400", "Choose when the token expires"),
+        ("CI", "", "Choose when the token expires"),
+        ("CI", "1.5", "Choose when the token expires"),
+    ],
+)
+async def test_a_bad_token_form_is_shown_again_with_its_error(
+    app_client, name: str, days: str, message: str
+) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        response = await create_token(client, name=name, days=days)
+        assert response.status_code == 400
+        assert message in text_of(response)
+        assert 'aria-invalid="true"' in response.text
+        assert "bsk_" not in response.text
+        assert "Copy your new token now" not in text_of(response)
+
+
+async def test_a_token_form_needs_csrf_and_a_browser_session(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        refused = await client.post(
+            "/account/tokens", data={"name": "CI", "expires_in_days": "30"}, headers=ORIGIN
+        )
+        assert refused.status_code == 403
+        client.cookies.clear()
+        signed_out = await client.post(
+            "/account/tokens", data={"name": "CI", "expires_in_days": "30"}, headers=ORIGIN
+        )
+        assert signed_out.status_code == 303
+        assert signed_out.headers["location"] == "/login?next=%2Faccount"
+
+
 async def test_user_input_is_escaped(app_client) -> None:
     async with app_client() as client:
         await sign_up(client, name='<img src=x onerror="alert(1)">')
         page = await client.get("/account")
     assert "<img src=x" not in page.text
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page.text
+
+
+async def test_the_computer_name_shows_on_the_approval_and_account_pages(app_client) -> None:
+    async with app_client() as client:
+        await sign_up(client)
+        code = await issue(client, hostname=" ada-laptop.local ")
+        page = await open_code(client, code["user_code"])
+        text = text_of(page)
+        assert "better-skills CLI 0.1.0 on Linux on ada-laptop.local" in text
+        assert "Computer ada-laptop.local (the name the terminal gave)" in text
+        approved = await decide(
+            client, "approve", code["user_code"], hidden(page.text, "csrf_token")
+        )
+        assert approved.status_code == 303
+        async with browser(client, DEVICE_IP) as device:
+            assert (await poll(device, code["device_code"])).status_code == 200
+        account = text_of(await client.get("/account"))
+        assert "better-skills CLI 0.1.0 on Linux on ada-laptop.local" in account
+        # Without one (the original CLI sends none), the pages say so and nothing breaks.
+        other = await issue(client)
+        assert "Computer Not given" in text_of(await open_code(client, other["user_code"]))
+
+
+@pytest.mark.parametrize(
+    "hostname", ["", "   ", "a" * 254, "evil\u202ebox", "tab\tbed", "tag\U000e0041", "nul\x00"]
+)
+async def test_a_bad_computer_name_is_a_clear_400(app_client, hostname: str) -> None:
+    async with app_client() as client:
+        response = await client.post(
+            "/api/auth/device/code", json={"client_id": CLIENT_ID, "hostname": hostname}
+        )
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid_request"
+    assert "hostname" in response.json()["error_description"]
+
+
+async def test_the_computer_name_may_come_in_a_form_body(app_client) -> None:
+    async with app_client() as client:
+        response = await client.post(
+            "/api/auth/device/code", data={"client_id": CLIENT_ID, "hostname": "build-01"}
+        )
+        assert response.status_code == 200, response.text
+        await sign_up(client)
+        page = await open_code(client, response.json()["user_code"])
+    assert "build-01" in text_of(page)
+
+
+async def test_a_name_imitating_an_email_is_shown_with_the_real_email(app_client) -> None:
+    """Issue 16: where a person decides, the account's email stands beside its name, and
+    the name is isolated from the text around it (``<bdi>``) so bidi controls stay inside."""
+    async with app_client() as client:
+        await sign_up(client, name="\u202eSupport <admin@corp.example>")
+        code = await issue(client)
+        page = await open_code(client, code["user_code"])
+    assert re.search(
+        r"as <bdi>[^<]*Support &lt;admin@corp\.example&gt;</bdi> "
+        r"\(<strong>ada@example\.com</strong>\)",
+        page.text,
+    ), page.text
 
 
 async def test_behind_https_the_cookies_are_secure_host_cookies(app_client) -> None:

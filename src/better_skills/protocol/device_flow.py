@@ -34,6 +34,12 @@ MAX_HOSTNAME_LENGTH: Final = 253
 USER_CODE_ALPHABET: Final = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH: Final = 8
 
+#: Our extra, optional field of the device authorization request: the name of the computer
+#: asking, shown on the approval page and the account page (better-auth has no such field).
+HOSTNAME_FIELD: Final = "hostname"
+#: The longest computer name sent or stored (a DNS name's limit).
+MAX_HOSTNAME: Final = 253
+
 
 class Paths:
     """HTTP paths of the contract."""
@@ -52,9 +58,21 @@ class Paths:
     TRPC_HEALTH: Final = "/trpc/healthCheck"
     TRPC_ME: Final = "/trpc/me"
     # Browser pages
+    HOME_PAGE: Final = "/"
     DEVICE_PAGE: Final = "/device"
+    DEVICE_APPROVE_PAGE: Final = "/device/approve"
+    DEVICE_DENY_PAGE: Final = "/device/deny"
+    DEVICE_DONE_PAGE: Final = "/device/done"
     LOGIN_PAGE: Final = "/login"
+    SIGN_UP_PAGE: Final = "/signup"
+    LOGOUT_PAGE: Final = "/logout"
     ACCOUNT_PAGE: Final = "/account"
+    #: ``{session_id}`` is the session to end.
+    REVOKE_SESSION_PAGE: Final = "/account/sessions/{session_id}/revoke"
+    SIGN_OUT_EVERYWHERE_PAGE: Final = "/account/sign-out-everywhere"
+    TOKENS_PAGE: Final = "/account/tokens"
+    #: ``{token_id}`` is the personal access token to revoke.
+    REVOKE_TOKEN_PAGE: Final = "/account/tokens/{token_id}/revoke"
 
 
 def normalize_user_code(raw: str) -> str:
@@ -68,3 +86,12 @@ def format_user_code(code: str) -> str:
     if len(code) == USER_CODE_LENGTH:
         return f"{code[:4]}-{code[4:]}"
     return code
+
+
+def clean_hostname(raw: str | None) -> str | None:
+    """A computer name fit to send and show: stripped, printable (no control, format or
+    direction characters), at most :data:`MAX_HOSTNAME` characters; else None."""
+    name = (raw or "").strip()
+    if not name or len(name) > MAX_HOSTNAME or not name.isprintable():
+        return None
+    return name

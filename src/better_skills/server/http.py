@@ -224,6 +224,20 @@ def origin_is_trusted(request: Request, settings: Settings) -> bool:
     return origin.rstrip("/") in settings.trusted_origins
 
 
+def set_session_cookie(request: Request, response: Response, token: str) -> None:
+    """Set the browser session cookie: HttpOnly, SameSite=Lax, as long as the session lives."""
+    settings: Settings = request.app.state.services.settings
+    response.set_cookie(
+        session_cookie_name(settings),
+        token,
+        max_age=int(settings.session_ttl),
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
 def delete_session_cookie(response: Response, settings: Settings) -> None:
     """Expire the session cookie; Secure must be repeated or browsers keep a __Host- cookie."""
     response.delete_cookie(

@@ -16,6 +16,8 @@ from sqlalchemy import (
     Text,
 )
 
+from better_skills.protocol.device_flow import MAX_HOSTNAME
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_name)s",
@@ -53,6 +55,8 @@ sessions = Table(
     Column("expires_at", BigInteger, nullable=False),
     Column("ip_address", String(64), nullable=True),
     Column("user_agent", String(512), nullable=True),
+    # The computer's name a device login gave (HOSTNAME_FIELD), kept for the account page.
+    Column("hostname", String(MAX_HOSTNAME), nullable=True),
     Index("ix_sessions_user_id", "user_id"),
     Index("ix_sessions_expires_at", "expires_at"),
 )
@@ -79,6 +83,7 @@ device_codes = Table(
     Column("polled_too_fast", Boolean, nullable=False, default=False),
     Column("ip_address", String(64), nullable=True),
     Column("user_agent", String(512), nullable=True),
+    Column("hostname", String(MAX_HOSTNAME), nullable=True),  # as the device request gave it
     Index("ix_device_codes_expires_at", "expires_at"),
 )
 

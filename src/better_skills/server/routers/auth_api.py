@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from better_skills.protocol import errors
-from better_skills.protocol.device_flow import TOKEN_TYPE, Paths
+from better_skills.protocol.device_flow import HOSTNAME_FIELD, TOKEN_TYPE, Paths
 from better_skills.server.dependencies import (
     caller,
     current_session,
@@ -25,7 +25,7 @@ from better_skills.server.http import (
     delete_session_cookie,
     json_no_store,
     read_params,
-    session_cookie_name,
+    set_session_cookie,
 )
 from better_skills.server.routers.openapi_bodies import ERROR, STRING, body
 from better_skills.server.services.accounts import SignedIn
@@ -46,13 +46,16 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 @router.post(
     Paths.DEVICE_CODE,
     summary="Device authorization request (RFC 8628 §3.1)",
-    openapi_extra=body({"client_id": STRING, "scope": STRING}, ["client_id"]),
+    openapi_extra=body(
+        {"client_id": STRING, "scope": STRING, HOSTNAME_FIELD: STRING}, ["client_id"]
+    ),
     responses=ERRORS,
 )
 async def device_code(request: Request) -> Response:
-    params = await read_params(request, required=["client_id"], optional=["scope"])
+    # HOSTNAME_FIELD is our extra: the computer's name, shown where the login is approved.
+    params = await read_params(request, required=["client_id"], optional=["scope", HOSTNAME_FIELD])
     issued = await services(request).device_flow.issue(
-        params["client_id"], params.get("scope"), caller(request)
+        params["client_id"], params.get("scope"), caller(request), params.get(HOSTNAME_FIELD)
     )
     page = services(request).settings.public_url + Paths.DEVICE_PAGE
     return json_no_store(
@@ -191,19 +194,6 @@ def signed_in_response(request: Request, signed: SignedIn, extra: dict[str, Any]
     )
     set_session_cookie(request, response, signed.session.token)
     return response
-
-
-def set_session_cookie(request: Request, response: Response, token: str) -> None:
-    settings = services(request).settings
-    response.set_cookie(
-        session_cookie_name(settings),
-        token,
-        max_age=int(settings.session_ttl),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=settings.secure_cookies,
-    )
 
 
 @router.post(

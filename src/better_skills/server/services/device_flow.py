@@ -31,9 +31,12 @@ from sqlalchemy import (
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import (
     DEVICE_CODE_GRANT_TYPE,
+    HOSTNAME_FIELD,
+    MAX_HOSTNAME,
     SLOW_DOWN_INCREMENT,
     USER_CODE_ALPHABET,
     USER_CODE_LENGTH,
+    clean_hostname,
     format_user_code,
     normalize_user_code,
 )
@@ -105,6 +108,7 @@ def _poll_statement() -> Any:
             dc.poll_interval,
             dc.user_id,
             dc.scope,
+            dc.hostname,
         )
     )
 
@@ -124,6 +128,7 @@ _INSERT_CODE = insert_statement(
     "polled_too_fast",
     "ip_address",
     "user_agent",
+    "hostname",
 )
 
 
@@ -191,6 +196,7 @@ class DeviceRequest:
     ip_address: str | None
     user_agent: str | None
     claimed_by_caller: bool
+    hostname: str | None = None  # the computer's name, as the device request gave it
 
 
 class InvalidUserCode(errors.InvalidRequest):
@@ -229,8 +235,20 @@ class DeviceFlowService:
 
     # -- RFC 8628 §3.1-3.2: the device authorization request -------------------------------
 
-    async def issue(self, client_id: str | None, scope: str | None, caller: Caller) -> IssuedCode:
+    async def issue(
+        self,
+        client_id: str | None,
+        scope: str | None,
+        caller: Caller,
+        hostname: str | None = None,
+    ) -> IssuedCode:
         client_id = self.check_client(client_id)
+        if hostname is not None:
+            hostname = clean_hostname(hostname)
+            if hostname is None:
+                raise errors.InvalidRequest(
+                    f"{HOSTNAME_FIELD} must be printable text of at most {MAX_HOSTNAME} characters."
+                )
         if scope is not None and (
             len(scope) > MAX_SCOPE or not all(0x20 < ord(c) < 0x7F or c == " " for c in scope)
         ):
@@ -263,6 +281,7 @@ class DeviceFlowService:
                 "polled_too_fast": False,
                 "ip_address": caller.ip,
                 "user_agent": caller.user_agent,
+                "hostname": hostname,
             }
             try:
                 if self._db.dialect == "postgresql":
@@ -343,7 +362,13 @@ class DeviceFlowService:
             if await tx.execute(_REDEEM, {"code_id": row.id, "now": now}) != 1:
                 raise errors.InvalidGrant()
             new = await self._sessions.create(
-                tx, row.user_id, caller, kind="device", client_id=client_id, scope=row.scope
+                tx,
+                row.user_id,
+                caller,
+                kind="device",
+                client_id=client_id,
+                scope=row.scope,
+                hostname=row.hostname,
             )
             await audit.record(
                 tx,
@@ -440,6 +465,7 @@ class DeviceFlowService:
             ip_address=row.ip_address,
             user_agent=row.user_agent,
             claimed_by_caller=user_id is not None and owner == user_id,
+            hostname=row.hostname,
         )
 
     async def decide(self, user_code: str, user_id: str, approve: bool, caller: Caller) -> None:

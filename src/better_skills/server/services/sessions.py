@@ -75,6 +75,7 @@ _INSERT = insert_statement(
     "expires_at",
     "ip_address",
     "user_agent",
+    "hostname",
 )
 # Conditional, so that replicas racing to record the same minute write once.
 _TOUCH = (
@@ -149,6 +150,7 @@ class SessionService:
         kind: str,
         client_id: str | None = None,
         scope: str | None = None,
+        hostname: str | None = None,
     ) -> NewSession:
         """Insert a session in the caller's transaction; the token leaves only in the result."""
         now = to_ms(self._clock())
@@ -169,6 +171,7 @@ class SessionService:
                 "expires_at": new.expires_at,
                 "ip_address": caller.ip,
                 "user_agent": caller.user_agent,
+                "hostname": hostname,
             },
         )
         return new

@@ -392,11 +392,13 @@ class SkillService:
 
     # -- Writes ------------------------------------------------------------------------------
 
-    def prepare(self, upload: Upload) -> Prepared:
+    def prepare(self, upload: Upload, limits: Limits | None = None) -> Prepared:
         """Every rule that needs no database (skillfmt.rules), or 400 listing each problem."""
         details = list(upload.problems)
         details += [
-            _detail(p) for p in check_skill(upload.files, self.limits) if p.severity == "error"
+            _detail(p)
+            for p in check_skill(upload.files, limits or self.limits)
+            if p.severity == "error"
         ]
         if details:
             raise errors.ValidationFailed(details=details)
@@ -718,7 +720,9 @@ class SkillService:
         itself writes). Ids are derived from the slug and paths, so the stored content hash
         equals the template's resolved hash exactly when nothing changed. Returns
         ``"created"``, ``"updated"`` or ``"unchanged"``."""
-        prepared = self.prepare(Upload(files))
+        # The server's own skills are held to the format's default limits, not to the
+        # (possibly smaller) limits this server sets for uploads.
+        prepared = self.prepare(Upload(files), Limits())
 
         def id_for(path: str) -> str:
             return str(uuid.uuid5(uuid.NAMESPACE_URL, f"better-skills:{vault.id}:{slug}:{path}"))

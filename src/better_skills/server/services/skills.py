@@ -150,8 +150,25 @@ class Upload:
         return upload
 
 
+def clean_text(value: str) -> bool:
+    """Text the databases can take: encodable as UTF-8 (no lone surrogate) and no NUL."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\0" not in value
+
+
+def _printable(value: str) -> str:
+    """Lone surrogates (possible in JSON) as escapes, so the error answer can be encoded."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def problem(path: str | None, message: str, line: int | None = None, code: str = "") -> dict:
-    detail: dict[str, Any] = {"path": path, "message": message}
+    detail: dict[str, Any] = {
+        "path": None if path is None else _printable(path),
+        "message": _printable(message),
+    }
     if line is not None:
         detail["line"] = line
     if code:
@@ -261,6 +278,8 @@ class SkillService:
     ) -> SkillPage:
         after = decode_cursor(cursor) if cursor else None
         limit = max(1, min(MAX_PAGE, limit))
+        if q_text is not None and not clean_text(q_text):
+            raise errors.InvalidRequest("q must be text without NUL characters.")
         async with self._db.read() as conn:
             if vault:
                 vault_ids = [(await find_member_vault(conn, user_id, vault)).id]
@@ -301,6 +320,8 @@ class SkillService:
         self, user_id: str, slug: str, vault: str | None = None, *, content: bool = False
     ) -> Skill:
         slug = slug.strip().lower()
+        if not clean_text(slug):
+            raise errors.NotFound("Skill not found.")
         async with self._db.read() as conn:
             if vault:
                 vault_ids = [(await find_member_vault(conn, user_id, vault)).id]
@@ -319,6 +340,8 @@ class SkillService:
         return await self.get(user_id, rows[0].id, content=content)
 
     async def get_file(self, user_id: str, skill_id: str, path: str) -> SkillFile:
+        if not clean_text(path):
+            raise errors.NotFound("File not found.")
         async with self._db.read() as conn:
             row = await self._readable(conn, user_id, skill_id)
             found = await q.file(conn, row.id, path)

@@ -281,14 +281,14 @@ class SkillService:
         if q_text is not None and not clean_text(q_text):
             raise errors.InvalidRequest("q must be text without NUL characters.")
         async with self._db.read() as conn:
-            if vault:
-                vault_ids = [(await find_member_vault(conn, user_id, vault)).id]
-            else:
-                vault_ids = await vault_queries.vault_ids(conn, user_id)
-            if not vault_ids:
-                return SkillPage([], None)
+            vault_id = (await find_member_vault(conn, user_id, vault)).id if vault else None
             rows = await q.list_page(
-                conn, vault_ids, q=(q_text or "").strip() or None, after=after, limit=limit + 1
+                conn,
+                user_id,
+                vault_id=vault_id,
+                q=(q_text or "").strip() or None,
+                after=after,
+                limit=limit + 1,
             )
         items = [summary_from_row(row) for row in rows[:limit]]
         more = len(rows) > limit

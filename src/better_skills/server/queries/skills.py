@@ -210,7 +210,8 @@ async def replace_links(conn: AsyncConnection, skill_id: str, rows: list[dict[st
 
 
 async def skill_targets(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Any]:
-    """id -> row (id, name, slug, content_hash, vault_id, vault_slug) of the skills that exist."""
+    """id -> row (id, name, slug, content_hash, size, vault_id, vault_slug) of the skills that
+    exist."""
     if not ids:
         return {}
     rows = await conn.execute(
@@ -219,6 +220,7 @@ async def skill_targets(conn: AsyncConnection, ids: Collection[str]) -> dict[str
             skills.c.name,
             skills.c.slug,
             skills.c.content_hash,
+            skills.c.size,
             skills.c.vault_id,
             vaults.c.slug.label("vault_slug"),
         )

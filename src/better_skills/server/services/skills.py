@@ -35,6 +35,8 @@ from better_skills.skillfmt.rules import Limits, Problem, check_skill
 SKILL_MD = "SKILL.md"
 MAX_PAGE = 100
 MAX_BUNDLE = 200
+#: The most bytes of files one bundle answer holds; more skills than fit: ask for fewer.
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
 
 # -- Records ---------------------------------------------------------------------------------
@@ -389,6 +391,10 @@ class SkillService:
                 for s in (await q.skill_targets(conn, wanted)).values()
                 if s.vault_id in vault_ids
             }
+            if len(skills) > 1 and sum(s.size for s in skills.values()) > MAX_BUNDLE_BYTES:
+                raise errors.ContentTooLarge(
+                    f"These skills hold more than {MAX_BUNDLE_BYTES} bytes; ask for fewer at once."
+                )
             file_rows = await q.files(conn, list(skills), content=True)
             tokens: dict[str, set[str]] = {"skill": set(), "resource": set()}
             for f in file_rows:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from starlette.requests import Request
 
 from better_skills.protocol import errors
 from better_skills.server.http import (

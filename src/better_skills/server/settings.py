@@ -92,6 +92,10 @@ class Settings:
     body_timeout: float = 30.0
     keep_alive_timeout: float = 5.0
     max_connections: int = 1000
+    #: Skill size limits (issue 11): bytes per file, bytes per skill, files per skill.
+    max_file_bytes: int = 1024 * 1024
+    max_skill_bytes: int = 10 * 1024 * 1024
+    max_skill_files: int = 1000
 
     @property
     def is_sqlite(self) -> bool:
@@ -244,6 +248,15 @@ def load_settings(
         keep_alive_timeout=parse_duration("KEEP_ALIVE_TIMEOUT", get("KEEP_ALIVE_TIMEOUT", "5s")),
         max_connections=_int(
             "MAX_CONNECTIONS", get("MAX_CONNECTIONS", "1000"), low=1, high=1_000_000
+        ),
+        max_file_bytes=_int(
+            "MAX_FILE_BYTES", get("MAX_FILE_BYTES", str(1024 * 1024)), low=1, high=1 << 30
+        ),
+        max_skill_bytes=_int(
+            "MAX_SKILL_BYTES", get("MAX_SKILL_BYTES", str(10 * 1024 * 1024)), low=1, high=1 << 31
+        ),
+        max_skill_files=_int(
+            "MAX_SKILL_FILES", get("MAX_SKILL_FILES", "1000"), low=1, high=100_000
         ),
     )
     if not settings.is_sqlite and settings.secret_key is None:

@@ -13,6 +13,8 @@ from better_skills.server.services.device_flow import DeviceFlowService
 from better_skills.server.services.rate_limit import RateLimiter
 from better_skills.server.services.sessions import SessionService
 from better_skills.server.services.tokens import TokenService
+from better_skills.server.services.skills import SkillService, limits_of
+from better_skills.server.services.vaults import VaultService
 from better_skills.server.settings import Settings
 
 
@@ -37,6 +39,8 @@ class Services:
     accounts: AccountService
     device_flow: DeviceFlowService
     tokens: TokenService
+    vaults: VaultService
+    skills: SkillService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -48,4 +52,22 @@ class Services:
         sessions.tokens = tokens  # one bearer lookup for sessions and access tokens
         accounts = AccountService(db, sessions, limiter, clock, settings)
         device_flow = DeviceFlowService(db, hasher, limiter, sessions, clock, settings)
-        return cls(settings, db, hasher, clock, limiter, sessions, accounts, device_flow, tokens)
+        vaults = VaultService(db, clock)
+        skills = SkillService(
+            db,
+            clock,
+            limits_of(settings.max_file_bytes, settings.max_skill_bytes, settings.max_skill_files),
+        )
+        return cls(
+            settings,
+            db,
+            hasher,
+            clock,
+            limiter,
+            sessions,
+            accounts,
+            device_flow,
+            tokens,
+            vaults,
+            skills,
+        )

@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from better_skills.client.errors import ApiError, ClientError
+from better_skills.skillfmt.hashing import content_hash, file_sha256
+from better_skills.skillfmt.paths import UnsafePath, safe_join
 from better_skills.sync.agents import FolderGroup
-from better_skills.sync.fmt import UnsafePath, content_hash, file_sha256, safe_join
 from better_skills.sync.model import DiskState, Lock, LockEntry, ManifestItem, Target
 from better_skills.sync.plan import Action, Plan
 from better_skills.sync.store import (

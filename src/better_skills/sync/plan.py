@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from better_skills.skillfmt.paths import install_key
 from better_skills.sync.agents import FolderGroup
-from better_skills.sync.fmt import install_key
 from better_skills.sync.model import DiskState, Lock, LockEntry, ManifestItem, SkillOnDisk
 
 __all__ = ["Action", "Plan", "installed_hash", "is_modified", "make_plan", "wanted_keys"]

@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from better_skills.skillfmt.hashing import file_sha256
 from better_skills.sync.files import dump_json, read_json, write_atomic
-from better_skills.sync.fmt import file_sha256
 from better_skills.sync.model import DiskState, LinkState, Lock, LockEntry, SkillOnDisk, Target
 
 __all__ = [

@@ -79,8 +79,9 @@ def pick_agents(deps: Deps, table: AgentTable, selected: list[str]) -> list[str]
                 current.append(agent)
 
 
-def resolve_agents(deps: Deps, table: AgentTable | None = None) -> list[str]:
-    """The configured agents; on first use the installed ones (picker on a terminal), saved."""
+def resolve_agents(deps: Deps, table: AgentTable | None = None, *, save: bool = True) -> list[str]:
+    """The configured agents; on first use the installed ones (picker on a terminal), saved
+    unless ``save`` is false (a dry run changes nothing)."""
     table = table or load_table()
     path = config_path(deps.environ, home_of(deps))
     config = load_config(path, table)
@@ -95,6 +96,9 @@ def resolve_agents(deps: Deps, table: AgentTable | None = None) -> list[str]:
             return []
     else:
         chosen = proposal
+    chosen = [a for a in table.agents if a in chosen]  # table order, as the file keeps it
+    if not save:
+        return chosen
     save_config(path, Config(chosen))
     names = ", ".join(table.agents[a].name for a in chosen)
     how = "detected" if detected else "default"
@@ -104,9 +108,9 @@ def resolve_agents(deps: Deps, table: AgentTable | None = None) -> list[str]:
     return chosen
 
 
-def choose_agents(deps: Deps) -> tuple[AgentTable, list[str]]:
+def choose_agents(deps: Deps, *, save: bool = True) -> tuple[AgentTable, list[str]]:
     table = load_table()
-    return table, resolve_agents(deps, table)
+    return table, resolve_agents(deps, table, save=save)
 
 
 def sync_token(deps: Deps) -> str:

@@ -71,7 +71,7 @@ def run(options: SyncOptions, deps: Deps, remote_factory: Callable[..., Any] | N
     out = deps.out
     server = deps.resolve_server(options.server)
     token = sync_token(deps)  # before anything else: not logged in is exit 4
-    table, agents = choose_agents(deps)
+    table, agents = choose_agents(deps, save=not options.dry_run)
     if not agents:
         out.error("no agents selected", ["Run `better-skills config` to choose agents."])
         return EXIT_ERROR

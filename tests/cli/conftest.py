@@ -62,7 +62,7 @@ class Harness:
             store=self.store,
             browser=self.browser,
             clock=self.clock,
-            client_factory=self.server.factory(self.clock),
+            api_factory=self.server.factory(self.clock),
             state=state or AppState(),
             cwd=self.tmp_path,
             interactive=self.interactive,

@@ -11,6 +11,7 @@ import pytest
 from better_skills.cli.commands.health import HealthOptions, run
 from better_skills.cli.common import AppState
 from better_skills.cli.main import EXIT_ERROR
+from better_skills.client.errors import ServerUnreachable
 from tests.cli.conftest import Harness
 
 
@@ -38,19 +39,30 @@ def test_json(harness: Harness) -> None:
     assert isinstance(result["roundTripMs"], float)
 
 
-def test_database_down(harness: Harness) -> None:
+def test_database_down(
+    harness: Harness, run_cli: Callable[..., int], capsys: pytest.CaptureFixture[str]
+) -> None:
     harness.server.health = httpx.Response(
         503, json={"status": "error", "version": "1.0", "database": "unavailable"}
     )
-    assert health(harness) == EXIT_ERROR
+    assert run_cli("health") == EXIT_ERROR
     assert "unavailable" in harness.out
-    assert "not healthy (HTTP 503)" in harness.err
+    assert "not healthy (HTTP 503)" in capsys.readouterr().err
 
 
-def test_unreachable_prints_the_troubleshooting_steps(harness: Harness) -> None:
+def test_health_raises_a_typed_error_instead_of_printing_it(harness: Harness) -> None:
     harness.server.health = httpx.ConnectError("[Errno 111] Connection refused")
-    assert health(harness) == EXIT_ERROR
-    err = harness.err
+    with pytest.raises(ServerUnreachable):
+        health(harness)
+    assert harness.err == ""
+
+
+def test_unreachable_prints_the_troubleshooting_steps(
+    harness: Harness, run_cli: Callable[..., int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.server.health = httpx.ConnectError("[Errno 111] Connection refused")
+    assert run_cli("health") == EXIT_ERROR
+    err = capsys.readouterr().err
     assert "Cannot reach the server at http://testserver (connection refused)" in err
     assert (
         "1. Check your SERVER_URL environment variable "
@@ -61,9 +73,9 @@ def test_unreachable_prints_the_troubleshooting_steps(harness: Harness) -> None:
     assert "better-skills health" not in err  # no advice to run the command we are running
 
 
-def test_unreachable_json(harness: Harness) -> None:
+def test_unreachable_json(harness: Harness, run_cli: Callable[..., int]) -> None:
     harness.server.health = httpx.ConnectError("[Errno 111] Connection refused")
-    assert health(harness, as_json=True) == EXIT_ERROR
+    assert run_cli("health", "--json") == EXIT_ERROR
     assert json.loads(harness.out) == {
         "server": "http://testserver",
         "reachable": False,

@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 
+from better_skills.client._transport import ApiClient
 from better_skills.client.api import AuthClient
+from better_skills.client.credentials import Credential
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
 
 BASE_URL = "http://testserver"
@@ -79,11 +81,13 @@ class FakeAuthServer:
         return httpx.MockTransport(self.handle)
 
     def client(self, clock: FakeClock | None = None) -> AuthClient:
-        return AuthClient(BASE_URL, transport=self.transport, clock=clock or FakeClock())
+        return AuthClient(ApiClient(BASE_URL, transport=self.transport, clock=clock or FakeClock()))
 
-    def factory(self, clock: FakeClock) -> Callable[[str], AuthClient]:
-        def make(base_url: str) -> AuthClient:
-            return AuthClient(base_url, transport=self.transport, clock=clock)
+    def factory(self, clock: FakeClock) -> Callable[[str, Credential | None], ApiClient]:
+        """An ``ApiFactory`` for ``Deps``: every client talks to this fake server."""
+
+        def make(base_url: str, credential: Credential | None) -> ApiClient:
+            return ApiClient(base_url, credential=credential, transport=self.transport, clock=clock)
 
         return make
 

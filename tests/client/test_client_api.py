@@ -7,12 +7,14 @@ import json
 import httpx
 import pytest
 
+from better_skills.client._transport import ApiClient
 from better_skills.client.api import (
     MAX_BACKOFF,
     MAX_RESPONSE_BYTES,
     AuthClient,
     PollProgress,
 )
+from better_skills.client.credentials import Credential
 from better_skills.client.errors import ServerError, ServerUnreachable, UnexpectedResponse
 from better_skills.protocol.device_flow import (
     CLIENT_ID,
@@ -317,7 +319,7 @@ def test_token_type_is_kept_exactly_as_sent() -> None:
 def test_get_session_sends_the_bearer_token_and_parses_the_answer() -> None:
     server = FakeAuthServer(valid_tokens={"tok"})
     with server.client() as client:
-        info = client.get_session("tok", "Bearer")
+        info = client.get_session(Credential("tok", "Bearer"))
     assert server.requests[0].headers["Authorization"] == "Bearer tok"
     assert info is not None
     assert (info.user.name, info.user.email) == ("Ada Lovelace", "ada@example.com")
@@ -329,13 +331,13 @@ def test_get_session_sends_the_bearer_token_and_parses_the_answer() -> None:
 def test_get_session_null_means_not_authenticated() -> None:
     server = FakeAuthServer()
     with server.client() as client:
-        assert client.get_session("unknown") is None
+        assert client.get_session(Credential("unknown")) is None
 
 
 def test_get_session_401_means_not_authenticated() -> None:
     transport = httpx.MockTransport(lambda request: httpx.Response(401, json={"error": "x"}))
-    with AuthClient(BASE_URL, transport=transport) as client:
-        assert client.get_session("tok") is None
+    with AuthClient(ApiClient(BASE_URL, transport=transport)) as client:
+        assert client.get_session(Credential("tok")) is None
 
 
 def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
@@ -344,7 +346,7 @@ def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
         user={"id": "u1", "name": "Eve\x1b]0;owned\x07\x1b[31m", "email": "eve@x\u202e.com"},
     )
     with server.client() as client:
-        info = client.get_session("tok")
+        info = client.get_session(Credential("tok"))
     assert info is not None
     assert info.user.name == "Eve"
     assert info.user.email == "eve@x.com"
@@ -353,17 +355,17 @@ def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
 def test_sign_out_reports_whether_the_server_ended_the_session() -> None:
     server = FakeAuthServer(valid_tokens={"tok"})
     with server.client() as client:
-        assert client.sign_out("tok") is True
+        assert client.sign_out(Credential("tok")) is True
     assert server.requests[0].headers["Authorization"] == "Bearer tok"
     server.sign_out_response = httpx.Response(401, json={"error": "unauthorized"})
     with server.client() as client:
-        assert client.sign_out("tok") is False
+        assert client.sign_out(Credential("tok")) is False
 
 
 def test_sign_out_uses_a_short_timeout() -> None:
     server = FakeAuthServer()
     with server.client() as client:
-        client.sign_out("tok")
+        client.sign_out(Credential("tok"))
     timeout = server.requests[0].extensions["timeout"]
     assert max(timeout.values()) <= 3.0
 
@@ -371,7 +373,7 @@ def test_sign_out_uses_a_short_timeout() -> None:
 def test_every_request_has_a_timeout() -> None:
     server = FakeAuthServer(valid_tokens={"t"}, token_steps=["token"])
     with server.client() as client:
-        client.get_session("t")
+        client.get_session(Credential("t"))
         client.health()
     poll(server, FakeClock())
     for request in server.requests:
@@ -387,10 +389,10 @@ def test_redirects_are_not_followed() -> None:
 
     transport = httpx.MockTransport(handler)
     with (
-        AuthClient(BASE_URL, transport=transport) as client,
+        AuthClient(ApiClient(BASE_URL, transport=transport)) as client,
         pytest.raises(UnexpectedResponse, match="HTTP 302"),
     ):
-        client.get_session("tok")
+        client.get_session(Credential("tok"))
 
 
 # -- health and size caps ------------------------------------------------------------------
@@ -449,7 +451,7 @@ def test_an_oversized_declared_length_is_refused_before_reading() -> None:
 
 
 def test_plain_http_servers_skip_loading_the_ca_bundle_but_fail_closed() -> None:
-    from better_skills.client.api import _tls_context_for
+    from better_skills.client._transport import _tls_context_for
 
     context = _tls_context_for("http://localhost:3000")
     assert not isinstance(context, bool)

@@ -1,8 +1,16 @@
-"""What every command shares: injected dependencies, the ``--server``/``--json`` options, and
-the state the error reporter in ``main`` reads.
+"""What every command shares: injected dependencies, the credential resolver, the
+``--server``/``--json`` options, and the state the error reporter in ``main`` reads.
 
 Like the GitHub CLI's factory: commands receive their I/O streams, browser, clock, session store
-and HTTP client factory in a :class:`Deps`, so tests swap any of them. The HTTP client is created
+and API client factory in a :class:`Deps`, so tests swap any of them. A command that talks to the
+server as the user does::
+
+    server = deps.resolve_server(options.server)
+    with deps.api(server, deps.credentials(server)) as api:
+        data = api.request_json("GET", "/api/v1/vaults", auth=True)
+
+Commands raise typed errors (``client.errors``, ``protocol.errors``) and never print them:
+``main`` reports every error once, with the exit code of its table. HTTP clients are created
 lazily, which keeps httpx out of ``--help``.
 """
 
@@ -18,27 +26,47 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from better_skills.cli.browser import Browser, SystemBrowser
-from better_skills.cli.output import Output
+from better_skills.cli.output import Output, format_relative
 from better_skills.client.clock import Clock, SystemClock
-from better_skills.client.config import ServerUrl, resolve_server_url
-from better_skills.client.errors import ConfigError
+from better_skills.client.config import ServerUrl, resolve_server_url, token_from_env
+from better_skills.client.credentials import Credential
+from better_skills.client.errors import ConfigError, NotAuthenticated
 from better_skills.client.session_store import SessionStore, default_session_path
+from better_skills.protocol.device_flow import TOKEN_TYPE
 
 if TYPE_CHECKING:
+    from better_skills.client._transport import ApiClient
     from better_skills.client.api import AuthClient
 
-__all__ = ["AppState", "Deps", "json_option", "server_option"]
+__all__ = [
+    "COMMAND_EPILOG",
+    "ApiFactory",
+    "AppState",
+    "Deps",
+    "json_option",
+    "server_option",
+    "unreachable_hints",
+]
+
+#: The exit codes a command's help lists when it can return all of them.
+COMMAND_EPILOG = "Exit codes: 0 ok, 1 error, 2 usage, 4 not authenticated, 130 interrupted."
+
+#: ``(base_url, credential) -> ApiClient``; tests return clients over a fake transport.
+ApiFactory = Callable[[str, "Credential | None"], "ApiClient"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass
 class AppState:
-    """Per-invocation state; ``main`` reads ``server`` to word "cannot reach" errors."""
+    """Per-invocation state, set by option parsing (never by a command's ``run``); ``main``
+    reads it to word errors ("cannot reach" names ``server``)."""
 
     server_flag: str | None = None
     server: ServerUrl | None = None
     command: str | None = None
+    #: ``--json`` was given: errors go to stdout as a JSON object too.
+    as_json: bool = False
 
 
 @dataclass
@@ -50,7 +78,7 @@ class Deps:
     store: SessionStore
     browser: Browser
     clock: Clock
-    client_factory: Callable[[str], AuthClient]
+    api_factory: ApiFactory
     state: AppState = field(default_factory=AppState)
     cwd: Path | None = None
     interactive: bool = False
@@ -60,10 +88,10 @@ class Deps:
         out = Output()
         clock = SystemClock()
 
-        def client_factory(base_url: str) -> AuthClient:
-            from better_skills.client.api import AuthClient  # httpx: only when needed
+        def api_factory(base_url: str, credential: Credential | None) -> ApiClient:
+            from better_skills.client._transport import ApiClient  # httpx: only when needed
 
-            return AuthClient(base_url, clock=clock)
+            return ApiClient(base_url, credential=credential, clock=clock)
 
         return cls(
             out=out,
@@ -71,7 +99,7 @@ class Deps:
             store=SessionStore(default_session_path(os.environ), on_notice=out.warn),
             browser=SystemBrowser(),
             clock=clock,
-            client_factory=client_factory,
+            api_factory=api_factory,
             state=state,
             interactive=_isatty(sys.stdin),
         )
@@ -88,12 +116,58 @@ class Deps:
         self.state.server = server
         return server
 
+    def credentials(self, server: ServerUrl) -> Credential:
+        """The token to use on ``server``: ``BETTER_SKILLS_TOKEN``, else the session file.
+
+        Raises :class:`NotAuthenticated` (exit 4) when there is no session or it has expired
+        (known locally, without asking the server), and ``SessionFileError`` (exit 4) for a
+        damaged file.
+        """
+        env_token = token_from_env(self.environ)
+        if env_token is not None:
+            return Credential(env_token, TOKEN_TYPE, "environment")
+        stored = self.store.load()
+        if stored is None:
+            raise NotAuthenticated(f"not logged in: there is no session file at {self.store.path}")
+        now = self.clock.now()
+        if stored.is_expired(now):
+            raise NotAuthenticated(f"the session expired {format_relative(stored.expires_at, now)}")
+        return stored.credential()
+
+    def api(self, server: ServerUrl | str, credential: Credential | None = None) -> ApiClient:
+        """An HTTP client for ``server`` holding ``credential`` (sent by calls with ``auth``)."""
+        url = server if isinstance(server, str) else server.url
+        return self.api_factory(url, credential)
+
+    def auth_client(
+        self, server: ServerUrl | str, credential: Credential | None = None
+    ) -> AuthClient:
+        """The auth API of ``server``."""
+        from better_skills.client.api import AuthClient
+
+        return AuthClient(self.api(server, credential))
+
 
 def _isatty(stream: Any) -> bool:
     try:
         return bool(stream is not None and stream.isatty())
     except (AttributeError, ValueError):
         return False
+
+
+def unreachable_hints(state: AppState) -> list[str]:
+    """The documentation's "Server Unreachable" steps, with the URL in use and its source."""
+    where = ""
+    if state.server is not None:
+        where = f" (now {state.server.url}, from {state.server.source})"
+    hints = [
+        f"1. Check your SERVER_URL environment variable{where}.",
+        "2. Verify the server is running.",
+        "3. Check network connectivity.",
+    ]
+    if state.command != "health":
+        hints.append("Run `better-skills health` to test the connection.")
+    return hints
 
 
 def server_option(func: F) -> F:
@@ -105,9 +179,18 @@ def server_option(func: F) -> F:
 
 
 def json_option(func: F) -> F:
+    """``--json``; also tells the error reporter to print errors as JSON on stdout."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: bool) -> bool:
+        state = ctx.find_object(AppState)
+        if state is not None and value:
+            state.as_json = True
+        return value
+
     return click.option(
         "--json",
         "as_json",
         is_flag=True,
+        callback=remember,
         help="Print a machine-readable result as JSON on stdout.",
     )(func)

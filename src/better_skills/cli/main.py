@@ -80,8 +80,6 @@ Exit codes:
   130  interrupted (Ctrl-C)
 """
 
-COMMAND_EPILOG = "Exit codes: 0 ok, 1 error, 2 usage, 4 not authenticated, 130 interrupted."
-
 
 def main(argv: list[str] | None = None) -> NoReturn:
     """Console-script entry point."""
@@ -146,6 +144,7 @@ def exit_code_for(error: BaseException) -> int | None:
 
 
 def _report(error: Exception, state: AppState) -> None:
+    from better_skills.cli.common import unreachable_hints
     from better_skills.cli.output import Output
     from better_skills.client.errors import ClientError, ServerUnreachable
     from better_skills.client.text import clean
@@ -163,21 +162,6 @@ def _report(error: Exception, state: AppState) -> None:
     elif isinstance(error, OAuthError):
         detail = f": {clean(error.description)}" if error.description else ""
         out.error(f"The server refused the request ({clean(error.error)}){detail}")
-
-
-def unreachable_hints(state: AppState) -> list[str]:
-    """The documentation's "Server Unreachable" steps, with the URL in use and its source."""
-    where = ""
-    if state.server is not None:
-        where = f" (now {state.server.url}, from {state.server.source})"
-    hints = [
-        f"1. Check your SERVER_URL environment variable{where}.",
-        "2. Verify the server is running.",
-        "3. Check network connectivity.",
-    ]
-    if state.command != "health":
-        hints.append("Run `better-skills health` to test the connection.")
-    return hints
 
 
 def _report_message(message: str) -> None:

@@ -1,34 +1,33 @@
-"""HTTP client of the better-skills auth API: device flow (RFC 8628), sessions, health.
+"""The better-skills auth API: device flow (RFC 8628), sessions, health.
 
 Protocol only, like huggingface_hub's device-flow module: no printing and no persistence. The
-poll loop reports progress through a callback, time comes from an injected :class:`Clock`, and
-HTTP goes through an injected httpx transport, so tests run without a server or real sleeping.
-
-Every request has a timeout and every response body is capped at :data:`MAX_RESPONSE_BYTES`;
-redirects are not followed, so a token never travels to a URL the user did not configure.
+poll loop reports progress through a callback and time comes from the client's :class:`Clock`.
+HTTP (deadlines, size caps, TLS, error mapping, the credential) is :class:`ApiClient`'s, in
+``client._transport``; :class:`AuthClient` is a thin facade over one.
 """
 
 from __future__ import annotations
 
-import json
-import ssl
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from better_skills import __version__
-from better_skills.client._httpx import httpx
+from better_skills.client._transport import (
+    DEFAULT_TIMEOUT,
+    MAX_RESPONSE_BYTES,
+    ApiClient,
+    Timeout,
+)
 from better_skills.client.clock import Clock, SystemClock
+from better_skills.client.credentials import Credential
 from better_skills.client.errors import (
     ServerError,
     ServerUnreachable,
     UnexpectedResponse,
 )
-from better_skills.client.session_store import parse_timestamp
 from better_skills.client.text import clean
 from better_skills.protocol.device_flow import (
     CLIENT_ID,
@@ -42,11 +41,10 @@ from better_skills.protocol.device_flow import (
 from better_skills.protocol.errors import (
     AuthorizationPending,
     ExpiredToken,
-    OAuthError,
     SlowDown,
     TooManyRequests,
-    error_class_for,
 )
+from better_skills.protocol.wire import is_header_safe, is_token_type, parse_timestamp
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -54,8 +52,10 @@ __all__ = [
     "MAX_RESPONSE_BYTES",
     "MIN_POLL_INTERVAL",
     "SIGN_OUT_TIMEOUT",
+    "ApiClient",
     "AuthClient",
     "Clock",
+    "Credential",
     "DeviceAuthorization",
     "Health",
     "PollProgress",
@@ -65,13 +65,9 @@ __all__ = [
     "User",
 ]
 
-#: Cap on any response body: the largest legitimate answer is well under 2 KiB.
-MAX_RESPONSE_BYTES = 64 * 1024
-#: Seconds; connecting gets less because a refused or black-holed host should fail fast.
-DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 #: Logout must work offline, so its courtesy request to the server gives up quickly.
-SIGN_OUT_TIMEOUT = httpx.Timeout(3.0, connect=2.0)
-HEALTH_TIMEOUT = httpx.Timeout(5.0, connect=3.0)
+SIGN_OUT_TIMEOUT = Timeout(total=3.0, connect=2.0)
+HEALTH_TIMEOUT = Timeout(total=5.0, connect=3.0)
 #: RFC 8628 §3.2: a client uses 5 s when the server names no interval; we never go under 1 s.
 DEFAULT_POLL_INTERVAL = 5.0
 MIN_POLL_INTERVAL = 1.0
@@ -159,35 +155,19 @@ class PollProgress:
     error: str | None = None
 
 
-def _default_user_agent() -> str:
-    python = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return f"better-skills-cli/{__version__} ({sys.platform}; Python {python})"
-
-
 class AuthClient:
-    """The auth API of one server. Use as a context manager, or call :meth:`close`."""
+    """The auth API of one server, over an :class:`ApiClient` (closed with this client)."""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        clock: Clock | None = None,
-        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        user_agent: str | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.clock: Clock = clock if clock is not None else SystemClock()
-        self._http = httpx.Client(
-            transport=transport,
-            timeout=timeout,
-            follow_redirects=False,
-            headers={
-                "User-Agent": user_agent or _default_user_agent(),
-                "Accept": "application/json",
-            },
-            verify=_tls_context_for(self.base_url),
-        )
+    def __init__(self, api: ApiClient) -> None:
+        self.api = api
+
+    @property
+    def base_url(self) -> str:
+        return self.api.base_url
+
+    @property
+    def clock(self) -> Clock:
+        return self.api.clock
 
     def __enter__(self) -> AuthClient:
         return self
@@ -196,7 +176,7 @@ class AuthClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        self.api.close()
 
     # -- device flow -----------------------------------------------------------------------
 
@@ -204,12 +184,12 @@ class AuthClient:
         self, *, client_id: str = CLIENT_ID, scope: str = DEFAULT_SCOPE
     ) -> DeviceAuthorization:
         """``POST /api/auth/device/code`` (RFC 8628 §3.1)."""
-        response, body = self._send(
+        response = self.api.send(
             "POST", Paths.DEVICE_CODE, json_body={"client_id": client_id, "scope": scope}
         )
         if response.status_code != 200:
-            self._raise_for_error(response, body, Paths.DEVICE_CODE)
-        data = self._json_object(response, body, Paths.DEVICE_CODE)
+            self.api.raise_for_error(response)
+        data = self.api.json_object(response)
         complete = data.get("verification_uri_complete")
         return DeviceAuthorization(
             device_code=_required_str(data, "device_code"),
@@ -282,7 +262,7 @@ class AuthClient:
                 state, error = "retrying", f"server error, HTTP {exc.status_code}"
 
     def _redeem(self, device_code: str, client_id: str) -> TokenGrant:
-        response, body = self._send(
+        response = self.api.send(
             "POST",
             Paths.DEVICE_TOKEN,
             json_body={
@@ -292,13 +272,13 @@ class AuthClient:
             },
         )
         if response.status_code != 200:
-            self._raise_for_error(response, body, Paths.DEVICE_TOKEN)
-        data = self._json_object(response, body, Paths.DEVICE_TOKEN)
+            self.api.raise_for_error(response)
+        data = self.api.json_object(response)
         token = data.get("access_token")
-        if not isinstance(token, str) or not _is_header_safe(token):
+        if not isinstance(token, str) or not is_header_safe(token):
             raise UnexpectedResponse("The server sent a token response without a usable token.")
         token_type = data.get("token_type", TOKEN_TYPE)
-        if not isinstance(token_type, str) or not (token_type.isascii() and token_type.isalnum()):
+        if not isinstance(token_type, str) or not is_token_type(token_type):
             raise UnexpectedResponse("The server sent a malformed token_type.")
         scope = data.get("scope")
         return TokenGrant(
@@ -310,14 +290,17 @@ class AuthClient:
 
     # -- sessions --------------------------------------------------------------------------
 
-    def get_session(self, token: str, token_type: str = TOKEN_TYPE) -> SessionInfo | None:
-        """``GET /api/auth/get-session``; ``None`` when the server does not accept the token."""
-        response, body = self._send("GET", Paths.GET_SESSION, token=(token_type, token))
+    def get_session(self, credential: Credential | None = None) -> SessionInfo | None:
+        """``GET /api/auth/get-session`` with ``credential`` (default: the client's own).
+
+        ``None`` when the server does not accept the token.
+        """
+        response = self.api.send("GET", Paths.GET_SESSION, auth=credential or True)
         if response.status_code in (401, 403):
             return None
         if response.status_code != 200:
-            self._raise_for_error(response, body, Paths.GET_SESSION)
-        data = self._json(response, body, Paths.GET_SESSION)
+            self.api.raise_for_error(response)
+        data = self.api.json(response)
         if data is None:  # better-auth's answer for "no valid session"
             return None
         if not isinstance(data, dict):
@@ -336,31 +319,32 @@ class AuthClient:
             expires_at=_timestamp(session.get("expiresAt")),
         )
 
-    def sign_out(self, token: str, token_type: str = TOKEN_TYPE) -> bool:
-        """``POST /api/auth/sign-out`` with a short timeout.
+    def sign_out(self, credential: Credential | None = None) -> bool:
+        """``POST /api/auth/sign-out`` with ``credential`` (default: the client's own).
 
-        ``True`` when the server ended the session, ``False`` when it refused the token (it was
-        already expired or revoked). Raises :class:`ServerUnreachable` when offline.
+        Uses a short timeout. ``True`` when the server ended the session, ``False`` when it
+        refused the token (it was already expired or revoked). Raises
+        :class:`ServerUnreachable` when offline.
         """
-        response, body = self._send(
-            "POST", Paths.SIGN_OUT, token=(token_type, token), timeout=SIGN_OUT_TIMEOUT
+        response = self.api.send(
+            "POST", Paths.SIGN_OUT, auth=credential or True, timeout=SIGN_OUT_TIMEOUT
         )
         if 200 <= response.status_code < 300:
             return True
         if 400 <= response.status_code < 500:
             return False
-        self._raise_for_error(response, body, Paths.SIGN_OUT)
+        self.api.raise_for_error(response)
 
     # -- health ----------------------------------------------------------------------------
 
     def health(self) -> Health:
         """``GET /api/health``; a 503 answer is a :class:`Health` that is not ``ok``."""
         started = time.perf_counter()
-        response, body = self._send("GET", Paths.HEALTH, timeout=HEALTH_TIMEOUT)
+        response = self.api.send("GET", Paths.HEALTH, timeout=HEALTH_TIMEOUT)
         round_trip = time.perf_counter() - started
         if response.status_code not in (200, 503):
-            self._raise_for_error(response, body, Paths.HEALTH)
-        data = self._json_object(response, body, Paths.HEALTH)
+            self.api.raise_for_error(response)
+        data = self.api.json_object(response)
         default = "ok" if response.status_code == 200 else "unavailable"
         version = data.get("version")
         database = data.get("database")
@@ -372,146 +356,15 @@ class AuthClient:
             round_trip=round_trip,
         )
 
-    # -- transport -------------------------------------------------------------------------
-
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        json_body: dict[str, Any] | None = None,
-        token: tuple[str, str] | None = None,
-        timeout: httpx.Timeout | None = None,
-    ) -> tuple[httpx.Response, bytes]:
-        headers = {"Authorization": f"{token[0]} {token[1]}"} if token else {}
-        try:
-            request = self._http.build_request(
-                method,
-                self.base_url + path,
-                json=json_body,
-                headers=headers,
-                timeout=timeout if timeout is not None else httpx.USE_CLIENT_DEFAULT,
-            )
-            response = self._http.send(request, stream=True)
-            try:
-                body = _read_capped(response)
-            finally:
-                response.close()
-        except httpx.TimeoutException as exc:
-            raise ServerUnreachable(self.base_url, _describe_timeout(exc)) from None
-        except httpx.TransportError as exc:
-            raise ServerUnreachable(self.base_url, _describe_network_error(exc)) from None
-        return response, body
-
-    def _json(self, response: httpx.Response, body: bytes, path: str) -> Any:
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise UnexpectedResponse(
-                f"The server at {self.base_url} answered {path} with something that is not JSON "
-                f"(HTTP {response.status_code}).",
-                hints=("Check that SERVER_URL points at a better-skills server.",),
-            ) from None
-
-    def _json_object(self, response: httpx.Response, body: bytes, path: str) -> dict[str, Any]:
-        data = self._json(response, body, path)
-        if not isinstance(data, dict):
-            raise UnexpectedResponse(
-                f"The server at {self.base_url} answered {path} with an unexpected JSON value."
-            )
-        return data
-
-    def _raise_for_error(self, response: httpx.Response, body: bytes, path: str) -> NoReturn:
-        """Turn a non-success answer into the right exception (always raises)."""
-        status = response.status_code
-        data: Any = None
-        try:
-            data = json.loads(body) if body else None
-        except ValueError:
-            data = None
-        code = data.get("error") if isinstance(data, dict) else None
-        description = data.get("error_description") if isinstance(data, dict) else None
-        description = clean(description, max_length=300) if isinstance(description, str) else None
-        if status == 429:
-            raise TooManyRequests(description, retry_after=_retry_after(response))
-        if status >= 500:
-            detail = f": {description}" if description else ""
-            raise ServerError(
-                f"The server at {self.base_url} failed with HTTP {status}{detail}.",
-                status_code=status,
-            )
-        if isinstance(code, str) and code:
-            error_class = error_class_for(code)
-            error = error_class(description, status_code=status)
-            if error_class is OAuthError:
-                error.error = clean(code, max_length=64)  # type: ignore[misc]
-            raise error
-        raise UnexpectedResponse(
-            f"The server at {self.base_url} answered HTTP {status} to {path}.",
-            hints=("Check that SERVER_URL points at a better-skills server.",),
-        )
-
-
-def _tls_context_for(base_url: str) -> ssl.SSLContext | bool:
-    """Skip loading the CA bundle (~30 ms) when the server is plain http.
-
-    The context we return instead trusts no certificate at all, so if a TLS connection were
-    ever made with it (an https proxy), it would fail closed rather than go unverified.
-    """
-    if urlsplit(base_url).scheme.lower() == "https":
-        return True
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # check_hostname and CERT_REQUIRED on
-    return context
-
-
-def _read_capped(response: httpx.Response) -> bytes:
-    declared = response.headers.get("Content-Length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_RESPONSE_BYTES:
-        raise UnexpectedResponse(f"The server's answer is too large ({declared} bytes).")
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > MAX_RESPONSE_BYTES:
-            raise UnexpectedResponse(
-                f"The server's answer is larger than {MAX_RESPONSE_BYTES} bytes."
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
 
 def _backoff(interval: float, failures: int) -> float:
     """Doubling wait after consecutive failures (RFC 8628 §3.5), capped."""
     return float(min(interval * 2.0**failures, max(MAX_BACKOFF, interval)))
 
 
-def _retry_after(response: httpx.Response) -> int | None:
-    value = response.headers.get("Retry-After", "")
-    return int(value) if value.isdigit() else None
-
-
-def _describe_timeout(exc: httpx.TimeoutException) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "connection timed out"
-    return "no answer in time"
-
-
-def _describe_network_error(exc: httpx.TransportError) -> str:
-    text = str(exc) or type(exc).__name__
-    # "[Errno 111] Connection refused" -> "connection refused"
-    if text.startswith("[Errno") and "] " in text:
-        text = text.split("] ", 1)[1]
-    text = clean(text, max_length=200)
-    return text[:1].lower() + text[1:] if text else "network error"
-
-
-def _is_header_safe(value: str) -> bool:
-    return bool(value) and len(value) <= 4096 and all(33 <= ord(ch) <= 126 for ch in value)
-
-
 def _required_str(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
-    if not isinstance(value, str) or not value or not _is_header_safe(value):
+    if not isinstance(value, str) or not value or not is_header_safe(value):
         raise UnexpectedResponse(f"The server's answer has no valid {key}.")
     return value
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from better_skills.client.errors import ConfigError
+from better_skills.protocol.wire import is_header_safe
 
 __all__ = [
     "DEFAULT_SERVER_URL",
@@ -152,14 +153,9 @@ def token_from_env(environ: Mapping[str, str] | None = None) -> str | None:
     token = environ.get(TOKEN_ENV, "").strip()
     if not token:
         return None
-    if not _is_token(token):
+    if not is_header_safe(token):
         raise ConfigError(
             f"{TOKEN_ENV} is not a valid token: it contains spaces or non-ASCII characters.",
             hints=(f"Unset {TOKEN_ENV} to use the session file instead.",),
         )
     return token
-
-
-def _is_token(value: str) -> bool:
-    """A token fits in an HTTP header: visible ASCII only (RFC 6750 b64token is a subset)."""
-    return bool(value) and all(33 <= ord(ch) <= 126 for ch in value)

@@ -8,9 +8,11 @@ exit code in one table (``better_skills.cli.main``). Exception tree::
     ├── SessionFileError         the session file is corrupt, truncated, of an unknown version...
     ├── SessionStoreUnwritable   the session folder cannot be written (the doc's three remedies)
     ├── NotAuthenticated         no session, an expired one, or one the server rejects
+    │   └── CredentialServerMismatch  the token belongs to another server than this one
     └── ApiError
         ├── ServerUnreachable    network error or timeout
         ├── ServerError          5xx or another status the contract does not allow
+        ├── ServerUnhealthy      /api/health answered, but not "ok"
         └── UnexpectedResponse   not JSON, too large, wrong shape, unsafe verification URI
 
 OAuth errors from the server (``access_denied``, ``expired_token``, ...) are raised as the
@@ -26,8 +28,10 @@ __all__ = [
     "ApiError",
     "ClientError",
     "ConfigError",
+    "CredentialServerMismatch",
     "NotAuthenticated",
     "ServerError",
+    "ServerUnhealthy",
     "ServerUnreachable",
     "SessionFileError",
     "SessionStoreUnwritable",
@@ -86,6 +90,21 @@ class NotAuthenticated(ClientError):
         self.detail = detail
 
 
+class CredentialServerMismatch(NotAuthenticated):
+    """The token was issued by another server; it is never sent to this one."""
+
+    def __init__(self, token_server: str, server: str) -> None:
+        ClientError.__init__(
+            self,
+            f"You are logged in to {token_server}, not {server}; the token is only sent to "
+            "the server that issued it.",
+            hints=(f"Run `better-skills login --server {server}` to log in there.",),
+        )
+        self.detail = None
+        self.token_server = token_server
+        self.server = server
+
+
 class ApiError(ClientError):
     """The server could not be used for the request."""
 
@@ -109,3 +128,7 @@ class ServerError(ApiError):
 
 class UnexpectedResponse(ApiError):
     """An answer we refuse to use: not JSON, too large, wrong shape or unsafe."""
+
+
+class ServerUnhealthy(ApiError):
+    """The server answered its health check, but is not healthy (its database is down...)."""

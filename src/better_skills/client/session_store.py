@@ -21,12 +21,19 @@ import os
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from better_skills.client.credentials import Credential
 from better_skills.client.errors import SessionFileError, SessionStoreUnwritable
 from better_skills.protocol.device_flow import TOKEN_TYPE
+from better_skills.protocol.wire import (
+    format_timestamp,
+    is_header_safe,
+    is_token_type,
+    parse_timestamp,
+)
 
 __all__ = [
     "APP_DIR_NAME",
@@ -63,20 +70,6 @@ def default_session_path(environ: Mapping[str, str] | None = None) -> Path:
     return base / APP_DIR_NAME / SESSION_FILE_NAME
 
 
-def format_timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with milliseconds and ``Z``, like JavaScript's ``toISOString()``."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def parse_timestamp(value: str) -> datetime:
-    """Parse ISO 8601 (``Z`` or an offset; naive means UTC) into an aware UTC datetime."""
-    parsed = datetime.fromisoformat(value)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
-
-
 @dataclass(frozen=True)
 class StoredSession:
     """What the session file holds."""
@@ -88,6 +81,10 @@ class StoredSession:
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
+
+    def credential(self) -> Credential:
+        """The token of this session, to hand to an API client."""
+        return Credential(self.access_token, self.token_type, "session_file", stored=self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -111,10 +108,10 @@ class StoredSession:
                 )
             raise SessionFileError(path, "has no valid version field")
         token = data.get("accessToken")
-        if not isinstance(token, str) or not _is_header_safe(token):
+        if not isinstance(token, str) or not is_header_safe(token):
             raise SessionFileError(path, "has a missing or malformed accessToken")
         token_type = data.get("tokenType", TOKEN_TYPE)
-        if not isinstance(token_type, str) or not (token_type.isascii() and token_type.isalnum()):
+        if not isinstance(token_type, str) or not is_token_type(token_type):
             raise SessionFileError(path, "has a malformed tokenType")
         times = {}
         for key in ("createdAt", "expiresAt"):
@@ -126,10 +123,6 @@ class StoredSession:
             except ValueError:
                 raise SessionFileError(path, f"has a missing or malformed {key}") from None
         return cls(token, token_type, times["createdAt"], times["expiresAt"])
-
-
-def _is_header_safe(value: str) -> bool:
-    return bool(value) and all(33 <= ord(ch) <= 126 for ch in value)
 
 
 def _owned_by_me(st: os.stat_result) -> bool:

@@ -1,10 +1,10 @@
-"""Times on the wire: ISO 8601 UTC with milliseconds and ``Z``, as JavaScript's Date prints."""
+"""Times on the wire: ISO 8601 UTC with milliseconds and ``Z``, as JavaScript's Date prints.
+
+The format is defined once, in :mod:`better_skills.protocol.wire`, for the CLI and the server.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from better_skills.protocol.wire import iso_ms
 
-
-def iso_ms(epoch_ms: int) -> str:
-    moment = datetime.fromtimestamp(epoch_ms / 1000, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{epoch_ms % 1000:03d}Z"
+__all__ = ["iso_ms"]

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option, server_option
-from better_skills.cli.main import COMMAND_EPILOG, unreachable_hints
-from better_skills.client.errors import ServerUnreachable
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
+from better_skills.client.errors import ServerUnhealthy, ServerUnreachable
 
 __all__ = ["HealthOptions", "command", "run"]
 
@@ -32,17 +31,16 @@ def command(ctx: click.Context, server: str | None, as_json: bool) -> int:
 
 
 def run(options: HealthOptions, deps: Deps) -> int:
+    """Print the server's health; raises :class:`ServerUnreachable` or :class:`ServerUnhealthy`."""
     out = deps.out
     server = deps.resolve_server(options.server)
-    deps.state.command = "health"
     try:
-        with deps.client_factory(server.url) as client:
+        with deps.auth_client(server) as client:
             health = client.health()
     except ServerUnreachable as exc:
-        if options.as_json:
+        if options.as_json:  # the result, not the error: the error is main's to report
             out.json({"server": server.url, "reachable": False, "error": exc.reason})
-        out.error(exc.message, unreachable_hints(deps.state))
-        return 1
+        raise
 
     round_trip_ms = round(health.round_trip * 1000, 1)
     if options.as_json:
@@ -70,11 +68,10 @@ def run(options: HealthOptions, deps: Deps) -> int:
         rows.append(("Round trip", f"{round_trip_ms:g} ms"))
         out.table(rows)
     if not health.ok:
-        out.error(
+        raise ServerUnhealthy(
             f"The server at {server.url} is not healthy (HTTP {health.http_status}).",
-            ["Its database may be down; check the server's log."]
+            hints=["Its database may be down; check the server's log."]
             if health.database not in (None, "ok")
             else [],
         )
-        return 1
     return 0

@@ -16,8 +16,10 @@ import click
 from better_skills.cli.common import AppState, Deps, json_option, server_option
 from better_skills.cli.output import format_countdown, format_local_time, format_relative
 from better_skills.client.config import TOKEN_ENV, token_from_env
+from better_skills.client.credentials import Credential
 from better_skills.client.errors import ClientError, SessionFileError, SessionStoreUnwritable
-from better_skills.client.session_store import StoredSession, format_timestamp
+from better_skills.client.session_store import StoredSession
+from better_skills.protocol.wire import format_timestamp
 
 if TYPE_CHECKING:
     from better_skills.client.api import (
@@ -79,7 +81,7 @@ def run(options: LoginOptions, deps: Deps) -> int:
             f"{TOKEN_ENV} is set: it overrides the session file, so commands keep using that "
             "token until you unset it."
         )
-    with deps.client_factory(server.url) as client:
+    with deps.auth_client(server) as client:
         previous, keep = _check_existing_session(options, deps, client)
         if keep:
             if options.as_json:
@@ -98,12 +100,12 @@ def run(options: LoginOptions, deps: Deps) -> int:
         except SessionStoreUnwritable:
             # Nobody could use this token again; do not leave it valid on the server.
             with contextlib.suppress(ClientError):
-                client.sign_out(session.access_token, session.token_type)
+                client.sign_out(session.credential())
             raise
         if previous is not None and previous.access_token != session.access_token:
             # The replaced session would stay valid on the server for hours; end it.
             with contextlib.suppress(ClientError):
-                client.sign_out(previous.access_token, previous.token_type)
+                client.sign_out(previous.credential())
     _report_success(deps, server, session, info, options)
     return 0
 
@@ -124,7 +126,7 @@ def _check_existing_session(
         return previous, False
     who = ""
     try:
-        info = client.get_session(previous.access_token, previous.token_type)
+        info = client.get_session(previous.credential())
     except ClientError:
         info = None  # offline: the file says the session is valid, so still ask
     else:
@@ -221,7 +223,7 @@ def _make_session(
     deps: Deps, client: AuthClient, grant: TokenGrant
 ) -> tuple[StoredSession, SessionInfo | None]:
     try:
-        info = client.get_session(grant.access_token, grant.token_type)
+        info = client.get_session(Credential(grant.access_token, grant.token_type))
     except ClientError:
         info = None  # the token is valid (we just got it); who it belongs to is a nicety
     now = deps.clock.now()

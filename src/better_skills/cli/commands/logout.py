@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option, server_option
-from better_skills.cli.main import COMMAND_EPILOG
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
 from better_skills.cli.output import format_local_time
 from better_skills.client.config import TOKEN_ENV, token_from_env
 from better_skills.client.errors import ApiError, ServerUnreachable, SessionFileError
@@ -60,8 +59,8 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         server_result = "expired"
     else:
         try:
-            with deps.client_factory(server.url) as client:
-                accepted = client.sign_out(stored.access_token, stored.token_type)
+            with deps.auth_client(server) as client:
+                accepted = client.sign_out(stored.credential())
             server_result = "signed_out" if accepted else "already_invalid"
         except ServerUnreachable:
             server_result = "unreachable"

@@ -7,13 +7,11 @@ from datetime import datetime
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option, server_option
-from better_skills.cli.main import COMMAND_EPILOG
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
 from better_skills.cli.output import format_local_time, format_relative
-from better_skills.client.config import TOKEN_ENV, token_from_env
+from better_skills.client.config import TOKEN_ENV
 from better_skills.client.errors import NotAuthenticated
-from better_skills.client.session_store import format_timestamp
-from better_skills.protocol.device_flow import TOKEN_TYPE
+from better_skills.protocol.wire import format_timestamp
 
 __all__ = ["WhoamiOptions", "command", "run"]
 
@@ -42,24 +40,15 @@ def run(options: WhoamiOptions, deps: Deps) -> int:
     out = deps.out
     server = deps.resolve_server(options.server)
     now = deps.clock.now()
-    stored = None
-    env_token = token_from_env(deps.environ)
-    if env_token is not None:
-        token, token_type = env_token, TOKEN_TYPE
-    else:
-        stored = deps.store.load()  # a damaged file raises SessionFileError (exit 4)
-        if stored is None:
-            raise NotAuthenticated(f"not logged in: there is no session file at {deps.store.path}")
-        if stored.is_expired(now):
-            # Known locally: no need to ask the server.
-            raise NotAuthenticated(f"the session expired {format_relative(stored.expires_at, now)}")
-        token, token_type = stored.access_token, stored.token_type
-
-    with deps.client_factory(server.url) as client:
-        info = client.get_session(token, token_type)
+    credential = deps.credentials(server)
+    stored = credential.stored
+    env_token = credential.source == "environment"
+    with deps.auth_client(server, credential) as client:
+        info = client.get_session()
     if info is None:
-        source = f"the token in {TOKEN_ENV}" if env_token else "the session"
-        raise NotAuthenticated(f"the server at {server.url} does not accept {source}")
+        raise NotAuthenticated(
+            f"the server at {server.url} does not accept {credential.describe()}"
+        )
 
     created = info.created_at or (stored.created_at if stored else None)
     expires = info.expires_at or (stored.expires_at if stored else None)

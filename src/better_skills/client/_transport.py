@@ -1,0 +1,420 @@
+"""The HTTP transport every API client of the CLI shares: :class:`ApiClient`.
+
+``AuthClient`` (``client.api``) and the vault client are thin facades over it. It owns what must
+be right once for every request:
+
+- a **total deadline** per request (connect, send, headers and body together), so a server that
+  trickles one byte every few seconds cannot hold a command past its timeout;
+- a **size cap** on every answer (:data:`MAX_RESPONSE_BYTES` unless a call asks for more);
+- **TLS**: verified for https; for http a context that trusts nothing, so it fails closed;
+- **no redirects**, so a token never travels to a URL the user did not configure;
+- the **credential held once**, sent only when a call asks for it, and only to the server that
+  issued it (:class:`CredentialServerMismatch` otherwise);
+- **error mapping**: network failures are :class:`ServerUnreachable`, 5xx :class:`ServerError`,
+  a refused credential :class:`NotAuthenticated`, the error bodies of the contract
+  (``{"error", "error_description", "details"}``) the classes of ``protocol.errors``.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+import httpcore
+
+from better_skills import __version__
+from better_skills.client._httpx import httpx
+from better_skills.client.clock import Clock, SystemClock
+from better_skills.client.credentials import Credential
+from better_skills.client.errors import (
+    CredentialServerMismatch,
+    NotAuthenticated,
+    ServerError,
+    ServerUnreachable,
+    UnexpectedResponse,
+)
+from better_skills.client.text import clean
+from better_skills.protocol.errors import OAuthError, TooManyRequests, error_class_for
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "MAX_RESPONSE_BYTES",
+    "ApiClient",
+    "ApiResponse",
+    "Timeout",
+]
+
+#: Cap on an answer unless a call asks for more: the auth API's largest is well under 2 KiB.
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """``total`` bounds the whole request; connecting gets less, so a dead host fails fast."""
+
+    total: float
+    connect: float
+
+    def as_httpx(self) -> httpx.Timeout:
+        return httpx.Timeout(self.total, connect=min(self.connect, self.total))
+
+
+DEFAULT_TIMEOUT = Timeout(total=10.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    """A complete answer: status, headers and the whole (capped) body."""
+
+    status_code: int
+    headers: httpx.Headers
+    body: bytes
+    path: str
+    #: The credential the request carried, if any (a 401 then means it was refused).
+    credential: Credential | None = None
+
+
+def default_user_agent() -> str:
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return f"better-skills-cli/{__version__} ({sys.platform}; Python {python})"
+
+
+class ApiClient:
+    """HTTP to one server. Use as a context manager, or call :meth:`close`.
+
+    ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``credential`` is
+    the token that calls with ``auth=True`` carry.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        credential: Credential | None = None,
+        transport: httpx.BaseTransport | None = None,
+        clock: Clock | None = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
+        user_agent: str | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self.timeout = timeout
+        if credential is not None:
+            self._check_server(credential)
+        self.credential = credential
+        self._deadline = _Deadline()
+        verify = _tls_context_for(self.base_url)
+        if transport is None:
+            transport = _deadline_transport(verify, self._deadline)
+        self._http = httpx.Client(
+            transport=transport,
+            timeout=timeout.as_httpx(),
+            follow_redirects=False,
+            headers={
+                "User-Agent": user_agent or default_user_agent(),
+                "Accept": "application/json",
+            },
+            verify=verify,
+        )
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- requests --------------------------------------------------------------------------
+
+    def send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: Any = None,
+        form: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: bool | Credential = False,
+        timeout: Timeout | None = None,
+        max_bytes: int = MAX_RESPONSE_BYTES,
+    ) -> ApiResponse:
+        """One request, read to the end within ``timeout.total``.
+
+        ``auth=True`` sends the client's credential (:class:`NotAuthenticated` without one);
+        a :class:`Credential` sends that one. Either must belong to this server.
+        """
+        credential = self._credential_for(auth)
+        all_headers = dict(headers or {})
+        if credential is not None:
+            all_headers["Authorization"] = credential.authorization
+        limit = timeout or self.timeout
+        self._deadline.at = time.monotonic() + limit.total
+        try:
+            request = self._http.build_request(
+                method,
+                self.base_url + path,
+                json=json_body,
+                data=dict(form) if form is not None else None,
+                params=params,
+                headers=all_headers,
+                timeout=limit.as_httpx(),
+            )
+            response = self._http.send(request, stream=True)
+            try:
+                body = _read_capped(response, max_bytes, self._deadline)
+            finally:
+                response.close()
+        except httpx.TimeoutException as exc:
+            raise ServerUnreachable(self.base_url, _describe_timeout(exc, limit)) from None
+        except httpx.TransportError as exc:
+            raise ServerUnreachable(self.base_url, _describe_network_error(exc)) from None
+        finally:
+            self._deadline.at = None
+        return ApiResponse(response.status_code, response.headers, body, path, credential)
+
+    def request_json(
+        self, method: str, path: str, *, expect: tuple[int, ...] = (200,), **options: Any
+    ) -> Any:
+        """:meth:`send`, then the JSON body of an expected status; any other status raises."""
+        response = self.send(method, path, **options)
+        if response.status_code not in expect:
+            self.raise_for_error(response)
+        return self.json(response)
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def json(self, response: ApiResponse) -> Any:
+        try:
+            return json.loads(response.body)
+        except ValueError:
+            raise UnexpectedResponse(
+                f"The server at {self.base_url} answered {response.path} with something that is "
+                f"not JSON (HTTP {response.status_code}).",
+                hints=("Check that SERVER_URL points at a better-skills server.",),
+            ) from None
+
+    def json_object(self, response: ApiResponse) -> dict[str, Any]:
+        data = self.json(response)
+        if not isinstance(data, dict):
+            raise UnexpectedResponse(
+                f"The server at {self.base_url} answered {response.path} with an unexpected "
+                "JSON value."
+            )
+        return data
+
+    def raise_for_error(self, response: ApiResponse) -> NoReturn:
+        """Turn a non-success answer into the right exception (always raises)."""
+        status = response.status_code
+        data: Any = None
+        try:
+            data = json.loads(response.body) if response.body else None
+        except ValueError:
+            data = None
+        fields = data if isinstance(data, dict) else {}
+        code = fields.get("error")
+        description = fields.get("error_description")
+        description = clean(description, max_length=300) if isinstance(description, str) else None
+        if status == 429:
+            raise TooManyRequests(description, retry_after=_retry_after(response.headers))
+        if status >= 500:
+            detail = f": {description}" if description else ""
+            raise ServerError(
+                f"The server at {self.base_url} failed with HTTP {status}{detail}.",
+                status_code=status,
+            )
+        if status == 401 and response.credential is not None:
+            raise NotAuthenticated(
+                f"the server at {self.base_url} does not accept {response.credential.describe()}"
+            )
+        if isinstance(code, str) and code:
+            error_class = error_class_for(code)
+            error = error_class(description, status_code=status)
+            if error_class is OAuthError:
+                error.error = clean(code, max_length=64)  # type: ignore[misc]
+            error.details = _details(fields.get("details"))  # type: ignore[attr-defined]
+            raise error
+        raise UnexpectedResponse(
+            f"The server at {self.base_url} answered HTTP {status} to {response.path}.",
+            hints=("Check that SERVER_URL points at a better-skills server.",),
+        )
+
+    # -- credentials -----------------------------------------------------------------------
+
+    def _credential_for(self, auth: bool | Credential) -> Credential | None:
+        if auth is False:
+            return None
+        if auth is True:
+            if self.credential is None:
+                raise NotAuthenticated("not logged in")
+            return self.credential
+        self._check_server(auth)
+        return auth
+
+    def _check_server(self, credential: Credential) -> None:
+        """A token goes only to the server that issued it (docs/security.md, token binding)."""
+        if credential.server is not None and credential.server != self.base_url:
+            raise CredentialServerMismatch(credential.server, self.base_url)
+
+
+# -- the total deadline ------------------------------------------------------------------------
+
+
+class _Deadline:
+    """The monotonic time the current request must be done by (``None`` between requests)."""
+
+    at: float | None = None
+
+    def cap(self, timeout: float | None, error: type[Exception]) -> float | None:
+        """``timeout`` shortened to what is left; raises ``error`` once nothing is left."""
+        if self.at is None:
+            return timeout
+        remaining = self.at - time.monotonic()
+        if remaining <= 0:
+            raise error("the request's total deadline passed")
+        return remaining if timeout is None else min(timeout, remaining)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    """A socket stream whose every read and write waits at most until the deadline."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: _Deadline) -> None:
+        self._stream = stream
+        self._deadline = deadline
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._stream.read(max_bytes, self._deadline.cap(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._stream.write(buffer, self._deadline.cap(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.NetworkStream:
+        limit = self._deadline.cap(timeout, httpcore.ConnectTimeout)
+        return _DeadlineStream(
+            self._stream.start_tls(ssl_context, server_hostname, limit), self._deadline
+        )
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._stream.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, backend: httpcore.NetworkBackend, deadline: _Deadline) -> None:
+        self._backend = backend
+        self._deadline = deadline
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Any = None,
+    ) -> httpcore.NetworkStream:
+        limit = self._deadline.cap(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_tcp(host, port, limit, local_address, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Any = None
+    ) -> httpcore.NetworkStream:
+        limit = self._deadline.cap(timeout, httpcore.ConnectTimeout)
+        stream = self._backend.connect_unix_socket(path, limit, socket_options)
+        return _DeadlineStream(stream, self._deadline)
+
+    def sleep(self, seconds: float) -> None:
+        self._backend.sleep(seconds)
+
+
+def _deadline_transport(verify: ssl.SSLContext | bool, deadline: _Deadline) -> httpx.HTTPTransport:
+    """httpx's own transport, with every socket operation bounded by ``deadline``.
+
+    httpx has no total timeout (its timeouts are per operation), and ``HTTPTransport`` takes no
+    network backend, so the backend of its pool is wrapped: ``_pool._network_backend`` is an
+    internal of httpx and httpcore, pinned through httpx's exact version; a test
+    (``test_a_trickling_server_is_cut_off_at_the_total_deadline``) fails if it moves.
+    """
+    transport = httpx.HTTPTransport(verify=verify)
+    pool = transport._pool
+    pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)  # type: ignore[union-attr]
+    return transport
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def _tls_context_for(base_url: str) -> ssl.SSLContext | bool:
+    """Skip loading the CA bundle (~30 ms) when the server is plain http.
+
+    The context we return instead trusts no certificate at all, so if a TLS connection were
+    ever made with it (an https proxy), it would fail closed rather than go unverified.
+    """
+    if urlsplit(base_url).scheme.lower() == "https":
+        return True
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # check_hostname and CERT_REQUIRED on
+
+
+def _read_capped(response: httpx.Response, max_bytes: int, deadline: _Deadline) -> bytes:
+    declared = response.headers.get("Content-Length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise UnexpectedResponse(f"The server's answer is too large ({declared} bytes).")
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > max_bytes:
+            raise UnexpectedResponse(f"The server's answer is larger than {max_bytes} bytes.")
+        chunks.append(chunk)
+        # The socket reads are bounded already; this also covers transports without sockets.
+        deadline.cap(None, httpx.ReadTimeout)
+    return b"".join(chunks)
+
+
+def _retry_after(headers: httpx.Headers) -> int | None:
+    value = headers.get("Retry-After", "")
+    return int(value) if value.isdigit() else None
+
+
+def _details(value: object) -> list[dict[str, str]]:
+    """The ``details`` list of an error body, cleaned for display."""
+    if not isinstance(value, list):
+        return []
+    return [
+        {
+            "path": clean(item.get("path", ""), max_length=200),
+            "message": clean(item.get("message", ""), max_length=300),
+        }
+        for item in value[:50]
+        if isinstance(item, dict)
+    ]
+
+
+def _describe_timeout(exc: httpx.TimeoutException, limit: Timeout) -> str:
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connection timed out"
+    return f"no answer in time: gave up after {limit.total:g} s"
+
+
+def _describe_network_error(exc: httpx.TransportError) -> str:
+    text = str(exc) or type(exc).__name__
+    # "[Errno 111] Connection refused" -> "connection refused"
+    if text.startswith("[Errno") and "] " in text:
+        text = text.split("] ", 1)[1]
+    text = clean(text, max_length=200)
+    return text[:1].lower() + text[1:] if text else "network error"

@@ -23,7 +23,7 @@ def vault(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> FakeVault:
     harness.environ.update(
         {"HOME": str(home), "XDG_CONFIG_HOME": str(harness.tmp_path / "config"), "PATH": ""}
     )
-    monkeypatch.setattr(remote_module, "HttpRemote", lambda url, token: fake)
+    monkeypatch.setattr(remote_module, "HttpRemote", lambda api: fake)
     return fake
 
 

@@ -1,14 +1,11 @@
 """What the local-side commands (sync, config, status, unmanaged, backup) share: the home
-folder, the agent table, choosing agents (config file, first-use detection, the picker) and the
-token for the sync endpoints."""
+folder, the agent table, choosing agents (config file, first-use detection, the picker)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from better_skills.cli.common import Deps
-from better_skills.client.config import token_from_env
-from better_skills.client.errors import NotAuthenticated
 from better_skills.sync.agents import AgentTable, load_table
 from better_skills.sync.config import Config, config_path, load_config, save_config
 
@@ -18,7 +15,6 @@ __all__ = [
     "parse_agent_list",
     "pick_agents",
     "resolve_agents",
-    "sync_token",
 ]
 
 
@@ -111,16 +107,3 @@ def resolve_agents(deps: Deps, table: AgentTable | None = None, *, save: bool = 
 def choose_agents(deps: Deps, *, save: bool = True) -> tuple[AgentTable, list[str]]:
     table = load_table()
     return table, resolve_agents(deps, table, save=save)
-
-
-def sync_token(deps: Deps) -> str:
-    """``$BETTER_SKILLS_TOKEN`` or the stored session; :class:`NotAuthenticated` otherwise."""
-    token = token_from_env(deps.environ)
-    if token is not None:
-        return token
-    stored = deps.store.load()
-    if stored is None:
-        raise NotAuthenticated(f"not logged in: there is no session file at {deps.store.path}")
-    if stored.is_expired(deps.clock.now()):
-        raise NotAuthenticated("the session expired")
-    return stored.access_token

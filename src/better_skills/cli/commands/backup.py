@@ -12,9 +12,8 @@ from pathlib import Path
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option
 from better_skills.cli.local import choose_agents, home_of, parse_agent_list
-from better_skills.cli.main import COMMAND_EPILOG, EXIT_ERROR, EXIT_OK
 from better_skills.sync.agents import load_table
 from better_skills.sync.store import MARKER_NAME, now_iso
 
@@ -94,7 +93,7 @@ def run(options: BackupOptions, deps: Deps) -> int:
             table, agents = choose_agents(deps)
         if not agents:
             out.error("no agents selected (run better-skills config or pass --agent)")
-            return EXIT_ERROR
+            return 1
         groups = table.install_dirs(agents, home=home, environ=deps.environ)
         roots = [(g.path, False) for g in groups]
 
@@ -147,4 +146,4 @@ def run(options: BackupOptions, deps: Deps) -> int:
             out.error(f"{source}: {error}")
         if not failures:
             out.info("next: edit work/ if needed, then run create/update from work/ folders")
-    return EXIT_ERROR if failures else EXIT_OK
+    return 1 if failures else 0

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option
 from better_skills.cli.local import home_of, parse_agent_list, pick_agents
-from better_skills.cli.main import COMMAND_EPILOG, EXIT_OK
 from better_skills.sync.agents import load_table
 from better_skills.sync.config import Config, config_path, load_config, save_config
 
@@ -62,7 +61,7 @@ def run(options: ConfigOptions, deps: Deps) -> int:
             )
         if options.as_json:
             out.json({"configFile": str(path), "agents": current, "table": rows})
-            return EXIT_OK
+            return 0
         if current:
             out.data("current agents: " + ", ".join(table.agents[a].name for a in current))
         else:
@@ -77,7 +76,7 @@ def run(options: ConfigOptions, deps: Deps) -> int:
         out.data("* selected   + detected on this machine")
         if not options.show:
             out.info("Pass --agents a,b,c to choose (no terminal for the picker).")
-        return EXIT_OK
+        return 0
 
     if options.agents is not None:
         try:
@@ -91,14 +90,14 @@ def run(options: ConfigOptions, deps: Deps) -> int:
         chosen = pick_agents(deps, table, proposal or list(table.defaults)) or []
         if not chosen:
             out.info("cancelled")
-            return EXIT_OK
+            return 0
 
     added = [table.agents[a].name for a in chosen if a not in current]
     removed = [table.agents[a].name for a in current if a not in chosen]
     save_config(path, Config(chosen, config.extra if config else {}))
     if options.as_json:
         out.json({"configFile": str(path), "agents": chosen})
-        return EXIT_OK
+        return 0
     if added:
         out.info("added: " + ", ".join(added))
     if removed:
@@ -106,4 +105,4 @@ def run(options: ConfigOptions, deps: Deps) -> int:
     if not added and not removed:
         out.info("no changes")
     out.success("configuration saved")
-    return EXIT_OK
+    return 0

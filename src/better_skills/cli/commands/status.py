@@ -8,9 +8,8 @@ from typing import Any
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option
 from better_skills.cli.local import home_of
-from better_skills.cli.main import COMMAND_EPILOG, EXIT_OK
 from better_skills.cli.output import safe
 from better_skills.sync.agents import load_table
 from better_skills.sync.config import config_path, load_config
@@ -91,12 +90,12 @@ def run(options: StatusOptions, deps: Deps) -> int:
         )
     if options.as_json:
         out.json({"store": str(root), "agents": agents, "skills": rows})
-        return EXIT_OK
+        return 0
     if not rows:
         out.data(f"no skills installed in {root}; run `better-skills sync`")
-        return EXIT_OK
+        return 0
     out.data(f"{len(rows)} skill(s) in {root}")
     for row in rows:
         out.data(f"  {row['key']:<40} {', '.join(row['state']):<16} {safe(row['skill'])}")
         out.data(f"      agents: {', '.join(row['agents']) or '(none)'}")
-    return EXIT_OK
+    return 0

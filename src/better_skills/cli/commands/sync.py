@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option, server_option
-from better_skills.cli.local import choose_agents, home_of, sync_token
-from better_skills.cli.main import COMMAND_EPILOG, EXIT_ERROR, EXIT_OK
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
+from better_skills.cli.local import choose_agents, home_of
 
 __all__ = ["SyncOptions", "command", "run"]
 
@@ -65,16 +63,16 @@ def command(
     return run(options, Deps.default(ctx.ensure_object(AppState)))
 
 
-def run(options: SyncOptions, deps: Deps, remote_factory: Callable[..., Any] | None = None) -> int:
+def run(options: SyncOptions, deps: Deps) -> int:
     from better_skills.sync.engine import SyncRequest, run_sync
 
     out = deps.out
     server = deps.resolve_server(options.server)
-    token = sync_token(deps)  # before anything else: not logged in is exit 4
+    credential = deps.credentials(server)  # before anything else: not logged in is exit 4
     table, agents = choose_agents(deps, save=not options.dry_run)
     if not agents:
         out.error("no agents selected", ["Run `better-skills config` to choose agents."])
-        return EXIT_ERROR
+        return 1
     project = None
     if options.project is not None:
         base = deps.cwd or Path.cwd()
@@ -95,11 +93,13 @@ def run(options: SyncOptions, deps: Deps, remote_factory: Callable[..., Any] | N
         force=options.force,
         include_disabled=options.include_disabled,
     )
-    if remote_factory is None:
-        from better_skills.sync.remote import HttpRemote
+    from better_skills.sync import remote as remote_module
 
-        remote_factory = HttpRemote
-    with out.status() as status, remote_factory(server.url, token) as remote:
+    with (
+        out.status() as status,
+        deps.api(server, credential) as api,
+        remote_module.HttpRemote(api) as remote,
+    ):
         progress = None
         if not options.as_json:
 
@@ -126,7 +126,7 @@ def run(options: SyncOptions, deps: Deps, remote_factory: Callable[..., Any] | N
     else:
         assert result is not None
         _print_summary(out, result)
-    return EXIT_ERROR if result is not None and result.failed else EXIT_OK
+    return 1 if result is not None and result.failed else 0
 
 
 def _print_plan(out: Any, plan: Any) -> None:

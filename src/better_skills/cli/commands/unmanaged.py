@@ -9,9 +9,8 @@ from pathlib import Path
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option
+from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option
 from better_skills.cli.local import choose_agents, home_of
-from better_skills.cli.main import COMMAND_EPILOG, EXIT_OK
 from better_skills.cli.output import safe
 from better_skills.sync.agents import group_folders
 from better_skills.sync.store import MARKER_NAME
@@ -95,14 +94,14 @@ def run(options: UnmanagedOptions, deps: Deps) -> int:
                 ],
             }
         )
-        return EXIT_OK
+        return 0
     if not total:
         out.info("no unmanaged skills found")
-        return EXIT_OK
+        return 0
     out.info(f"found {total} unmanaged skill(s)")
     for group, names in found:
         out.data("")
         out.data(f"{group.label(table)} ({group.path})")
         for name in names:
             out.data(f"  {safe(name)}")
-    return EXIT_OK
+    return 0

@@ -33,8 +33,15 @@ class FakeVault:
     bundle_calls: list[list[str]] = field(default_factory=list)
     fail_bundle: Exception | None = None
 
-    def add(self, vault: str, slug: str, files: Mapping[str, bytes] | None = None) -> FakeSkill:
-        skill_id = str(uuid.uuid4())
+    def add(
+        self,
+        vault: str,
+        slug: str,
+        files: Mapping[str, bytes] | None = None,
+        *,
+        skill_id: str | None = None,
+    ) -> FakeSkill:
+        skill_id = skill_id or str(uuid.uuid4())
         files = dict(
             files or {"SKILL.md": f"---\nname: {slug}\ndescription: d\n---\nbody\n".encode()}
         )
@@ -111,3 +118,19 @@ def sync(
     )  # type: ignore[arg-type]
     extra = {"symlink": symlink} if symlink else {}
     return run_sync(request, vault, load_table(), **extra)  # type: ignore[arg-type]
+
+
+def scripted_vault(stage: int) -> FakeVault:
+    """A deterministic vault: stage 0 has skills s0..s9; stage 1 changed s0..s3, deleted
+    s4..s6 and added n0..n4 (for the kill-and-resume test, which runs in two processes)."""
+    vault = FakeVault()
+    for n in range(10):
+        if stage == 1 and 4 <= n <= 6:
+            continue
+        body = f"v{stage if n < 4 else 0} of s{n}\n".encode()
+        files = {"SKILL.md": body, "references/a.md": b"a" * 100, "scripts/x.sh": b"x\n"}
+        vault.add("personal", f"s{n}", files, skill_id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"s{n}")))
+    if stage == 1:
+        for n in range(5):
+            vault.add("team", f"n{n}", skill_id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"n{n}")))
+    return vault

@@ -31,7 +31,14 @@ from better_skills.client.errors import ApiError, ClientError
 from better_skills.skillfmt.hashing import content_hash, file_sha256
 from better_skills.skillfmt.paths import UnsafePath, safe_join
 from better_skills.sync.agents import FolderGroup
-from better_skills.sync.model import DiskState, Lock, LockEntry, ManifestItem, Target
+from better_skills.sync.model import (
+    DiskState,
+    Lock,
+    LockEntry,
+    ManifestItem,
+    SkillOnDisk,
+    Target,
+)
 from better_skills.sync.plan import Action, Plan
 from better_skills.sync.store import (
     MARKER_NAME,
@@ -185,6 +192,7 @@ class Executor:
         total = len(content) + len(plan.of_kind("relink", "remove"))
         done = 0
         fetch_failed: str | None = None
+        written: set[str] = set()  # keys whose files this run wrote
         for start in range(0, len(content), BUNDLE_BATCH):
             batch = content[start : start + BUNDLE_BATCH]
             bundles: Mapping[str, Bundle] = {}
@@ -215,6 +223,7 @@ class Executor:
                     files,
                     stamp,
                 )
+                written.add(action.key)
                 (result.added if action.kind == "install" else result.updated).append(action.label)
                 self._links(action, modes, result, stamp)
                 done += 1
@@ -244,7 +253,9 @@ class Executor:
             done += 1
             self._report(done, total)
 
-        new_lock = Lock(self._retarget(entries, plan, disk, modes), lock.updated_at, lock.raw)
+        new_lock = Lock(
+            self._retarget(entries, plan, disk, modes, written), lock.updated_at, lock.raw
+        )
         if lock_to_json(new_lock, self.server_url, "") != lock_to_json(lock, self.server_url, ""):
             write_lock(self.root, new_lock, self.server_url, stamp)
             result.lock_written = True
@@ -427,6 +438,7 @@ class Executor:
         plan: Plan,
         disk: DiskState,
         made: dict[Path, Target],
+        written: set[str],
     ) -> dict[str, LockEntry]:
         """Each wanted skill's ``targets``: the selected agents whose folder now has our link."""
         out = dict(entries)
@@ -467,8 +479,28 @@ class Executor:
                 targets=targets,
                 vault=dict(item.vault) if entry.skill_id == item.id else entry.vault,
             )
-            out[key] = refreshed
+            out[key] = _from_marker(refreshed, disk.skill(key)) if key not in written else refreshed
         return out
+
+
+def _from_marker(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
+    """A sync killed after renaming a skill into place but before writing the lock left the
+    lock behind the folder; the folder's marker (matching its files) says what was written."""
+    marker = on_disk.marker or {}
+    if (
+        on_disk.files is None
+        or entry.files == on_disk.files
+        or marker.get("files") != on_disk.files
+        or marker.get("skillId") != entry.skill_id
+        or not isinstance(marker.get("contentHash"), str)
+    ):
+        return entry
+    return replace(
+        entry,
+        files=dict(on_disk.files),
+        content_hash=marker["contentHash"],
+        updated_at=str(marker.get("installedAt") or entry.updated_at),
+    )
 
 
 class _NotOurs(Exception):

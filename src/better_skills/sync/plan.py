@@ -92,7 +92,6 @@ def installed_hash(entry: LockEntry | None, disk: SkillOnDisk) -> str | None:
         and isinstance(marker.get("files"), dict)
         and marker["files"] == disk.files
         and isinstance(marker.get("contentHash"), str)
-        and (entry is None or marker.get("skillId") == entry.skill_id)
     ):
         return str(marker["contentHash"])
     if entry is not None and entry.files is not None and entry.files == disk.files:

@@ -4,16 +4,20 @@ portable between SQLite and PostgreSQL, cheap to compare, and free of time-zone 
 from __future__ import annotations
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -104,4 +108,122 @@ audit_log = Table(
     Column("ip_address", String(64), nullable=True),
     Column("detail", Text, nullable=True),
     Index("ix_audit_log_at", "at"),
+)
+
+
+# --- The vault (issue 11). Ids of vaults, skills and files are UUID strings (mentions name
+# skills and files by UUID); user ids are the auth tables' opaque ids.
+
+vaults = Table(
+    "vaults",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("type", String(16), nullable=False),  # "personal", "team" or "system"
+    Column("slug", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("color", String(32), nullable=True),
+    # The user a personal vault belongs to; NULL for team and system vaults.
+    Column("owner_user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    # Team and system slugs are unique among themselves; every personal vault is "personal".
+    Index(
+        "uq_vaults_shared_slug",
+        "slug",
+        unique=True,
+        sqlite_where=text("type <> 'personal'"),
+        postgresql_where=text("type <> 'personal'"),
+    ),
+    # One personal vault per user.
+    Index(
+        "uq_vaults_personal_owner",
+        "owner_user_id",
+        unique=True,
+        sqlite_where=text("type = 'personal'"),
+        postgresql_where=text("type = 'personal'"),
+    ),
+)
+
+vault_memberships = Table(
+    "vault_memberships",
+    metadata,
+    Column("vault_id", String(36), ForeignKey("vaults.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role", String(16), nullable=False),  # "owner", "admin" or "member"
+    Column("enabled", Boolean, nullable=False),  # the member's own switch: left out of sync
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Index("ix_vault_memberships_user_id", "user_id"),
+)
+
+skills = Table(
+    "skills",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("vault_id", String(36), ForeignKey("vaults.id", ondelete="CASCADE"), nullable=False),
+    Column("slug", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("frontmatter", JSON, nullable=False),  # parsed from SKILL.md, for queries only
+    Column("content_hash", String(64), nullable=False),  # skillfmt.hashing.content_hash
+    # Bumped by every write; the conditional UPDATE on it makes one of two racing writes lose.
+    Column("version", Integer, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),  # bytes of all files
+    Column("created_by", String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("vault_id", "slug", name="uq_skills_vault_id_slug"),
+    # Keyset pagination: newest first, id as the tie-breaker (per vault and over all vaults).
+    Index("ix_skills_vault_id_created_at", "vault_id", "created_at", "id"),
+    Index("ix_skills_created_at", "created_at", "id"),
+)
+
+skill_files = Table(
+    "skill_files",
+    metadata,
+    Column("id", String(36), primary_key=True),  # stable across updates of the same path
+    Column("skill_id", String(36), ForeignKey("skills.id", ondelete="CASCADE"), nullable=False),
+    Column("path", String(255), nullable=False),  # NFC, checked by skillfmt.paths.check_path
+    Column("kind", String(16), nullable=False),  # skill, reference, script, asset, other
+    Column("size", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("content", LargeBinary, nullable=False),  # the bytes as uploaded, SKILL.md too
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    UniqueConstraint("skill_id", "path", name="uq_skill_files_skill_id_path"),
+)
+
+skill_links = Table(
+    "skill_links",
+    metadata,
+    Column(
+        "id", Integer().with_variant(BigInteger, "postgresql"), primary_key=True, autoincrement=True
+    ),
+    # The mentioning file and its skill.
+    Column(
+        "source_skill_id", String(36), ForeignKey("skills.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "source_file_id",
+        String(36),
+        ForeignKey("skill_files.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    # The mentioned skill, or the skill of the mentioned file; target_file_id is NULL for a
+    # [[skill:...]] mention.
+    Column(
+        "target_skill_id", String(36), ForeignKey("skills.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column(
+        "target_file_id",
+        String(36),
+        ForeignKey("skill_files.id", ondelete="CASCADE"),
+        nullable=True,
+    ),
+    Column("kind", String(16), nullable=False),  # "mention"
+    Index("ix_skill_links_source_skill_id", "source_skill_id"),
+    Index("ix_skill_links_target_skill_id", "target_skill_id"),
+    Index("ix_skill_links_source_file_id", "source_file_id"),
+    Index("ix_skill_links_target_file_id", "target_file_id"),
 )

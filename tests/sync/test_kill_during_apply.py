@@ -59,6 +59,7 @@ def lock_without_times(home: Path) -> dict[str, object]:
     data = json.loads(text.replace(str(home), "HOME"))
     for entry in data["skills"].values():
         entry.pop("updatedAt")
+        entry.pop("statFingerprint")  # inodes and mtimes differ between two folders
         for target in entry["targets"].values():
             target.pop("installedAt")
     data.pop("updatedAt")

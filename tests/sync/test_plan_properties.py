@@ -132,7 +132,7 @@ def planner_inputs(draw: st.DrawFn) -> tuple:
             kind, marker if kind == "dir" else None, files if kind == "dir" else None
         )
     links = {
-        d / k: LinkState(draw(link_kinds), {"SKILL.md": "h1"})
+        str(d / k): LinkState(draw(link_kinds), {"SKILL.md": "h1"})
         for d in dirs
         for k in ["personal--a", "personal--b", "team--a", "shared-1-x"]
     }

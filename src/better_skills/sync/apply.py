@@ -42,10 +42,10 @@ from better_skills.sync.model import (
 from better_skills.sync.plan import Action, Plan
 from better_skills.sync.store import (
     MARKER_NAME,
-    lock_to_json,
     marker_json,
     now_iso,
     read_marker,
+    stat_fingerprint,
     write_lock,
 )
 
@@ -176,6 +176,8 @@ class Executor:
 
     def apply(self, plan: Plan, lock: Lock, disk: DiskState, fetch: Fetch) -> SyncResult:
         result = SyncResult()
+        self.removed: set[str] = set()  # link paths removed in this run
+        self.kept_links: set[str] = set()  # link paths of ours we failed to remove
         entries = dict(lock.entries)
         modes: dict[Path, Target] = {}  # link paths made in this run
         stamp = self.now()
@@ -210,7 +212,7 @@ class Executor:
                     )
                     continue
                 try:
-                    files = self._write_skill(action.key, action.item, bundle, stamp)
+                    files, fingerprint = self._write_skill(action.key, action.item, bundle, stamp)
                 except (OSError, UnsafePath, ValueError) as exc:
                     message = _describe(exc) if isinstance(exc, OSError) else str(exc)
                     result.failed.append((action.label, f"not installed: {message}"))
@@ -222,6 +224,7 @@ class Executor:
                     bundle.content_hash,
                     files,
                     stamp,
+                    fingerprint,
                 )
                 written.add(action.key)
                 (result.added if action.kind == "install" else result.updated).append(action.label)
@@ -239,6 +242,7 @@ class Executor:
                     str(marker.get("contentHash") or action.item.content_hash),
                     dict(marker.get("files") or {}),
                     stamp,
+                    disk.skill(action.key).fingerprint,
                 )
             if self._links(action, modes, result, stamp):
                 result.relinked.append(action.label)
@@ -256,7 +260,7 @@ class Executor:
         new_lock = Lock(
             self._retarget(entries, plan, disk, modes, written), lock.updated_at, lock.raw
         )
-        if lock_to_json(new_lock, self.server_url, "") != lock_to_json(lock, self.server_url, ""):
+        if new_lock.entries != lock.entries:
             write_lock(self.root, new_lock, self.server_url, stamp)
             result.lock_written = True
         self._clean_staging()
@@ -279,7 +283,7 @@ class Executor:
 
     def _write_skill(
         self, key: str, item: ManifestItem, bundle: Bundle, stamp: str
-    ) -> dict[str, str]:
+    ) -> tuple[dict[str, str], str]:
         """Write the files into a temporary folder, then rename it to ``<store>/<key>``."""
         staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
@@ -309,7 +313,7 @@ class Executor:
         with os.fdopen(os.open(temp / MARKER_NAME, flags, 0o644), "wb") as handle:
             handle.write(marker)
         self._swap_in(temp, self.root / key)
-        return hashes
+        return hashes, stat_fingerprint(self.root / key)
 
     def _swap_in(self, new: Path, canonical: Path) -> None:
         try:
@@ -334,6 +338,7 @@ class Executor:
         digest: str,
         files: dict[str, str],
         stamp: str,
+        fingerprint: str | None,
     ) -> LockEntry:
         return LockEntry(
             key=key,
@@ -348,6 +353,7 @@ class Executor:
             targets=dict(old.targets) if old else {},
             content_hash=digest,
             files=files,
+            fingerprint=fingerprint,
             origin="vault",
             raw=dict(old.raw) if old else {},
         )
@@ -362,8 +368,12 @@ class Executor:
         for path in action.unlinks:
             try:
                 self._remove_link(path)
+                self.removed.add(str(path))
+            except _NotOurs:
+                result.skipped.append((action.label, f"{path} is not ours: left alone"))
             except OSError as exc:
                 result.failed.append((action.label, f"cannot remove {path}: {_describe(exc)}"))
+                self.kept_links.add(str(path))
                 ok = False
         canonical = self.root / action.key
         for path in action.links:
@@ -440,38 +450,42 @@ class Executor:
         made: dict[Path, Target],
         written: set[str],
     ) -> dict[str, LockEntry]:
-        """Each wanted skill's ``targets``: the selected agents whose folder now has our link."""
+        """Each wanted skill's ``targets``: the selected agents whose folder now has our link
+        (made in this run, or found by the snapshot); links we failed to remove stay recorded,
+        so a later sync removes them."""
+        made_s = {str(p): t for p, t in made.items()}
+        folders = [(str(g.path), g.agents) for g in self.groups]
         out = dict(entries)
         for key, entry in entries.items():
             if entry.is_share or key not in plan.wanted:
                 continue
             old = entry.targets
+            by_path = {t.path: t for t in old.values()}
             targets: dict[str, Target] = {}
-            for group in self.groups:
-                path = group.path / key
-                target = made.get(path)
+            wanted_paths = set()
+            for folder, agents in folders:
+                path = f"{folder}/{key}"
+                wanted_paths.add(path)
+                target = made_s.get(path)
                 if target is None:
                     kind = disk.link(path).kind
-                    if kind not in ("ours", "copy") or not os.path.lexists(path):
+                    if kind not in ("ours", "copy") or path in self.removed:
                         continue
-                    previous = next((t for t in old.values() if Path(t.path) == path), None)
                     mode = "copy" if kind == "copy" else "symlink"
-                    target = (
-                        previous if previous and previous.mode == mode else Target(str(path), mode)
-                    )
-                for agent in group.agents:
+                    previous = by_path.get(path)
+                    target = previous if previous and previous.mode == mode else Target(path, mode)
+                for agent in agents:
                     prev = old.get(agent)
-                    same = prev and prev.path == target.path and prev.mode == target.mode
-                    targets[agent] = prev if same and prev else target
-            # Links we could not remove stay recorded, so a later sync removes them.
-            wanted_paths = {g.path / key for g in self.groups}
+                    same = (
+                        prev is not None and prev.path == target.path and prev.mode == target.mode
+                    )
+                    targets[agent] = prev if same and prev is not None else target
             for agent, t in old.items():
-                leftover = (
+                if (
                     agent not in targets
-                    and Path(t.path) not in wanted_paths
-                    and (os.path.islink(t.path) or read_marker(Path(t.path)) is not None)
-                )
-                if leftover:
+                    and t.path not in wanted_paths
+                    and t.path in self.kept_links
+                ):
                     targets[agent] = t
             item = plan.wanted[key]
             refreshed = replace(
@@ -479,8 +493,24 @@ class Executor:
                 targets=targets,
                 vault=dict(item.vault) if entry.skill_id == item.id else entry.vault,
             )
-            out[key] = _from_marker(refreshed, disk.skill(key)) if key not in written else refreshed
+            if refreshed != entry:
+                out[key] = refreshed
+            if key not in written:
+                out[key] = _refingerprint(_from_marker(out[key], disk.skill(key)), disk.skill(key))
         return out
+
+
+def _refingerprint(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
+    """Files verified equal to the lock's hashes: remember their stat fingerprint, so the next
+    sync does not read them again."""
+    if (
+        on_disk.fingerprint is not None
+        and entry.fingerprint != on_disk.fingerprint
+        and entry.files is not None
+        and entry.files == on_disk.files
+    ):
+        return replace(entry, fingerprint=on_disk.fingerprint)
+    return entry
 
 
 def _from_marker(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
@@ -498,6 +528,7 @@ def _from_marker(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
     return replace(
         entry,
         files=dict(on_disk.files),
+        fingerprint=on_disk.fingerprint,
         content_hash=marker["contentHash"],
         updated_at=str(marker.get("installedAt") or entry.updated_at),
     )

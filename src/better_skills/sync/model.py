@@ -68,6 +68,9 @@ class LockEntry:
     targets: dict[str, Target] = field(default_factory=dict)
     content_hash: str | None = None
     files: dict[str, str] | None = None
+    #: A digest of (path, size, mtime, inode) of the files when ``files`` was last verified:
+    #: while it matches, the files are not read again (git's index does the same).
+    fingerprint: str | None = None
     origin: str = "vault"
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
@@ -103,6 +106,8 @@ class SkillOnDisk:
     kind: Literal["absent", "dir", "other"]
     marker: dict[str, Any] | None = None
     files: dict[str, str] | None = None
+    #: ``stat_fingerprint`` of the folder when read
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,13 +123,20 @@ class LinkState:
     files: dict[str, str] | None = None
 
 
+_ABSENT_SKILL = SkillOnDisk("absent")
+_ABSENT_LINK = LinkState("absent")
+
+
 @dataclass(frozen=True)
 class DiskState:
+    """``links`` is keyed by the path as a string (``f"{folder}/{key}"``, as the lock records
+    it): the planner looks up thousands of them per sync."""
+
     skills: dict[str, SkillOnDisk] = field(default_factory=dict)
-    links: dict[Path, LinkState] = field(default_factory=dict)
+    links: dict[str, LinkState] = field(default_factory=dict)
 
     def skill(self, key: str) -> SkillOnDisk:
-        return self.skills.get(key, SkillOnDisk("absent"))
+        return self.skills.get(key, _ABSENT_SKILL)
 
-    def link(self, path: Path) -> LinkState:
-        return self.links.get(path, LinkState("absent"))
+    def link(self, path: str | Path) -> LinkState:
+        return self.links.get(path if isinstance(path, str) else str(path), _ABSENT_LINK)

@@ -131,6 +131,7 @@ def make_plan(
     """Compare the three states and say what to do; see the module docstring for the rules."""
     actions: list[Action] = []
     wanted: dict[str, ManifestItem] = {}
+    folders = [str(g.path) for g in groups]
     for item in manifest:
         key = item_key(item)
         if key in wanted:
@@ -142,7 +143,7 @@ def make_plan(
         wanted[key] = item
 
     for key, item in wanted.items():
-        actions.extend(_plan_wanted(key, item, lock.entries.get(key), disk, groups, force=force))
+        actions.extend(_plan_wanted(key, item, lock.entries.get(key), disk, folders, force=force))
 
     for key, entry in lock.entries.items():
         if key in wanted or entry.is_share:
@@ -156,7 +157,7 @@ def _plan_wanted(
     item: ManifestItem,
     entry: LockEntry | None,
     disk: DiskState,
-    groups: Sequence[FolderGroup],
+    folders: Sequence[str],
     *,
     force: bool,
 ) -> Iterable[Action]:
@@ -180,11 +181,13 @@ def _plan_wanted(
             )
         ]
 
-    # Link paths: what each selected folder needs, and which recorded paths are no longer wanted.
-    wanted_paths = [g.path / key for g in groups]
+    # Link paths (strings: this runs for every skill of every sync): what each selected folder
+    # needs, and which recorded paths are no longer wanted.
+    wanted_paths = [f"{folder}/{key}" for folder in folders]
+    recorded = {t.path for t in entry.targets.values()} if entry else set()
     modified = is_modified(entry, on_disk) or _copies_modified(entry, on_disk, disk)
     notes: list[Action] = []
-    links: list[Path] = []
+    links: list[str] = []
     for path in wanted_paths:
         state = disk.link(path)
         current = state.kind == "ours" or (
@@ -193,20 +196,13 @@ def _plan_wanted(
         if current:
             continue
         if state.kind == "foreign" or (
-            state.kind in ("other-link", "copy") and not _recorded(entry, path)
+            state.kind in ("other-link", "copy") and path not in recorded
         ):
             notes.append(Action("skip", key, item.label, f"{path} is not ours: left alone", item))
         else:
             links.append(path)
-    unlinks = tuple(
-        sorted(
-            {
-                Path(t.path)
-                for t in (entry.targets.values() if entry else ())
-                if Path(t.path) not in wanted_paths
-                and disk.link(Path(t.path)).kind in ("ours", "copy")
-            }
-        )
+    unlinks = sorted(
+        p for p in recorded if p not in wanted_paths and disk.link(p).kind in ("ours", "copy")
     )
 
     current = installed_hash(entry, on_disk) if on_disk.kind == "dir" else None
@@ -223,11 +219,9 @@ def _plan_wanted(
         reason = "new" if entry is None and on_disk.kind == "absent" else "changed on the server"
         if on_disk.kind == "absent" and entry is not None:
             reason = "missing from the store"
-    copies = tuple(
-        p
-        for p in wanted_paths
-        if disk.link(p).kind == "copy" and p not in links and _recorded(entry, p)
-    )
+    copies = [
+        p for p in wanted_paths if disk.link(p).kind == "copy" and p not in links and p in recorded
+    ]
 
     if modified and not force:
         keep_reason = "edited here: kept (use --force to replace)"
@@ -235,11 +229,17 @@ def _plan_wanted(
         # The files stay as they are; links to them may still be made or removed, but a copy
         # (edited or not) is never replaced while the skill is kept.
         links = [p for p in links if disk.link(p).kind != "copy"]
-        unlinks = tuple(p for p in unlinks if disk.link(p).kind != "copy")
+        unlinks = [p for p in unlinks if disk.link(p).kind != "copy"]
         if links or unlinks:
             actions.append(
                 Action(
-                    "relink", key, item.label, "links missing or wrong", item, tuple(links), unlinks
+                    "relink",
+                    key,
+                    item.label,
+                    "links missing or wrong",
+                    item,
+                    _paths(links),
+                    _paths(unlinks),
                 )
             )
         return [*actions, *notes]
@@ -249,27 +249,41 @@ def _plan_wanted(
             reason = "edited here: replaced (--force)"
         # Copies hold the old files: they are refreshed too.
         return [
-            Action(kind, key, item.label, reason, item, tuple([*links, *copies]), unlinks),
+            Action(kind, key, item.label, reason, item, _paths([*links, *copies]), _paths(unlinks)),
             *notes,
         ]
     if entry is None:
         # Our folder (marker) in the store but no lock entry: record it and make the links.
         return [
-            Action("relink", key, item.label, "recorded in the lock", item, tuple(links), unlinks),
+            Action(
+                "relink",
+                key,
+                item.label,
+                "recorded in the lock",
+                item,
+                _paths(links),
+                _paths(unlinks),
+            ),
             *notes,
         ]
     if links or unlinks:
         return [
             Action(
-                "relink", key, item.label, "links missing or wrong", item, tuple(links), unlinks
+                "relink",
+                key,
+                item.label,
+                "links missing or wrong",
+                item,
+                _paths(links),
+                _paths(unlinks),
             ),
             *notes,
         ]
     return notes
 
 
-def _recorded(entry: LockEntry | None, path: Path) -> bool:
-    return entry is not None and any(Path(t.path) == path for t in entry.targets.values())
+def _paths(paths: Iterable[str]) -> tuple[Path, ...]:
+    return tuple(Path(p) for p in paths)
 
 
 def _copy_current(on_disk: SkillOnDisk, files: dict[str, str] | None) -> bool:
@@ -283,7 +297,7 @@ def _copies_modified(entry: LockEntry | None, on_disk: SkillOnDisk, disk: DiskSt
     for target in entry.targets.values():
         if target.mode != "copy":
             continue
-        state = disk.link(Path(target.path))
+        state = disk.link(target.path)
         if state.kind == "copy" and state.files != entry.files and state.files != on_disk.files:
             return True
     return False
@@ -294,13 +308,9 @@ def _plan_stale(key: str, entry: LockEntry, disk: DiskState, *, store: Path, for
     on_disk = disk.skill(key)
     if (is_modified(entry, on_disk) or _copies_modified(entry, on_disk, disk)) and not force:
         return Action("keep", key, entry.label, "removed on the server but edited here: kept")
-    unlinks = tuple(
+    unlinks = _paths(
         sorted(
-            {
-                Path(t.path)
-                for t in entry.targets.values()
-                if disk.link(Path(t.path)).kind in ("ours", "copy")
-            }
+            {t.path for t in entry.targets.values() if disk.link(t.path).kind in ("ours", "copy")}
         )
     )
     return Action(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ __all__ = [
     "parse_lock",
     "read_disk_state",
     "read_lock",
+    "stat_fingerprint",
     "store_root",
     "write_lock",
 ]
@@ -97,6 +98,7 @@ def _parse_entry(key: str, raw: Mapping[str, Any]) -> LockEntry | None:
         targets=targets,
         content_hash=content_hash if isinstance(content_hash, str) else None,
         files=dict(files) if files is not None else None,
+        fingerprint=raw["statFingerprint"] if isinstance(raw.get("statFingerprint"), str) else None,
         origin="share" if raw.get("origin") == "share" else "vault",
         raw=dict(raw),
     )
@@ -162,6 +164,10 @@ def entry_to_json(entry: LockEntry, server_url: str) -> dict[str, Any]:
         value["contentHash"] = entry.content_hash
     if entry.files is not None:
         value["files"] = dict(sorted(entry.files.items()))
+    if entry.fingerprint is not None:
+        value["statFingerprint"] = entry.fingerprint
+    else:
+        value.pop("statFingerprint", None)
     return value
 
 
@@ -217,6 +223,19 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
 # -- disk snapshot ----------------------------------------------------------------------------
 
 
+def _walk(folder: str, prefix: str, visit: Callable[[str, os.DirEntry[str]], None]) -> None:
+    """Every non-hidden entry under ``folder`` that is not a directory, symlinks not followed."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            rel = f"{prefix}{entry.name}"
+            if entry.is_dir(follow_symlinks=False):
+                _walk(entry.path, rel + "/", visit)
+            else:
+                visit(rel, entry)
+
+
 def hash_folder(folder: Path) -> dict[str, str]:
     """path → sha256 of every file under ``folder``, without following symlinks.
 
@@ -225,28 +244,35 @@ def hash_folder(folder: Path) -> dict[str, str]:
     """
     result: dict[str, str] = {}
 
-    def walk(directory: str, prefix: str) -> None:
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                rel = f"{prefix}{entry.name}"
-                if entry.is_symlink():
-                    result[rel] = "symlink:" + os.readlink(entry.path)
-                elif entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, rel + "/")
-                elif entry.is_file(follow_symlinks=False):
-                    fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-                    with os.fdopen(fd, "rb") as handle:
-                        result[rel] = file_sha256(handle.read())
-                else:
-                    result[rel] = "special"
+    def visit(rel: str, entry: os.DirEntry[str]) -> None:
+        if entry.is_symlink():
+            result[rel] = "symlink:" + os.readlink(entry.path)
+        elif entry.is_file(follow_symlinks=False):
+            fd = os.open(entry.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            with os.fdopen(fd, "rb") as handle:
+                result[rel] = file_sha256(handle.read())
+        else:
+            result[rel] = "special"
 
-    walk(str(folder), "")
+    _walk(str(folder), "", visit)
     return result
 
 
-def _skill_on_disk(path: Path, *, want_files: bool) -> SkillOnDisk:
+def stat_fingerprint(folder: Path) -> str:
+    """A digest of every file's (path, type, size, mtime, inode): cheap to recompute, and it
+    changes whenever a file is written, replaced, added or removed."""
+    parts: list[str] = []
+
+    def visit(rel: str, entry: os.DirEntry[str]) -> None:
+        info = entry.stat(follow_symlinks=False)
+        parts.append(f"{rel}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}")
+
+    _walk(str(folder), "", visit)
+    parts.sort()
+    return file_sha256("\n".join(parts).encode("utf-8", "surrogateescape"))
+
+
+def _skill_on_disk(path: Path, entry: LockEntry | None) -> SkillOnDisk:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -255,17 +281,18 @@ def _skill_on_disk(path: Path, *, want_files: bool) -> SkillOnDisk:
         return SkillOnDisk("other")
     if not stat.S_ISDIR(info.st_mode):
         return SkillOnDisk("other")
-    marker = read_marker(path)
-    files = None
-    if want_files:
-        try:
-            files = hash_folder(path)
-        except OSError:
-            files = {"": "unreadable"}
-    return SkillOnDisk("dir", marker, files)
+    try:
+        fingerprint = stat_fingerprint(path)
+        if entry is not None and entry.files is not None and entry.fingerprint == fingerprint:
+            # Unchanged since we verified it: the recorded hashes hold, the marker is not needed.
+            return SkillOnDisk("dir", None, dict(entry.files), fingerprint)
+        files = hash_folder(path)
+    except OSError:
+        return SkillOnDisk("dir", read_marker(path), {"": "unreadable"})
+    return SkillOnDisk("dir", read_marker(path), files, fingerprint)
 
 
-def _link_state(path: Path, canonical: Path) -> LinkState:
+def _link_state(path: str, canonical_real: str, real_parent: str) -> LinkState:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -274,15 +301,15 @@ def _link_state(path: Path, canonical: Path) -> LinkState:
         return LinkState("foreign")
     if stat.S_ISLNK(info.st_mode):
         target = os.readlink(path)
-        resolved = os.path.normpath(os.path.join(os.path.realpath(path.parent), target))
-        if resolved == os.path.normpath(os.path.realpath(canonical)) or resolved == str(canonical):
+        resolved = os.path.normpath(os.path.join(real_parent, target))
+        if resolved == canonical_real:
             return LinkState("ours")
         return LinkState("other-link")
     if stat.S_ISDIR(info.st_mode):
-        marker = read_marker(path)
+        marker = read_marker(Path(path))
         if marker is not None:
             try:
-                return LinkState("copy", hash_folder(path))
+                return LinkState("copy", hash_folder(Path(path)))
             except OSError:
                 return LinkState("foreign")
     return LinkState("foreign")
@@ -297,23 +324,29 @@ def read_disk_state(
     """Everything the planner needs from disk: the store folders of the lock's and the
     manifest's keys (hashed when the lock records them), and what sits at every link path
     (``<dir>/<key>`` for each wanted key and each folder, and every path the lock records)."""
-    wanted = list(dict.fromkeys(wanted_keys))
+    wanted = set(wanted_keys)
     keys = list(dict.fromkeys([*lock.entries, *wanted]))
     skills = {}
     for key in keys:
         entry = lock.entries.get(key)
         if entry is not None and entry.is_share:
             continue  # shares are left alone: no need to read them
-        skills[key] = _skill_on_disk(root / key, want_files=True)
-    links: dict[Path, LinkState] = {}
-    dirs = list(link_dirs)
+        skills[key] = _skill_on_disk(root / key, entry)
+    links: dict[str, LinkState] = {}
+    dirs = [str(d) for d in link_dirs]
+    root_real = os.path.realpath(root)
+    real_parents: dict[str, str] = {}  # one realpath per folder, not per link
     for key in keys:
-        canonical = root / key
-        paths = [d / key for d in dirs if key in wanted]
+        paths = [f"{d}/{key}" for d in dirs] if key in wanted else []
         entry = lock.entries.get(key)
         if entry is not None and not entry.is_share:
-            paths += [Path(t.path) for t in entry.targets.values()]
+            paths += [t.path for t in entry.targets.values()]
+        canonical_real = f"{root_real}/{key}"
         for path in paths:
-            if path not in links and path != canonical:
-                links[path] = _link_state(path, canonical)
+            if path in links or path == f"{root}/{key}":
+                continue
+            parent = os.path.dirname(path)
+            if parent not in real_parents:
+                real_parents[parent] = os.path.realpath(parent)
+            links[path] = _link_state(path, canonical_real, real_parents[parent])
     return DiskState(skills, links)

@@ -167,7 +167,7 @@ def _print_summary(out: Any, result: Any) -> None:
         f"{len(result.removed)} removed, {len(result.kept)} kept because modified, "
         f"{len(result.failed)} failed"
     )
-    if not changed and not result.failed:
+    if not changed and not result.failed and not result.kept:
         out.success(f"everything up to date ({counts})")
     elif result.failed:
         out.error(f"sync finished with failures: {counts}")

@@ -76,11 +76,18 @@ class Harness:
     def err(self) -> str:
         return self.stderr.getvalue()
 
-    def save_session(self, token: str = "old-token", *, hours: float = 8) -> StoredSession:  # noqa: S107
+    def save_session(
+        self,
+        token: str = "old-token",  # noqa: S107
+        *,
+        hours: float = 8,
+        server: str | None = BASE_URL,
+    ) -> StoredSession:
+        """A session as ours writes it (bound to ``server``); ``server=None``: the original's."""
         from datetime import timedelta
 
         now = self.clock.now()
-        session = StoredSession(token, "Bearer", now, now + timedelta(hours=hours))
+        session = StoredSession(token, "Bearer", now, now + timedelta(hours=hours), server)
         self.store.save(session)
         return session
 

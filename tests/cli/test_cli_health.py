@@ -64,23 +64,74 @@ def test_unreachable_prints_the_troubleshooting_steps(
     assert run_cli("health") == EXIT_ERROR
     err = capsys.readouterr().err
     assert "Cannot reach the server at http://testserver (connection refused)" in err
-    assert (
-        "1. Check your SERVER_URL environment variable "
-        "(now http://testserver, from the SERVER_URL environment variable)."
-    ) in err
+    assert "1. Check your SERVER_URL environment variable (now http://testserver)." in err
     assert "2. Verify the server is running." in err
     assert "3. Check network connectivity." in err
     assert "better-skills health" not in err  # no advice to run the command we are running
 
 
-def test_unreachable_json(harness: Harness, run_cli: Callable[..., int]) -> None:
+def test_unreachable_json(
+    harness: Harness, run_cli: Callable[..., int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One JSON error object on stdout (issue 15 item 6), with health's fields."""
     harness.server.health = httpx.ConnectError("[Errno 111] Connection refused")
     assert run_cli("health", "--json") == EXIT_ERROR
-    assert json.loads(harness.out) == {
-        "server": "http://testserver",
-        "reachable": False,
-        "error": "connection refused",
-    }
+    assert harness.out == ""
+    result = json.loads(capsys.readouterr().out)
+    assert result["error"] == "server_unreachable"
+    assert result["server"] == "http://testserver"
+    assert result["reachable"] is False
+    assert result["reason"] == "connection refused"
+    assert result["message"].startswith("Cannot reach the server at http://testserver")
+    assert result["exitCode"] == EXIT_ERROR
+    assert len(result["hints"]) == 3
+
+
+def test_unhealthy_json_is_one_error_object(
+    harness: Harness, run_cli: Callable[..., int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    harness.server.health = httpx.Response(
+        503, json={"status": "error", "version": "1.0", "database": "unavailable"}
+    )
+    assert run_cli("health", "--json") == EXIT_ERROR
+    assert harness.out == ""
+    result = json.loads(capsys.readouterr().out)
+    assert result["error"] == "server_unhealthy"
+    assert (result["database"], result["httpStatus"], result["exitCode"]) == ("unavailable", 503, 1)
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "dotenv", "first"),
+    [
+        (
+            "http://127.0.0.1:9",
+            None,
+            None,
+            "1. Check the URL given with --server (now http://127.0.0.1:9).",
+        ),
+        (None, None, None, "1. Set SERVER_URL or pass --server: none is set, so the default"),
+        (None, None, "http://127.0.0.1:9", "1. Check SERVER_URL in "),
+    ],
+)
+def test_the_first_hint_names_where_the_url_came_from(
+    harness: Harness,
+    run_cli: Callable[..., int],
+    capsys: pytest.CaptureFixture[str],
+    flag: str | None,
+    env: str | None,
+    dotenv: str | None,
+    first: str,
+) -> None:
+    """Issue 15 item 7: the hint said "your SERVER_URL environment variable" whatever the source."""
+    harness.server.health = httpx.ConnectError("[Errno 111] Connection refused")
+    del harness.environ["SERVER_URL"]
+    if dotenv:
+        (harness.tmp_path / ".env").write_text(f"SERVER_URL={dotenv}\n")
+    args = ["health", "--server", flag] if flag else ["health"]
+    assert run_cli(*args) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert first in err
+    assert "environment variable" not in err
 
 
 def test_not_a_better_skills_server(

@@ -250,7 +250,7 @@ def test_a_corrupt_session_file_is_replaced(harness: Harness) -> None:
     harness.session_path.write_text("{trunc")
     harness.server.token_steps = ["token"]
     assert login(harness) == 0
-    assert "corrupt or truncated" in harness.err
+    assert "is corrupt (not valid JSON)" in harness.err
     assert json.loads(harness.session_path.read_text())["accessToken"] == "token-1"
 
 
@@ -298,3 +298,40 @@ def test_unreachable_server_through_the_cli(
     assert "Check your SERVER_URL environment variable" in err
     assert "Verify the server is running" in err
     assert "Check network connectivity" in err
+
+
+# -- the machine's name (issue 15 item 8) --------------------------------------------------
+
+
+def test_the_device_request_carries_the_machine_s_host_name(harness: Harness) -> None:
+    import socket
+
+    harness.server.token_steps = ["token"]
+    assert login(harness) == 0
+    body = json.loads(harness.server.requests[0].content)
+    assert body["hostname"] == socket.gethostname()
+
+
+def test_a_server_that_does_not_know_the_host_name_field_is_asked_without_it(
+    harness: Harness,
+) -> None:
+    harness.server.refuse_unknown_fields = True
+    harness.server.token_steps = ["token"]
+    assert login(harness) == 0
+    bodies = [
+        json.loads(r.content) for r in harness.server.requests if r.url.path == Paths.DEVICE_CODE
+    ]
+    assert "hostname" in bodies[0]
+    assert "hostname" not in bodies[1]
+    assert len(bodies) == 2
+
+
+def test_an_odd_host_name_is_not_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    from better_skills.cli.commands.login import machine_name
+
+    monkeypatch.setattr(socket, "gethostname", lambda: "evil\x1b[2Jhost")
+    assert machine_name() is None
+    monkeypatch.setattr(socket, "gethostname", lambda: "ada-laptop.local")
+    assert machine_name() == "ada-laptop.local"

@@ -79,7 +79,9 @@ def test_a_corrupt_file_is_removed(harness: Harness) -> None:
     harness.session_path.write_text("garbage")
     assert logout(harness) == 0
     assert not harness.session_path.exists()
-    assert "unusable session file" in harness.err
+    assert f"The session file {harness.session_path} is corrupt (not valid JSON); deleted it." in (
+        harness.err
+    )
 
 
 def test_json(harness: Harness) -> None:
@@ -104,3 +106,27 @@ def test_through_the_cli(harness: Harness, run_cli: Callable[..., int]) -> None:
     harness.save_session("tok")
     assert run_cli("logout") == 0
     assert run_cli("logout") == 0
+
+
+# -- what the server said (issue 15 item 2) ------------------------------------------------
+
+
+def test_an_already_ended_session_is_reported_as_such(harness: Harness) -> None:
+    harness.save_session("revoked")  # the server does not know it: "signed_out": false
+    assert logout(harness, as_json=True) == 0
+    assert json.loads(harness.out)["serverSignOut"] == "already_invalid"
+    assert "had already ended" in harness.err
+    assert "Signed out" not in harness.err
+    assert not harness.session_path.exists()
+
+
+def test_a_foreign_answer_is_not_a_confirmed_sign_out(harness: Harness) -> None:
+    harness.save_session("tok")
+    harness.server.valid_tokens.add("tok")
+    harness.server.sign_out_response = httpx.Response(200, json={"success": True})
+    assert logout(harness, as_json=True) == 0
+    assert json.loads(harness.out)["serverSignOut"] == "unconfirmed"
+    assert "This server did not confirm the sign-out" in harness.err
+    assert "Signed out" not in harness.err
+    assert f"Deleted the session file {harness.session_path}" in harness.err
+    assert not harness.session_path.exists()

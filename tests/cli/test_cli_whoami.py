@@ -46,9 +46,10 @@ def test_json(harness: Harness) -> None:
 
 
 def test_no_session(harness: Harness) -> None:
-    with pytest.raises(NotAuthenticated, match="session invalid or expired") as caught:
+    with pytest.raises(NotAuthenticated, match="Not logged in") as caught:
         whoami(harness)
     assert "no session file" in caught.value.message
+    assert "invalid or expired" not in caught.value.message
     assert harness.server.requests == []
 
 
@@ -109,12 +110,12 @@ def test_exit_code_4_through_the_cli(
 ) -> None:
     assert run_cli("whoami") == 4
     err = capsys.readouterr().err
-    assert "session invalid or expired" in err
+    assert "Not logged in" in err
     assert "Run `better-skills login`" in err
 
     harness.session_path.parent.mkdir(parents=True)
     harness.session_path.write_text("{")
     assert run_cli("whoami") == 4
     err = capsys.readouterr().err
-    assert "corrupt or truncated" in err
+    assert "is corrupt (not valid JSON)" in err
     assert "Traceback" not in err

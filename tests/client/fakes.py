@@ -72,7 +72,10 @@ class FakeAuthServer:
     health: httpx.Response | Exception | None = None
     sign_out_response: httpx.Response | Exception | None = None
     device_code_response: httpx.Response | Exception | None = None
+    get_session_response: httpx.Response | Exception | None = None
     requests: list[httpx.Request] = field(default_factory=list)
+    #: Answer invalid_request to unknown fields, as a server without ``hostname`` support does.
+    refuse_unknown_fields: bool = False
     issued: int = 0
     tokens_issued: int = 0
 
@@ -102,6 +105,10 @@ class FakeAuthServer:
         if path == Paths.DEVICE_TOKEN:
             return self._token(request)
         if path == Paths.GET_SESSION:
+            if isinstance(self.get_session_response, Exception):
+                raise self.get_session_response
+            if self.get_session_response is not None:
+                return self.get_session_response
             token = self._bearer(request)
             if token not in self.valid_tokens:
                 return httpx.Response(200, content=b"null")
@@ -122,8 +129,11 @@ class FakeAuthServer:
                 raise self.sign_out_response
             if self.sign_out_response is not None:
                 return self.sign_out_response
-            self.valid_tokens.discard(self._bearer(request) or "")
-            return httpx.Response(200, json={"success": True})
+            token = self._bearer(request) or ""
+            ended = token in self.valid_tokens
+            self.valid_tokens.discard(token)
+            # As our server answers (issue 15 item 2): better-auth's field plus ours.
+            return httpx.Response(200, json={"success": True, "signed_out": ended})
         if path == Paths.HEALTH:
             if isinstance(self.health, Exception):
                 raise self.health
@@ -140,6 +150,8 @@ class FakeAuthServer:
         body = json.loads(request.content)
         if body.get("client_id") != CLIENT_ID:
             return oauth_error("invalid_client")
+        if self.refuse_unknown_fields and set(body) - {"client_id", "scope"}:
+            return oauth_error("invalid_request", description="Unknown field: hostname.")
         self.issued += 1
         answer: dict[str, Any] = {
             "device_code": f"device-code-{self.issued}",

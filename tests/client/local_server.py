@@ -130,3 +130,62 @@ def trickle(prefix: bytes, *, every: float = 0.2, limit: float = 60.0) -> RawWri
             wfile.flush()
 
     return write
+
+
+class AuthScript:
+    """A small better-skills auth server for :class:`LocalServer`: device flow, sessions.
+
+    Every token it issues is ``<name>-token-<n>``; ``valid`` holds the tokens it accepts.
+    """
+
+    def __init__(self, name: str, *, valid: set[str] | None = None) -> None:
+        self.name = name
+        self.valid: set[str] = set(valid or ())
+        self.issued = 0
+        self.url = ""  # set by the test once the server runs: verification URIs point at it
+        self.device_code_extra: dict[str, Any] = {}
+        self.user = {"id": "u1", "name": "Ada Lovelace", "email": "ada@example.com"}
+        self.sign_out_reply: Reply | None = None
+
+    def __call__(self, request: Recorded) -> Reply:
+        path = request.path.split("?", 1)[0]
+        token = (request.authorization or "").partition(" ")[2]
+        if path == "/api/auth/device/code":
+            body = {
+                "device_code": "dc",
+                "user_code": "BCDFGHJK",
+                "verification_uri": f"{self.url}/device",
+                "verification_uri_complete": f"{self.url}/device?user_code=BCDFGHJK",
+                "expires_in": 600,
+                "interval": 1,
+            }
+            body.update(self.device_code_extra)
+            return Reply(200, body)
+        if path == "/api/auth/device/token":
+            self.issued += 1
+            new = f"{self.name}-token-{self.issued}"
+            self.valid.add(new)
+            return Reply(200, {"access_token": new, "token_type": "Bearer", "expires_in": 28800})
+        if path == "/api/auth/get-session":
+            if token not in self.valid:
+                return Reply(200, None)
+            session = {
+                "id": "s1",
+                "userId": "u1",
+                "createdAt": "2024-03-15T10:30:00.000Z",
+                "expiresAt": "2099-03-15T18:30:00.000Z",
+            }
+            return Reply(200, {"session": session, "user": self.user})
+        if path == "/api/auth/sign-out":
+            if self.sign_out_reply is not None:
+                return self.sign_out_reply
+            ended = token in self.valid
+            self.valid.discard(token)
+            return Reply(200, {"success": True, "signed_out": ended})
+        if path == "/api/health":
+            return Reply(200, {"status": "ok", "version": "1.0.0", "database": "ok"})
+        return not_found(request)
+
+    @staticmethod
+    def tokens_seen(server: LocalServer) -> list[str]:
+        return [r.authorization.partition(" ")[2] for r in server.requests if r.authorization]

@@ -355,11 +355,29 @@ def test_server_supplied_names_are_stripped_of_escape_sequences() -> None:
 def test_sign_out_reports_whether_the_server_ended_the_session() -> None:
     server = FakeAuthServer(valid_tokens={"tok"})
     with server.client() as client:
-        assert client.sign_out(Credential("tok")) is True
+        assert client.sign_out(Credential("tok")) == "signed_out"
+        assert client.sign_out(Credential("tok")) == "already_invalid"  # "signed_out": false
     assert server.requests[0].headers["Authorization"] == "Bearer tok"
     server.sign_out_response = httpx.Response(401, json={"error": "unauthorized"})
     with server.client() as client:
-        assert client.sign_out(Credential("tok")) is False
+        assert client.sign_out(Credential("tok")) == "already_invalid"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(200, json={"success": True}),  # better-auth's, or anyone's
+        httpx.Response(204),
+        httpx.Response(200, text="<html>ok</html>"),
+        httpx.Response(404, text="<html>no</html>"),
+        httpx.Response(200, json={"success": True, "signed_out": "yes"}),
+    ],
+)
+def test_an_answer_that_is_not_ours_does_not_confirm_the_sign_out(answer: httpx.Response) -> None:
+    """Issue 15 item 2: any 2xx counted as "signed out"."""
+    server = FakeAuthServer(valid_tokens={"tok"}, sign_out_response=answer)
+    with server.client() as client:
+        assert client.sign_out(Credential("tok")) == "unconfirmed"
 
 
 def test_sign_out_uses_a_short_timeout() -> None:
@@ -474,3 +492,40 @@ def test_importing_the_client_does_not_import_httpx_s_own_cli() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("field_name", "value", "expected"),
+    [("expires_in", 1e308, 3600.0), ("interval", 1e308, 60.0), ("interval", 10**400, 60.0)],
+    ids=["expires_in-1e308", "interval-1e308", "interval-10**400"],
+)
+def test_huge_numbers_are_cut_to_sane_bounds(
+    field_name: str, value: float, expected: float
+) -> None:
+    """Issue 16 item 11: 1e308 raised OverflowError in the time arithmetic."""
+    answer = {
+        "device_code": "d",
+        "user_code": "BCDFGHJK",
+        "verification_uri": f"{BASE_URL}/device",
+        "expires_in": 1800,
+        "interval": 5,
+        field_name: value,
+    }
+    server = FakeAuthServer(device_code_response=httpx.Response(200, json=answer))
+    with server.client() as client:
+        assert getattr(client.request_device_code(), field_name) == expected
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan")])
+def test_non_finite_numbers_are_refused(value: float) -> None:
+    answer = {
+        "device_code": "d",
+        "user_code": "BCDFGHJK",
+        "verification_uri": f"{BASE_URL}/device",
+        "expires_in": value,
+    }
+    server = FakeAuthServer(
+        device_code_response=httpx.Response(200, content=json.dumps(answer).encode())
+    )
+    with server.client() as client, pytest.raises(UnexpectedResponse, match="expires_in"):
+        client.request_device_code()

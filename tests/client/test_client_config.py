@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -62,14 +63,43 @@ def test_the_search_stops_at_the_git_root(project: Path) -> None:
     assert resolve(project).url == DEFAULT_SERVER_URL
 
 
-def test_the_search_stops_at_home(tmp_path: Path) -> None:
+def test_a_dotenv_above_the_project_is_never_read(tmp_path: Path) -> None:
+    """Issue 16 item 1: the search walked up to home or /, so a .env planted in a shared
+    parent folder (the system's temporary folder) steered every run below it."""
     home = tmp_path / "home"
     cwd = home / "a" / "b"
     cwd.mkdir(parents=True)
     (tmp_path / ".env").write_text("SERVER_URL=https://above-home.example\n")
-    assert resolve_server_url(environ={}, cwd=cwd, home=home).url == DEFAULT_SERVER_URL
     (home / ".env").write_text("SERVER_URL=https://home.example\n")
-    assert resolve_server_url(environ={}, cwd=cwd, home=home).url == "https://home.example"
+    (home / "a" / ".env").write_text("SERVER_URL=https://parent.example\n")
+    assert resolve_server_url(environ={}, cwd=cwd, home=home).url == DEFAULT_SERVER_URL
+    (cwd / ".env").write_text("SERVER_URL=https://here.example\n")
+    assert resolve_server_url(environ={}, cwd=cwd, home=home).url == "https://here.example"
+
+
+def test_a_world_writable_dotenv_is_ignored_with_a_notice(project: Path) -> None:
+    dotenv = project / ".env"
+    dotenv.write_text("SERVER_URL=https://planted.example\n")
+    os.chmod(dotenv, 0o666)  # noqa: S103 - the point of the test
+    notices: list[str] = []
+    server = resolve_server_url(environ={}, cwd=project, on_notice=notices.append)
+    assert server.url == DEFAULT_SERVER_URL
+    assert notices == [
+        f"Ignored {dotenv}: other users can write to it (chmod o-w {dotenv} to use it)."
+    ]
+    os.chmod(dotenv, 0o644)
+    assert resolve_server_url(environ={}, cwd=project).url == "https://planted.example"
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root")
+def test_a_dotenv_of_another_user_is_ignored(project: Path) -> None:
+    dotenv = project.parents[1] / ".env"  # at the git root
+    dotenv.write_text("SERVER_URL=https://planted.example\n")
+    os.chown(dotenv, 65534, 65534)
+    notices: list[str] = []
+    server = resolve_server_url(environ={}, cwd=project, on_notice=notices.append)
+    assert server.url == DEFAULT_SERVER_URL
+    assert notices == [f"Ignored {dotenv}: it belongs to another user."]
 
 
 def test_environment_beats_dotenv(project: Path) -> None:
@@ -158,3 +188,14 @@ def test_token_from_env() -> None:
     assert token_from_env({"BETTER_SKILLS_TOKEN": " abc.DEF_123 "}) == "abc.DEF_123"
     with pytest.raises(ConfigError, match="BETTER_SKILLS_TOKEN"):
         token_from_env({"BETTER_SKILLS_TOKEN": "two words"})
+
+
+def test_same_server() -> None:
+    from better_skills.client.config import same_server
+
+    assert same_server("http://localhost:3000", "HTTP://LocalHost:3000/")
+    assert same_server("https://a.example", "https://a.example:443")
+    assert not same_server("http://a.example", "https://a.example")
+    assert not same_server("http://a.example:3000", "http://a.example:3001")
+    assert not same_server("http://a.example", "http://a.example.evil")
+    assert not same_server("http://a.example/x", "http://a.example/y")

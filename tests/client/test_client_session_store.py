@@ -277,8 +277,8 @@ def test_no_file_is_none(store: SessionStore) -> None:
     ("content", "reason"),
     [
         (b"", "is empty"),
-        (b'{"version": 1, "accessToken": "tok", "tokenTy', "corrupt or truncated"),
-        (b"\xff\xfe\x00garbage", "corrupt or truncated"),
+        (b'{"version": 1, "accessToken": "tok", "tokenTy', "is corrupt (not valid JSON)"),
+        (b"\xff\xfe\x00garbage", "is corrupt (not valid JSON)"),
         (b"[1, 2]", "not a JSON object"),
         (b'{"version": 2, "accessToken": "t"}', "version 2"),
         (b'{"accessToken": "t"}', "no valid version"),
@@ -339,3 +339,35 @@ def test_delete_removes_a_symlink_itself(store: SessionStore, path: Path, tmp_pa
     path.symlink_to(target)
     assert store.delete() is True
     assert target.read_text() == "precious"
+
+
+def test_the_server_is_recorded_as_an_added_field(store: SessionStore, path: Path) -> None:
+    bound = StoredSession(
+        "tok-123", "Bearer", CREATED, CREATED + timedelta(hours=8), "https://a.example"
+    )
+    store.save(bound)
+    data = json.loads(path.read_text())
+    # The original CLI's five fields come first and unchanged; its reader ignores the sixth.
+    assert list(data) == [
+        "version",
+        "accessToken",
+        "tokenType",
+        "createdAt",
+        "expiresAt",
+        "serverUrl",
+    ]
+    assert data["serverUrl"] == "https://a.example"
+    assert store.load() == bound
+    assert bound.credential().server == "https://a.example"
+
+
+@pytest.mark.parametrize("server", [42, "ftp://a.example", "not a url", ""])
+def test_a_malformed_server_field_is_a_damaged_file(
+    store: SessionStore, path: Path, server: object
+) -> None:
+    store.save(SESSION)
+    data = json.loads(path.read_text())
+    data["serverUrl"] = server
+    path.write_text(json.dumps(data))
+    with pytest.raises(SessionFileError, match="serverUrl"):
+        store.load()

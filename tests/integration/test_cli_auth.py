@@ -72,7 +72,16 @@ def test_login_approved_in_the_browser(
     assert result["server"] == live_server.url
 
     session = cli.session()
-    assert list(session) == ["version", "accessToken", "tokenType", "createdAt", "expiresAt"]
+    # The original CLI's five fields, then the server the token belongs to (issue 15 item 1).
+    assert list(session) == [
+        "version",
+        "accessToken",
+        "tokenType",
+        "createdAt",
+        "expiresAt",
+        "serverUrl",
+    ]
+    assert session["serverUrl"] == live_server.url
     assert session["version"] == 1
     assert session["tokenType"] == "Bearer"
     assert ISO_MS_Z.match(session["createdAt"])
@@ -141,7 +150,7 @@ def test_whoami_after_login(
 def test_whoami_without_a_session_exits_4(cli: Cli) -> None:
     result = cli.run("whoami")
     assert result.returncode == 4
-    assert "session invalid or expired" in result.stderr
+    assert "Not logged in" in result.stderr
     assert "better-skills login" in result.stderr
 
 

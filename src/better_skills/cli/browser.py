@@ -46,9 +46,42 @@ class SystemBrowser:
         return None
 
     def open(self, url: str) -> bool:
+        """Open ``url``; ``True`` only when a browser started (or is still starting).
+
+        For launchers run in the background (``xdg-open``, ``gio``...), ``webbrowser`` reports
+        success as soon as the process exists, so a launcher that fails a moment later still
+        counted as "opened". Those are run here and watched for a moment instead.
+        """
         import webbrowser
 
+        try:
+            controller = webbrowser.get()
+        except webbrowser.Error:
+            controller = None
+        if isinstance(controller, webbrowser.BackgroundBrowser):
+            args = [arg.replace("%s", url) for arg in controller.args]
+            return _launch_and_watch([controller.name, *args])
         try:
             return webbrowser.open(url, new=2)
         except (webbrowser.Error, OSError):
             return False
+
+
+def _launch_and_watch(command: list[str], grace: float = 2.0) -> bool:
+    """Start ``command``; it failed if it exits non-zero within ``grace`` seconds."""
+    import subprocess
+
+    try:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C in the terminal does not reach the browser
+        )
+    except OSError:
+        return False
+    try:
+        return process.wait(grace) == 0
+    except subprocess.TimeoutExpired:
+        return True  # still running: a browser window, or a launcher waiting for one

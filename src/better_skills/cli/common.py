@@ -16,6 +16,8 @@ lazily, which keeps httpx out of ``--help``.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -28,9 +30,20 @@ import click
 from better_skills.cli.browser import Browser, SystemBrowser
 from better_skills.cli.output import Output, format_relative
 from better_skills.client.clock import Clock, SystemClock
-from better_skills.client.config import ServerUrl, resolve_server_url, token_from_env
+from better_skills.client.config import (
+    TOKEN_ENV,
+    ServerUrl,
+    resolve_server_url,
+    same_server,
+    token_from_env,
+)
 from better_skills.client.credentials import Credential
-from better_skills.client.errors import ConfigError, NotAuthenticated
+from better_skills.client.errors import (
+    ClientError,
+    ConfigError,
+    CredentialServerMismatch,
+    NotAuthenticated,
+)
 from better_skills.client.session_store import SessionStore, default_session_path
 from better_skills.protocol.device_flow import TOKEN_TYPE
 
@@ -43,12 +56,14 @@ __all__ = [
     "ApiFactory",
     "AppState",
     "Deps",
+    "exit_codes_epilog",
     "json_option",
     "server_option",
     "unreachable_hints",
 ]
 
-#: The exit codes a command's help lists when it can return all of them.
+#: The exit codes a command's help lists when it can return all of them (a command that cannot
+#: return some of them lists its own with :func:`exit_codes_epilog`).
 COMMAND_EPILOG = "Exit codes: 0 ok, 1 error, 2 usage, 4 not authenticated, 130 interrupted."
 
 #: ``(base_url, credential) -> ApiClient``; tests return clients over a fake transport.
@@ -106,11 +121,13 @@ class Deps:
 
     def resolve_server(self, flag: str | None) -> ServerUrl:
         """The server for this command: its ``--server``, the root ``--server``, then config."""
-        flag = flag or self.state.server_flag
+        flag = flag if flag is not None else self.state.server_flag
         try:
-            server = resolve_server_url(flag, environ=self.environ, cwd=self.cwd)
+            server = resolve_server_url(
+                flag, environ=self.environ, cwd=self.cwd, on_notice=self.out.warn
+            )
         except ConfigError as exc:
-            if flag:  # a bad --server is a usage error (exit 2), like any bad option
+            if flag is not None:  # a bad --server is a usage error (exit 2), like any bad option
                 raise click.UsageError(exc.message) from None
             raise
         self.state.server = server
@@ -125,19 +142,46 @@ class Deps:
         """
         env_token = token_from_env(self.environ)
         if env_token is not None:
+            if server.from_dotenv:
+                raise NotAuthenticated(
+                    f"{TOKEN_ENV} is not sent to {server.url}: that server is named only by "
+                    f"{server.source}, and any repository can contain a .env file.",
+                    hints=(
+                        "Set SERVER_URL in the environment or pass --server to use that server "
+                        "with the token.",
+                    ),
+                )
             return Credential(env_token, TOKEN_TYPE, "environment")
         stored = self.store.load()
         if stored is None:
-            raise NotAuthenticated(f"not logged in: there is no session file at {self.store.path}")
+            raise NotAuthenticated(
+                f"Not logged in (there is no session file at {self.store.path})."
+            )
+        if stored.server is not None and not same_server(stored.server, server.url):
+            raise CredentialServerMismatch(stored.server, server.url)
         now = self.clock.now()
         if stored.is_expired(now):
-            raise NotAuthenticated(f"the session expired {format_relative(stored.expires_at, now)}")
+            raise NotAuthenticated(
+                "session invalid or expired: the session expired "
+                f"{format_relative(stored.expires_at, now)}."
+            )
         return stored.credential()
 
     def api(self, server: ServerUrl | str, credential: Credential | None = None) -> ApiClient:
         """An HTTP client for ``server`` holding ``credential`` (sent by calls with ``auth``)."""
         url = server if isinstance(server, str) else server.url
-        return self.api_factory(url, credential)
+        client = self.api_factory(url, credential)
+        if credential is not None and credential.source == "session_file" and not credential.server:
+            client.on_accepted = lambda accepted: self._bind_session(accepted, url)
+        return client
+
+    def _bind_session(self, credential: Credential, server_url: str) -> None:
+        """Record the server of a session file that names none (the original CLI's), once that
+        server has accepted its token: from then on the token goes nowhere else."""
+        with contextlib.suppress(ClientError):
+            current = self.store.load()
+            if current is not None and current.server is None and current == credential.stored:
+                self.store.save(dataclasses.replace(current, server=server_url))
 
     def auth_client(
         self, server: ServerUrl | str, credential: Credential | None = None
@@ -156,18 +200,29 @@ def _isatty(stream: Any) -> bool:
 
 
 def unreachable_hints(state: AppState) -> list[str]:
-    """The documentation's "Server Unreachable" steps, with the URL in use and its source."""
-    where = ""
-    if state.server is not None:
-        where = f" (now {state.server.url}, from {state.server.source})"
-    hints = [
-        f"1. Check your SERVER_URL environment variable{where}.",
-        "2. Verify the server is running.",
-        "3. Check network connectivity.",
-    ]
+    """The documentation's "Server Unreachable" steps; the first names where the URL came from."""
+    server = state.server
+    if server is None or server.source == "the SERVER_URL environment variable":
+        now = f" (now {server.url})" if server is not None else ""
+        first = f"Check your SERVER_URL environment variable{now}."
+    elif server.source == "--server":
+        first = f"Check the URL given with --server (now {server.url})."
+    elif server.from_dotenv:
+        first = f"Check {server.source} (now {server.url})."
+    else:
+        first = (
+            f"Set SERVER_URL or pass --server: none is set, so the default {server.url} is used."
+        )
+    hints = [f"1. {first}", "2. Verify the server is running.", "3. Check network connectivity."]
     if state.command != "health":
         hints.append("Run `better-skills health` to test the connection.")
     return hints
+
+
+def exit_codes_epilog(codes: Mapping[int, str]) -> str:
+    """A command's help epilog listing the exit codes it can return, and only those."""
+    lines = [f"  {code:<4} {meaning}" for code, meaning in codes.items()]
+    return "\b\nExit codes:\n" + "\n".join(lines)
 
 
 def server_option(func: F) -> F:

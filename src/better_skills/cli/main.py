@@ -101,23 +101,27 @@ def run(args: list[str]) -> int:
     try:
         result = build_cli().main(args, prog_name=PROG_NAME, standalone_mode=False, obj=state)
     except click.exceptions.Abort as exc:
-        # click turns Ctrl-C into Abort after printing a newline; nothing else is written.
+        # click turns Ctrl-C into Abort after printing a newline.
         if isinstance(exc.__cause__, KeyboardInterrupt):
-            return EXIT_INTERRUPTED
+            return _interrupted(state)
         _report_message("Aborted.")
         return EXIT_ERROR
     except click.ClickException as exc:
         exc.show()
+        if state.as_json:
+            from better_skills.cli.output import Output
+
+            Output().json(error_object(exc, state, exc.exit_code, exc.format_message()))
         return exc.exit_code
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return _interrupted(state)
     except SystemExit as exc:  # click exits 1 itself on a broken pipe
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     except Exception as exc:
         code = exit_code_for(exc)
         if code is None:
             raise  # a bug: the traceback is what a report needs
-        _report(exc, state)
+        _report(exc, state, code)
         return code
     return result if isinstance(result, int) else EXIT_OK
 
@@ -143,7 +147,9 @@ def exit_code_for(error: BaseException) -> int | None:
     return None
 
 
-def _report(error: Exception, state: AppState) -> None:
+def _report(error: Exception, state: AppState, code: int) -> None:
+    """The one place errors are shown: a message and hints on stderr, and with ``--json`` an
+    error object on stdout as well."""
     from better_skills.cli.common import unreachable_hints
     from better_skills.cli.output import Output
     from better_skills.client.errors import ClientError, ServerUnreachable
@@ -151,17 +157,55 @@ def _report(error: Exception, state: AppState) -> None:
     from better_skills.protocol.errors import AccessDenied, ExpiredToken, OAuthError
 
     out = Output()
+    message, hints = str(error), ()
     if isinstance(error, ServerUnreachable):
-        out.error(error.message, unreachable_hints(state))
+        message, hints = error.message, tuple(unreachable_hints(state))
     elif isinstance(error, ClientError):
-        out.error(error.message, error.hints)
+        message, hints = error.message, error.hints
     elif isinstance(error, AccessDenied):
-        out.error("Login was denied in the browser.")
+        message = "Login was denied in the browser."
     elif isinstance(error, ExpiredToken):
-        out.error("Login code expired. Run `better-skills login` again.")
+        message = "Login code expired. Run `better-skills login` again."
     elif isinstance(error, OAuthError):
         detail = f": {clean(error.description)}" if error.description else ""
-        out.error(f"The server refused the request ({clean(error.error)}){detail}")
+        message = f"The server refused the request ({clean(error.error)}){detail}"
+    out.error(message, hints)
+    if state.as_json:
+        out.json(error_object(error, state, code, message, hints))
+
+
+def error_object(
+    error: BaseException, state: AppState, code: int, message: str, hints: tuple[str, ...] = ()
+) -> dict[str, object]:
+    """The ``--json`` form of an error: ``{"error", "message", "hints", "exitCode", ...}``."""
+    import click
+
+    from better_skills.client.errors import ClientError, ServerUnreachable
+    from better_skills.protocol.errors import OAuthError
+
+    kind = "error"
+    if isinstance(error, ClientError):
+        kind = error.code
+    elif isinstance(error, OAuthError):
+        kind = error.error
+    elif isinstance(error, click.UsageError):
+        kind = "usage"
+    result: dict[str, object] = {"error": kind, "message": message, "hints": list(hints)}
+    if state.server is not None:
+        result["server"] = state.server.url
+    if isinstance(error, ServerUnreachable):
+        result.update(reachable=False, reason=error.reason)
+    if isinstance(error, ClientError):
+        result.update(error.data)
+    result["exitCode"] = code
+    return result
+
+
+def _interrupted(state: AppState) -> int:
+    """Ctrl-C: quiet, except that a login says it was cancelled (nothing was saved)."""
+    if state.command == "login":
+        _report_message("Login cancelled.")
+    return EXIT_INTERRUPTED
 
 
 def _report_message(message: str) -> None:
@@ -174,7 +218,7 @@ def build_cli() -> click.Group:
     """The root group; subcommands are imported on first use."""
     import click
 
-    from better_skills.cli.common import AppState
+    from better_skills.cli.common import AppState, server_option
 
     class LazyGroup(click.Group):
         def list_commands(self, ctx: click.Context) -> list[str]:
@@ -198,13 +242,10 @@ def build_cli() -> click.Group:
         name=PROG_NAME,
         help=ROOT_HELP,
         epilog=ROOT_EPILOG,
+        invoke_without_command=True,  # bare `better-skills` prints the help and exits 0
         context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
     )
-    @click.option(
-        "--server",
-        metavar="URL",
-        help="Server URL; overrides SERVER_URL and .env (default http://localhost:3000).",
-    )
+    @server_option
     @click.version_option(
         __version__, "-V", "--version", prog_name=PROG_NAME, message="%(prog)s %(version)s"
     )
@@ -213,6 +254,8 @@ def build_cli() -> click.Group:
         state = ctx.ensure_object(AppState)
         state.server_flag = server
         state.command = ctx.invoked_subcommand
+        if ctx.invoked_subcommand is None:
+            click.echo(ctx.get_help())
 
     return cli
 

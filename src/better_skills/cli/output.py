@@ -60,6 +60,18 @@ def _can_encode(stream: IO[str], text: str) -> bool:
     return True
 
 
+def _encodable(stream: IO[str], text: str) -> str:
+    """``text`` with what the stream cannot encode (a lone surrogate, say) replaced by ``?``."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, errors="replace").decode(encoding, errors="replace")
+    except LookupError:
+        pass
+    return text
+
+
 class Output:
     """Where every command writes. Tests pass ``io.StringIO`` streams."""
 
@@ -96,7 +108,7 @@ class Output:
 
     def _write(self, stream: IO[str], text: str) -> None:
         with self.lock:
-            stream.write(text + "\n")
+            stream.write(_encodable(stream, text) + "\n")
             stream.flush()
 
     # -- data (stdout) ---------------------------------------------------------------------

@@ -21,7 +21,7 @@ import json
 import ssl
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
@@ -31,6 +31,7 @@ import httpcore
 from better_skills import __version__
 from better_skills.client._httpx import httpx
 from better_skills.client.clock import Clock, SystemClock
+from better_skills.client.config import same_server
 from better_skills.client.credentials import Credential
 from better_skills.client.errors import (
     CredentialServerMismatch,
@@ -48,6 +49,7 @@ __all__ = [
     "ApiClient",
     "ApiResponse",
     "Timeout",
+    "wrong_server_hints",
 ]
 
 #: Cap on an answer unless a call asks for more: the auth API's largest is well under 2 KiB.
@@ -80,6 +82,17 @@ class ApiResponse:
     credential: Credential | None = None
 
 
+def wrong_server_hints(base_url: str) -> tuple[str, ...]:
+    """What to say when an answer shows that ``base_url`` is not a better-skills server."""
+    hints = [f"Does {base_url} point at a better-skills server? Check SERVER_URL or --server."]
+    parts = urlsplit(base_url)
+    if parts.path not in ("", "/"):
+        hints.append(
+            f"A server URL has no path: try {parts.scheme}://{parts.netloc} (without {parts.path})."
+        )
+    return tuple(hints)
+
+
 def default_user_agent() -> str:
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     return f"better-skills-cli/{__version__} ({sys.platform}; Python {python})"
@@ -108,6 +121,8 @@ class ApiClient:
         if credential is not None:
             self._check_server(credential)
         self.credential = credential
+        #: Called once with a credential that names no server, when this server accepts it.
+        self.on_accepted: Callable[[Credential], None] | None = None
         self._deadline = _Deadline()
         verify = _tls_context_for(self.base_url)
         if transport is None:
@@ -188,7 +203,10 @@ class ApiClient:
         response = self.send(method, path, **options)
         if response.status_code not in expect:
             self.raise_for_error(response)
-        return self.json(response)
+        data = self.json(response)
+        if response.credential is not None:
+            self.accepted(response.credential)
+        return data
 
     # -- answers ---------------------------------------------------------------------------
 
@@ -199,7 +217,7 @@ class ApiClient:
             raise UnexpectedResponse(
                 f"The server at {self.base_url} answered {response.path} with something that is "
                 f"not JSON (HTTP {response.status_code}).",
-                hints=("Check that SERVER_URL points at a better-skills server.",),
+                hints=wrong_server_hints(self.base_url),
             ) from None
 
     def json_object(self, response: ApiResponse) -> dict[str, Any]:
@@ -244,7 +262,7 @@ class ApiClient:
             raise error
         raise UnexpectedResponse(
             f"The server at {self.base_url} answered HTTP {status} to {response.path}.",
-            hints=("Check that SERVER_URL points at a better-skills server.",),
+            hints=wrong_server_hints(self.base_url),
         )
 
     # -- credentials -----------------------------------------------------------------------
@@ -261,8 +279,18 @@ class ApiClient:
 
     def _check_server(self, credential: Credential) -> None:
         """A token goes only to the server that issued it (docs/security.md, token binding)."""
-        if credential.server is not None and credential.server != self.base_url:
+        if credential.server is not None and not same_server(credential.server, self.base_url):
             raise CredentialServerMismatch(credential.server, self.base_url)
+
+    def accepted(self, credential: Credential) -> None:
+        """Facades call this when the server has accepted ``credential`` (a 2xx that proves it).
+
+        A session file of the original CLI names no server; the first server that accepts its
+        token becomes its server (``on_accepted`` records that).
+        """
+        if credential.server is None and self.on_accepted is not None:
+            hook, self.on_accepted = self.on_accepted, None
+            hook(credential)
 
 
 # -- the total deadline ------------------------------------------------------------------------

@@ -8,18 +8,22 @@ HTTP (deadlines, size caps, TLS, error mapping, the credential) is :class:`ApiCl
 
 from __future__ import annotations
 
+import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 from urllib.parse import urlsplit
 
 from better_skills.client._transport import (
     DEFAULT_TIMEOUT,
     MAX_RESPONSE_BYTES,
     ApiClient,
+    ApiResponse,
     Timeout,
+    wrong_server_hints,
 )
 from better_skills.client.clock import Clock, SystemClock
 from better_skills.client.credentials import Credential
@@ -33,14 +37,17 @@ from better_skills.protocol.device_flow import (
     CLIENT_ID,
     DEFAULT_SCOPE,
     DEVICE_CODE_GRANT_TYPE,
+    HOSTNAME_FIELD,
     SLOW_DOWN_INCREMENT,
     TOKEN_TYPE,
     Paths,
     format_user_code,
+    normalize_user_code,
 )
 from better_skills.protocol.errors import (
     AuthorizationPending,
     ExpiredToken,
+    InvalidRequest,
     SlowDown,
     TooManyRequests,
 )
@@ -60,6 +67,7 @@ __all__ = [
     "Health",
     "PollProgress",
     "SessionInfo",
+    "SignOutResult",
     "SystemClock",
     "TokenGrant",
     "User",
@@ -73,8 +81,14 @@ DEFAULT_POLL_INTERVAL = 5.0
 MIN_POLL_INTERVAL = 1.0
 #: Backoff after network errors doubles up to this (still never past the code's expiry).
 MAX_BACKOFF = 60.0
+#: Bounds on what a server may say (RFC 8628 expects minutes, not centuries): a larger
+#: ``expires_in`` or ``interval`` is cut to these, a non-finite one is refused.
+MAX_CODE_LIFETIME = 3600.0
+MAX_POLL_INTERVAL = 60.0
+MAX_TOKEN_LIFETIME = 366 * 86400.0
 
 PollState = Literal["waiting", "slow_down", "retrying"]
+SignOutResult = Literal["signed_out", "already_invalid", "unconfirmed"]
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,8 @@ class DeviceAuthorization:
     verification_uri_complete: str | None
     expires_in: float
     interval: float
+    #: The verification page is on the server's own host (loopback names count as one).
+    same_host: bool = True
 
     @property
     def display_code(self) -> str:
@@ -181,25 +197,40 @@ class AuthClient:
     # -- device flow -----------------------------------------------------------------------
 
     def request_device_code(
-        self, *, client_id: str = CLIENT_ID, scope: str = DEFAULT_SCOPE
+        self, *, client_id: str = CLIENT_ID, scope: str = DEFAULT_SCOPE, hostname: str | None = None
     ) -> DeviceAuthorization:
-        """``POST /api/auth/device/code`` (RFC 8628 §3.1)."""
-        response = self.api.send(
-            "POST", Paths.DEVICE_CODE, json_body={"client_id": client_id, "scope": scope}
-        )
+        """``POST /api/auth/device/code`` (RFC 8628 §3.1), with this machine's ``hostname``.
+
+        A server that does not know the ``hostname`` field (it refuses unknown fields with
+        ``invalid_request``) is asked again without it.
+        """
+        body = {"client_id": client_id, "scope": scope}
+        if hostname:
+            body[HOSTNAME_FIELD] = hostname
+        response = self.api.send("POST", Paths.DEVICE_CODE, json_body=body)
+        if response.status_code == 400 and hostname:
+            try:
+                self._fail(response)
+            except InvalidRequest:
+                return self.request_device_code(client_id=client_id, scope=scope)
         if response.status_code != 200:
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json_object(response)
         complete = data.get("verification_uri_complete")
+        uri = _safe_uri(data.get("verification_uri"), "verification_uri")
+        complete_uri = (
+            None if complete is None else _safe_uri(complete, "verification_uri_complete")
+        )
         return DeviceAuthorization(
             device_code=_required_str(data, "device_code"),
-            user_code=_display_str(data, "user_code"),
-            verification_uri=_safe_uri(data.get("verification_uri"), "verification_uri"),
-            verification_uri_complete=(
-                None if complete is None else _safe_uri(complete, "verification_uri_complete")
+            user_code=_user_code(data),
+            verification_uri=uri,
+            verification_uri_complete=complete_uri,
+            expires_in=_number(data, "expires_in", required=True, maximum=MAX_CODE_LIFETIME) or 0.0,
+            interval=_number(data, "interval", maximum=MAX_POLL_INTERVAL) or DEFAULT_POLL_INTERVAL,
+            same_host=all(
+                _same_host(url, self.base_url) for url in (uri, complete_uri) if url is not None
             ),
-            expires_in=_number(data, "expires_in", required=True) or 0.0,
-            interval=_number(data, "interval") or DEFAULT_POLL_INTERVAL,
         )
 
     def poll_for_token(
@@ -272,7 +303,7 @@ class AuthClient:
             },
         )
         if response.status_code != 200:
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json_object(response)
         token = data.get("access_token")
         if not isinstance(token, str) or not is_header_safe(token):
@@ -284,7 +315,7 @@ class AuthClient:
         return TokenGrant(
             access_token=token,
             token_type=token_type,
-            expires_in=_number(data, "expires_in"),
+            expires_in=_number(data, "expires_in", maximum=MAX_TOKEN_LIFETIME),
             scope=clean(scope) if isinstance(scope, str) else None,
         )
 
@@ -295,11 +326,12 @@ class AuthClient:
 
         ``None`` when the server does not accept the token.
         """
+        credential = credential or self.api.credential
         response = self.api.send("GET", Paths.GET_SESSION, auth=credential or True)
         if response.status_code in (401, 403):
             return None
         if response.status_code != 200:
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json(response)
         if data is None:  # better-auth's answer for "no valid session"
             return None
@@ -309,6 +341,8 @@ class AuthClient:
         session = data.get("session")
         if not isinstance(user, dict) or not isinstance(session, dict):
             raise UnexpectedResponse("The server sent a session without a user.")
+        if credential is not None:
+            self.api.accepted(credential)
         return SessionInfo(
             user=User(
                 id=clean(user.get("id", ""), max_length=100),
@@ -319,20 +353,45 @@ class AuthClient:
             expires_at=_timestamp(session.get("expiresAt")),
         )
 
-    def sign_out(self, credential: Credential | None = None) -> bool:
+    def sign_out(self, credential: Credential | None = None) -> SignOutResult:
         """``POST /api/auth/sign-out`` with ``credential`` (default: the client's own).
 
-        Uses a short timeout. ``True`` when the server ended the session, ``False`` when it
-        refused the token (it was already expired or revoked). Raises
-        :class:`ServerUnreachable` when offline.
+        Uses a short timeout. ``signed_out``: the server says it ended the session;
+        ``already_invalid``: it says the session was already gone (``"signed_out": false``, or
+        a 401/403 error of ours); ``unconfirmed``: any other answer, which is not a
+        better-skills server's (``{"success": true}`` alone included). Raises
+        :class:`ServerUnreachable` when offline and :class:`ServerError` on a 5xx.
         """
         response = self.api.send(
             "POST", Paths.SIGN_OUT, auth=credential or True, timeout=SIGN_OUT_TIMEOUT
         )
-        if 200 <= response.status_code < 300:
-            return True
-        if 400 <= response.status_code < 500:
-            return False
+        status = response.status_code
+        if status >= 500:
+            self._fail(response)
+        try:
+            data = json.loads(response.body)
+        except ValueError:
+            return "unconfirmed"
+        if not isinstance(data, dict):
+            return "unconfirmed"
+        if 200 <= status < 300:
+            ended = data.get("signed_out")
+            if ended is True:
+                return "signed_out"
+            return "already_invalid" if ended is False else "unconfirmed"
+        if status in (401, 403) and isinstance(data.get("error"), str):
+            return "already_invalid"
+        return "unconfirmed"
+
+    def _fail(self, response: ApiResponse) -> NoReturn:
+        """Every auth endpoint exists on a better-skills server: a 404 or 405 means this URL
+        is not one (or has a path it should not have)."""
+        if response.status_code in (404, 405):
+            raise UnexpectedResponse(
+                f"The server at {self.base_url} has no {response.path} "
+                f"(HTTP {response.status_code}).",
+                hints=wrong_server_hints(self.base_url),
+            )
         self.api.raise_for_error(response)
 
     # -- health ----------------------------------------------------------------------------
@@ -343,7 +402,7 @@ class AuthClient:
         response = self.api.send("GET", Paths.HEALTH, timeout=HEALTH_TIMEOUT)
         round_trip = time.perf_counter() - started
         if response.status_code not in (200, 503):
-            self.api.raise_for_error(response)
+            self._fail(response)
         data = self.api.json_object(response)
         default = "ok" if response.status_code == 200 else "unavailable"
         version = data.get("version")
@@ -369,38 +428,63 @@ def _required_str(data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _display_str(data: dict[str, Any], key: str) -> str:
-    """A required string that is only shown to the user: cleaned, not refused."""
-    value = data.get(key)
+def _user_code(data: dict[str, Any]) -> str:
+    """The user code, only if it looks like one: 4 to 16 letters and digits (dashes aside)."""
+    value = data.get("user_code")
     text = clean(value, max_length=64) if isinstance(value, str) else ""
-    if not text:
-        raise UnexpectedResponse(f"The server's answer has no valid {key}.")
-    return text
+    code = normalize_user_code(text)
+    if not (4 <= len(code) <= 16 and code.isascii() and code.isalnum()):
+        raise UnexpectedResponse("The server's answer has no valid user_code.")
+    return code
 
 
-def _number(data: dict[str, Any], key: str, *, required: bool = False) -> float | None:
-    """A positive JSON number; the original CLI busy-loops without one, so we insist."""
+def _number(
+    data: dict[str, Any], key: str, *, required: bool = False, maximum: float
+) -> float | None:
+    """A positive, finite JSON number, cut to ``maximum``; the original CLI busy-loops without
+    one, so we insist. ``Infinity`` and ``1e308`` crashed time arithmetic before the cap."""
     value = data.get(key)
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
         raise UnexpectedResponse(f"The server's answer has no valid {key} (a positive number).")
-    return float(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UnexpectedResponse(f"The server's answer has no valid {key} (a finite number).")
+    return float(min(value, maximum))  # min before float(): a 400-digit int would overflow
 
 
 def _safe_uri(value: object, key: str) -> str:
-    """Only http(s) URLs are shown or opened; a ``file:`` or ``javascript:`` URI is refused."""
+    """Only http(s) URLs without user info are shown or opened.
+
+    A ``file:`` or ``javascript:`` URI is refused, and so is ``http://host@evil.example/``,
+    which reads as ``host`` but goes to ``evil.example``.
+    """
     # clean() changing the value means control, escape or bidi characters: never display those.
     if isinstance(value, str) and value and " " not in value and clean(value) == value:
         try:
             parts = urlsplit(value)
+            _ = parts.port
         except ValueError:
             parts = None
-        if parts is not None and parts.scheme.lower() in ("http", "https") and parts.hostname:
+        if (
+            parts is not None
+            and parts.scheme.lower() in ("http", "https")
+            and parts.hostname
+            and "@" not in parts.netloc
+        ):
             return value
     raise UnexpectedResponse(
-        f"The server sent a {key} that is not an http(s) URL; refusing to use it."
+        f"The server sent a {key} that is not a plain http(s) URL; refusing to use it."
     )
+
+
+_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _same_host(url: str, server: str) -> bool:
+    """Whether ``url`` is on the server's host; ``localhost`` and 127.0.0.1 count as one."""
+    a, b = (urlsplit(u).hostname or "" for u in (url, server))
+    return a == b or (a in _LOOPBACK and b in _LOOPBACK)
 
 
 def _timestamp(value: object) -> datetime | None:

@@ -1,14 +1,16 @@
 """Runtime configuration of the CLI: the server URL and the token from the environment.
 
 ``SERVER_URL`` is resolved as the documentation says (environment, then a ``.env`` file in the
-project root, then ``http://localhost:3000``), with ``--server`` above all three. This module
-does no network I/O and imports nothing heavy.
+project root, then ``http://localhost:3000``), with ``--server`` above all three. The project's
+``.env`` is the one in the working directory or at its git root, and only if it is the user's own
+file and others cannot write to it. This module does no network I/O and imports nothing heavy
+(python-dotenv only when a ``.env`` is there).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,6 +27,7 @@ __all__ = [
     "normalize_server_url",
     "read_dotenv",
     "resolve_server_url",
+    "same_server",
     "token_from_env",
 ]
 
@@ -42,9 +45,31 @@ class ServerUrl:
 
     url: str
     source: str
+    #: Named only by a ``.env`` file, which any repository can contain (see ``credentials``).
+    from_dotenv: bool = False
 
     def __str__(self) -> str:
         return self.url
+
+
+def same_server(a: str, b: str) -> bool:
+    """Whether two server URLs name the same server (scheme and host case, default ports)."""
+
+    def key(url: str) -> tuple[str, str, int | None, str]:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        default = {"http": 80, "https": 443}.get(scheme)
+        return (
+            scheme,
+            (parts.hostname or "").lower(),
+            parts.port or default,
+            parts.path.rstrip("/"),
+        )
+
+    try:
+        return key(a) == key(b)
+    except ValueError:
+        return False
 
 
 def normalize_server_url(raw: str, source: str) -> str:
@@ -76,47 +101,54 @@ def normalize_server_url(raw: str, source: str) -> str:
 
 
 def find_dotenv(start: Path, home: Path | None = None) -> Path | None:
-    """The nearest ``.env`` file from ``start`` upward, stopping at the git root or home.
+    """The project's ``.env``: in ``start`` (the working directory), else at its git root.
 
-    The stopping folder itself is searched: the git root is the project root.
+    Nothing above the project is searched: a ``.env`` in a parent folder (a shared temporary
+    folder, say) is not the project's, and anyone may have put it there. ``home`` is accepted
+    for compatibility and no longer used.
     """
-    home = home if home is not None else Path.home()
+    del home
     current = start.absolute()
-    while True:
-        candidate = current / ".env"
-        if candidate.is_file():
-            return candidate
-        if (current / ".git").exists() or current == home or current.parent == current:
-            return None
-        current = current.parent
+    if (current / ".env").is_file():
+        return current / ".env"
+    for folder in (current, *current.parents):
+        if (folder / ".git").exists():
+            candidate = folder / ".env"
+            return candidate if candidate.is_file() else None
+    return None
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse ``KEY=value`` lines (``export``, quotes and ``#`` comments allowed)."""
+def read_dotenv(path: Path, *, on_notice: Callable[[str], None] | None = None) -> dict[str, str]:
+    """``KEY=value`` pairs of a ``.env`` file, in python-dotenv's dialect (the server's too).
+
+    The file is used only if it belongs to the current user and others cannot write to it;
+    otherwise (and when it is unreadable or too large) the result is empty and ``on_notice``
+    says why.
+    """
+    notice = on_notice or (lambda _message: None)
     try:
         with path.open("rb") as handle:
+            st = os.fstat(handle.fileno())
             data = handle.read(_MAX_DOTENV_BYTES + 1)
     except OSError:
         return {}
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and st.st_uid != getuid():
+        notice(f"Ignored {path}: it belongs to another user.")
+        return {}
+    if st.st_mode & 0o002:
+        notice(f"Ignored {path}: other users can write to it (chmod o-w {path} to use it).")
+        return {}
     if len(data) > _MAX_DOTENV_BYTES:
         return {}
+    import io
+
+    from dotenv.parser import parse_stream  # only when a .env exists: start-up stays fast
+
     values: dict[str, str] = {}
-    for line in data.decode("utf-8", errors="replace").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            continue
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
+    for binding in parse_stream(io.StringIO(data.decode("utf-8", errors="replace"))):
+        if binding.key and binding.value is not None and not binding.error:
+            values[binding.key] = binding.value
     return values
 
 
@@ -126,13 +158,16 @@ def resolve_server_url(
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     home: Path | None = None,
+    on_notice: Callable[[str], None] | None = None,
 ) -> ServerUrl:
     """``--server``, then ``$SERVER_URL``, then ``SERVER_URL`` in ``.env``, then the default.
 
-    An empty value counts as unset, as with most tools.
+    An empty variable counts as unset, as with most tools (an empty ``--server`` is an error).
+    ``.env`` is the project's only
+    (:func:`find_dotenv`, :func:`read_dotenv`).
     """
     environ = os.environ if environ is None else environ
-    if flag:
+    if flag is not None:  # `--server ''` is a mistake, not "unset"
         return ServerUrl(normalize_server_url(flag, "--server"), "--server")
     from_env = environ.get(SERVER_URL_ENV, "").strip()
     if from_env:
@@ -140,10 +175,10 @@ def resolve_server_url(
         return ServerUrl(normalize_server_url(from_env, source), source)
     dotenv = find_dotenv(cwd if cwd is not None else Path.cwd(), home)
     if dotenv is not None:
-        from_file = read_dotenv(dotenv).get(SERVER_URL_ENV, "").strip()
+        from_file = read_dotenv(dotenv, on_notice=on_notice).get(SERVER_URL_ENV, "").strip()
         if from_file:
             source = f"SERVER_URL in {dotenv}"
-            return ServerUrl(normalize_server_url(from_file, source), source)
+            return ServerUrl(normalize_server_url(from_file, source), source, from_dotenv=True)
     return ServerUrl(DEFAULT_SERVER_URL, "the default")
 
 

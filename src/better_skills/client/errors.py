@@ -21,8 +21,9 @@ classes of ``better_skills.protocol.errors``, so both sides share one set of err
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any, ClassVar
 
 __all__ = [
     "ApiError",
@@ -40,20 +41,32 @@ __all__ = [
 
 
 class ClientError(Exception):
-    """An error the user can act on: a one-line message and optional hints."""
+    """An error the user can act on: a one-line message and optional hints.
 
-    def __init__(self, message: str, *, hints: Sequence[str] = ()) -> None:
+    ``code`` names the kind in ``--json`` error objects; ``data`` adds fields to that object.
+    """
+
+    code: ClassVar[str] = "error"
+
+    def __init__(
+        self, message: str, *, hints: Sequence[str] = (), data: Mapping[str, Any] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hints = tuple(hints)
+        self.data: dict[str, Any] = dict(data or {})
 
 
 class ConfigError(ClientError):
     """A setting is invalid; the message names where the value came from."""
 
+    code = "invalid_config"
+
 
 class SessionFileError(ClientError):
     """The session file exists but cannot be used."""
+
+    code = "session_file_damaged"
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(
@@ -66,6 +79,8 @@ class SessionFileError(ClientError):
 
 class SessionStoreUnwritable(ClientError):
     """The session folder or file cannot be written or removed."""
+
+    code = "session_file_unwritable"
 
     def __init__(self, path: Path, cause: str) -> None:
         super().__init__(
@@ -80,27 +95,30 @@ class SessionStoreUnwritable(ClientError):
 
 
 class NotAuthenticated(ClientError):
-    """No usable session: the documented "session invalid or expired"."""
+    """No usable credential: not logged in, an expired or refused session, a refused token.
 
-    def __init__(self, detail: str | None = None) -> None:
-        message = "session invalid or expired"
-        if detail:
-            message = f"{message} ({detail})"
-        super().__init__(message, hints=("Run `better-skills login` to log in.",))
-        self.detail = detail
+    A session that has ended keeps the documented wording "session invalid or expired".
+    """
+
+    code = "not_authenticated"
+
+    LOGIN_HINT = "Run `better-skills login` to log in."
+
+    def __init__(self, message: str = "Not logged in.", *, hints: Sequence[str] = ()) -> None:
+        super().__init__(message, hints=hints or (self.LOGIN_HINT,))
 
 
 class CredentialServerMismatch(NotAuthenticated):
     """The token was issued by another server; it is never sent to this one."""
 
-    def __init__(self, token_server: str, server: str) -> None:
-        ClientError.__init__(
-            self,
+    code = "wrong_server"
+
+    def __init__(self, token_server: str, server: str, *, hints: Sequence[str] = ()) -> None:
+        super().__init__(
             f"You are logged in to {token_server}, not {server}; the token is only sent to "
             "the server that issued it.",
-            hints=(f"Run `better-skills login --server {server}` to log in there.",),
+            hints=hints or (f"Run `better-skills login --server {server}` to log in there.",),
         )
-        self.detail = None
         self.token_server = token_server
         self.server = server
 
@@ -108,9 +126,13 @@ class CredentialServerMismatch(NotAuthenticated):
 class ApiError(ClientError):
     """The server could not be used for the request."""
 
+    code = "api_error"
+
 
 class ServerUnreachable(ApiError):
     """No HTTP answer at all: connection refused, DNS failure, timeout."""
+
+    code = "server_unreachable"
 
     def __init__(self, url: str, reason: str) -> None:
         super().__init__(f"Cannot reach the server at {url} ({reason}).")
@@ -121,6 +143,8 @@ class ServerUnreachable(ApiError):
 class ServerError(ApiError):
     """An HTTP status the contract does not allow here (5xx included)."""
 
+    code = "server_error"
+
     def __init__(self, message: str, *, status_code: int) -> None:
         super().__init__(message)
         self.status_code = status_code
@@ -129,6 +153,10 @@ class ServerError(ApiError):
 class UnexpectedResponse(ApiError):
     """An answer we refuse to use: not JSON, too large, wrong shape or unsafe."""
 
+    code = "unexpected_response"
+
 
 class ServerUnhealthy(ApiError):
     """The server answered its health check, but is not healthy (its database is down...)."""
+
+    code = "server_unhealthy"

@@ -3,7 +3,12 @@
 Format (the documented one, shared with the original TypeScript CLI)::
 
     {"version": 1, "accessToken": "<token>", "tokenType": "Bearer",
-     "createdAt": "2024-03-15T10:30:00.000Z", "expiresAt": "2024-03-15T18:30:00.000Z"}
+     "createdAt": "2024-03-15T10:30:00.000Z", "expiresAt": "2024-03-15T18:30:00.000Z",
+     "serverUrl": "https://api.betterskills.ai"}
+
+``serverUrl`` is ours: the server that issued the token, the only one it is ever sent to (an
+added field, which the original CLI's reader ignores). A file without it (written by the original)
+is bound to the first server that accepts it.
 
 Guarantees beyond the original: the file is written atomically (temporary file in the same
 folder, fsync, rename, fsync of the folder), mode 0600 in a folder of mode 0700; a file the
@@ -25,8 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from better_skills.client.config import normalize_server_url
 from better_skills.client.credentials import Credential
-from better_skills.client.errors import SessionFileError, SessionStoreUnwritable
+from better_skills.client.errors import ConfigError, SessionFileError, SessionStoreUnwritable
 from better_skills.protocol.device_flow import TOKEN_TYPE
 from better_skills.protocol.wire import (
     format_timestamp,
@@ -78,22 +84,29 @@ class StoredSession:
     token_type: str
     created_at: datetime
     expires_at: datetime
+    #: The server that issued the token; ``None`` in a file of the original CLI.
+    server: str | None = None
 
     def is_expired(self, now: datetime) -> bool:
         return now >= self.expires_at
 
     def credential(self) -> Credential:
         """The token of this session, to hand to an API client."""
-        return Credential(self.access_token, self.token_type, "session_file", stored=self)
+        return Credential(
+            self.access_token, self.token_type, "session_file", server=self.server, stored=self
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "version": SESSION_VERSION,
             "accessToken": self.access_token,
             "tokenType": self.token_type,
             "createdAt": format_timestamp(self.created_at),
             "expiresAt": format_timestamp(self.expires_at),
         }
+        if self.server is not None:
+            data["serverUrl"] = self.server
+        return data
 
     @classmethod
     def from_json(cls, data: object, path: Path) -> StoredSession:
@@ -122,7 +135,15 @@ class StoredSession:
                 times[key] = parse_timestamp(raw)
             except ValueError:
                 raise SessionFileError(path, f"has a missing or malformed {key}") from None
-        return cls(token, token_type, times["createdAt"], times["expiresAt"])
+        server = data.get("serverUrl")
+        if server is not None:
+            try:
+                if not isinstance(server, str):
+                    raise ConfigError("not a string")
+                server = normalize_server_url(server, "the session file")
+            except ConfigError:
+                raise SessionFileError(path, "has a malformed serverUrl") from None
+        return cls(token, token_type, times["createdAt"], times["expiresAt"], server)
 
 
 def _owned_by_me(st: os.stat_result) -> bool:
@@ -191,7 +212,7 @@ class SessionStore:
         try:
             parsed = json.loads(data.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
-            raise SessionFileError(self.path, "is corrupt or truncated (not valid JSON)") from None
+            raise SessionFileError(self.path, "is corrupt (not valid JSON)") from None
         return StoredSession.from_json(parsed, self.path)
 
     def _tighten_file(self, fd: int, st: os.stat_result) -> None:

@@ -2,7 +2,9 @@
 
 A hostile or broken server could put escape sequences in a user name or an error description to
 rewrite the screen, change the window title, or hide text; bidirectional overrides can reorder
-what the user reads. Everything the server sends passes through :func:`clean` before display.
+what the user reads; invisible characters (Unicode tags U+E0000 to U+E007F, word joiner, soft
+hyphen, zero-width spaces) can smuggle text past the eye; a lone surrogate cannot be printed.
+Everything the server sends passes through :func:`clean` before display.
 """
 
 from __future__ import annotations
@@ -20,10 +22,11 @@ _ESCAPE_SEQUENCE = re.compile(
     r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?"
     r"|\x1b[\s\S]?"
 )
-# Format characters that reorder or hide text (Trojan Source, CVE-2021-42574).
-_BIDI_AND_INVISIBLE = frozenset(
-    "\u061c\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
-)
+# Removed: controls (Cc), format characters (Cf: bidi overrides as in Trojan Source,
+# CVE-2021-42574, zero-width characters, U+2060, U+00AD, the tag block), lone surrogates (Cs),
+# private-use (Co) and unassigned (Cn) code points. Line and paragraph separators become spaces.
+_REMOVED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+_SPACE_CATEGORIES = frozenset({"Zl", "Zp"})
 
 
 def clean(text: object, *, max_length: int = 500) -> str:
@@ -31,9 +34,10 @@ def clean(text: object, *, max_length: int = 500) -> str:
     value = _ESCAPE_SEQUENCE.sub("", str(text))
     out = []
     for ch in value:
-        if ch in "\t\n\r":
+        category = unicodedata.category(ch)
+        if ch in "\t\n\r" or category in _SPACE_CATEGORIES:
             out.append(" ")
-        elif unicodedata.category(ch) == "Cc" or ch in _BIDI_AND_INVISIBLE:
+        elif category in _REMOVED_CATEGORIES:
             continue
         else:
             out.append(ch)

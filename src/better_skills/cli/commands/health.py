@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import click
 
-from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
-from better_skills.client.errors import ServerUnhealthy, ServerUnreachable
+from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
+from better_skills.client.errors import ServerUnhealthy
 
 __all__ = ["HealthOptions", "command", "run"]
 
@@ -18,7 +18,17 @@ class HealthOptions:
     as_json: bool = False
 
 
-@click.command("health", epilog=COMMAND_EPILOG)
+EPILOG = exit_codes_epilog(
+    {
+        0: "the server is reachable and healthy",
+        1: "unreachable, unhealthy, or not a better-skills server",
+        2: "usage error",
+        130: "interrupted (Ctrl-C)",
+    }
+)
+
+
+@click.command("health", epilog=EPILOG)
 @server_option
 @json_option
 @click.pass_context
@@ -31,30 +41,29 @@ def command(ctx: click.Context, server: str | None, as_json: bool) -> int:
 
 
 def run(options: HealthOptions, deps: Deps) -> int:
-    """Print the server's health; raises :class:`ServerUnreachable` or :class:`ServerUnhealthy`."""
+    """Print the server's health; raises :class:`ServerUnreachable` or :class:`ServerUnhealthy`.
+
+    With ``--json`` a healthy server's answer is the result on stdout; an unreachable or
+    unhealthy one is an error, which ``main`` prints as a JSON error object (with the same
+    fields).
+    """
     out = deps.out
     server = deps.resolve_server(options.server)
-    try:
-        with deps.auth_client(server) as client:
-            health = client.health()
-    except ServerUnreachable as exc:
-        if options.as_json:  # the result, not the error: the error is main's to report
-            out.json({"server": server.url, "reachable": False, "error": exc.reason})
-        raise
-
+    with deps.auth_client(server) as client:
+        health = client.health()
     round_trip_ms = round(health.round_trip * 1000, 1)
+    result = {
+        "server": server.url,
+        "reachable": True,
+        "status": health.status,
+        "version": health.version,
+        "database": health.database,
+        "httpStatus": health.http_status,
+        "roundTripMs": round_trip_ms,
+    }
     if options.as_json:
-        out.json(
-            {
-                "server": server.url,
-                "reachable": True,
-                "status": health.status,
-                "version": health.version,
-                "database": health.database,
-                "httpStatus": health.http_status,
-                "roundTripMs": round_trip_ms,
-            }
-        )
+        if health.ok:
+            out.json(result)
     else:
         colour = "green" if health.ok else "red"
         rows = [
@@ -73,5 +82,6 @@ def run(options: HealthOptions, deps: Deps) -> int:
             hints=["Its database may be down; check the server's log."]
             if health.database not in (None, "ok")
             else [],
+            data=result,
         )
     return 0

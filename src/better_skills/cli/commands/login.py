@@ -13,13 +13,20 @@ from typing import TYPE_CHECKING
 
 import click
 
-from better_skills.cli.common import AppState, Deps, json_option, server_option
+from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
 from better_skills.cli.output import format_countdown, format_local_time, format_relative
-from better_skills.client.config import TOKEN_ENV, token_from_env
+from better_skills.client.config import TOKEN_ENV, same_server, token_from_env
 from better_skills.client.credentials import Credential
-from better_skills.client.errors import ClientError, SessionFileError, SessionStoreUnwritable
+from better_skills.client.errors import (
+    ClientError,
+    NotAuthenticated,
+    ServerUnreachable,
+    SessionFileError,
+    SessionStoreUnwritable,
+)
 from better_skills.client.session_store import StoredSession
-from better_skills.protocol.wire import format_timestamp
+from better_skills.protocol.device_flow import MAX_HOSTNAME_LENGTH, TOKEN_TYPE
+from better_skills.protocol.wire import format_timestamp, is_header_safe
 
 if TYPE_CHECKING:
     from better_skills.client.api import (
@@ -35,6 +42,9 @@ __all__ = ["LoginOptions", "command", "run"]
 
 #: The documented default session lifetime, used only if the server names none.
 FALLBACK_SESSION_LIFETIME = timedelta(hours=8)
+#: A personal access token lives at most a year; used only if the server names no expiry.
+MAX_TOKEN_LIFETIME = timedelta(days=366)
+_MAX_TOKEN_INPUT = 8192
 
 
 @dataclass(frozen=True)
@@ -44,21 +54,40 @@ class LoginOptions:
     qr: bool = False
     as_json: bool = False
     force: bool = False
+    with_token: bool = False
 
 
-@click.command(
-    "login",
-    epilog="Exit codes: 0 logged in (or kept the current session), 1 denied, expired or "
-    "another error, 2 usage, 130 interrupted.",
+EPILOG = exit_codes_epilog(
+    {
+        0: "logged in (or kept the current session)",
+        1: "denied, expired, server unreachable, or another error",
+        2: "usage error (with --with-token: no token on standard input)",
+        4: "with --with-token: the server does not accept the token",
+        130: "interrupted (Ctrl-C)",
+    }
 )
+
+
+@click.command("login", epilog=EPILOG)
 @server_option
 @click.option("--no-browser", is_flag=True, help="Do not open a browser; only print the URL.")
 @click.option("--qr", is_flag=True, help="Also show the login URL as a QR code (for a phone).")
 @json_option
 @click.option("-f", "--force", is_flag=True, help="Replace a valid session without asking.")
+@click.option(
+    "--with-token",
+    is_flag=True,
+    help="Read a personal access token from standard input and save it as the session.",
+)
 @click.pass_context
 def command(
-    ctx: click.Context, server: str | None, no_browser: bool, qr: bool, as_json: bool, force: bool
+    ctx: click.Context,
+    server: str | None,
+    no_browser: bool,
+    qr: bool,
+    as_json: bool,
+    force: bool,
+    with_token: bool,
 ) -> int:
     """Log in with your browser (OAuth device code flow).
 
@@ -67,8 +96,11 @@ def command(
     $XDG_CONFIG_HOME/better-skills/session.json (default ~/.config/better-skills/).
 
     Over SSH or without a display, open the URL on any device (--qr helps with a phone).
+
+    For CI and servers: create a personal access token on the server's /account page, then
+    `better-skills login --with-token < token.txt` checks it and saves it as the session.
     """
-    options = LoginOptions(server, no_browser, qr, as_json, force)
+    options = LoginOptions(server, no_browser, qr, as_json, force, with_token)
     return run(options, Deps.default(ctx.ensure_object(AppState)))
 
 
@@ -81,6 +113,8 @@ def run(options: LoginOptions, deps: Deps) -> int:
             f"{TOKEN_ENV} is set: it overrides the session file, so commands keep using that "
             "token until you unset it."
         )
+    if options.with_token:
+        return _login_with_token(options, deps, server)
     with deps.auth_client(server) as client:
         previous, keep = _check_existing_session(options, deps, client)
         if keep:
@@ -89,12 +123,19 @@ def run(options: LoginOptions, deps: Deps) -> int:
                     {"status": "kept", "server": server.url, "sessionFile": str(deps.store.path)}
                 )
             return 0
-        authorization = client.request_device_code()
+        authorization = client.request_device_code(hostname=machine_name())
         _show_code(deps, authorization, options)
-        if not options.no_browser:
+        if not authorization.same_host:
+            # A phishing aid: the page that asks for the password is elsewhere. Say so, and
+            # leave opening it to the person.
+            out.warn(
+                f"The login page is not on {server.url}: open it only if you trust that site. "
+                "Not opening a browser."
+            )
+        elif not options.no_browser:
             _open_browser(deps, authorization.browser_url)
         grant = _wait_for_approval(deps, client, authorization)
-        session, info = _make_session(deps, client, grant)
+        session, info = _make_session(deps, client, grant, server)
         try:
             deps.store.save(session)
         except SessionStoreUnwritable:
@@ -103,17 +144,66 @@ def run(options: LoginOptions, deps: Deps) -> int:
                 client.sign_out(session.credential())
             raise
         if previous is not None and previous.access_token != session.access_token:
-            # The replaced session would stay valid on the server for hours; end it.
-            with contextlib.suppress(ClientError):
-                client.sign_out(previous.credential())
+            # The replaced session would stay valid on its server for hours; end it.
+            _end_previous(deps, client, previous)
     _report_success(deps, server, session, info, options)
     return 0
+
+
+def _login_with_token(options: LoginOptions, deps: Deps, server: ServerUrl) -> int:
+    """``--with-token``: a token from standard input, checked with the server, then saved."""
+    token = _read_token(deps)
+    credential = Credential(token, TOKEN_TYPE, server=server.url)
+    with deps.auth_client(server) as client:
+        info = client.get_session(credential)
+        if info is None:
+            raise NotAuthenticated(
+                f"The server at {server.url} does not accept the token from standard input.",
+                hints=("Check that you copied the whole token and that it has not expired.",),
+            )
+        now = deps.clock.now()
+        # A token's own expiry is the server's to say; without one, the longest lifetime.
+        expires_at = info.expires_at or now + MAX_TOKEN_LIFETIME
+        session = StoredSession(token, TOKEN_TYPE, now, expires_at, server.url)
+        previous = _load_quietly(deps)
+        deps.store.save(session)
+        replaced = previous is not None and previous.access_token != token
+        if previous is not None and replaced and not previous.is_expired(now):
+            _end_previous(deps, client, previous)
+    _report_success(deps, server, session, info, options)
+    return 0
+
+
+def _read_token(deps: Deps) -> str:
+    stdin = deps.out.stdin
+    if deps.interactive:
+        deps.out.info("Paste the token, then press Enter and Ctrl-D.")
+    raw = stdin.read(_MAX_TOKEN_INPUT + 1)
+    token = raw.strip()
+    if not token:
+        raise click.UsageError("--with-token reads a token from standard input, and it was empty.")
+    if len(raw) > _MAX_TOKEN_INPUT or not is_header_safe(token):
+        raise click.UsageError(
+            "--with-token: standard input is not a token (one line of visible ASCII characters)."
+        )
+    return token
+
+
+def _load_quietly(deps: Deps) -> StoredSession | None:
+    try:
+        return deps.store.load()
+    except SessionFileError:
+        return None
 
 
 def _check_existing_session(
     options: LoginOptions, deps: Deps, client: AuthClient
 ) -> tuple[StoredSession | None, bool]:
-    """(the session this login replaces, whether the user chose to keep it instead)."""
+    """(the session this login replaces, whether the user chose to keep it instead).
+
+    The old token is only ever sent to its own server: a session of another server is not
+    checked here, and one of the original CLI (no ``serverUrl``) is not sent anywhere.
+    """
     out = deps.out
     try:
         previous = deps.store.load()
@@ -124,23 +214,46 @@ def _check_existing_session(
         return None, False
     if options.force:
         return previous, False
-    who = ""
-    try:
-        info = client.get_session(previous.credential())
-    except ClientError:
-        info = None  # offline: the file says the session is valid, so still ask
+    here = previous.server is not None and same_server(previous.server, client.base_url)
+    info = None
+    if here:
+        try:
+            info = client.get_session(previous.credential())
+        except ServerUnreachable:
+            raise  # no login is possible either: say that, not "already logged in"
+        except ClientError:
+            pass  # a broken answer: the file says the session is valid, so still ask
+        else:
+            if info is None:
+                return previous, False  # the server no longer accepts it: nothing to protect
     else:
-        if info is None:
-            return previous, False  # the server no longer accepts it: nothing to protect
-    if info is not None:
-        who = f" as {_describe_user(info)}"
+        client.health()  # raises ServerUnreachable before any question is asked
+    who = f" as {_describe_user(info)}" if info is not None else ""
+    if previous.server is not None and not here:
+        where = f"logged in to {previous.server}"
+        replace = f"Log in to {client.base_url} instead (one session at a time)?"
+    else:
+        where = f"already logged in{who}"
+        replace = "Log in again and replace that session?"
     if not deps.interactive:
-        out.info(f"Already logged in{who}; a new login replaces that session.")
+        out.info(f"{where[:1].upper()}{where[1:]}; a new login replaces that session.")
         return previous, False
-    if out.confirm(f"You are already logged in{who}. Log in again and replace that session?"):
+    if out.confirm(f"You are {where}. {replace}"):
         return previous, False
     out.info("Kept your current session.")
     return previous, True
+
+
+def _end_previous(deps: Deps, client: AuthClient, previous: StoredSession) -> None:
+    """Sign the replaced session out at the server that issued it (never anywhere else)."""
+    if previous.server is None:
+        return  # the original CLI's file does not say its server: leave it to expire
+    with contextlib.suppress(ClientError):
+        if same_server(previous.server, client.base_url):
+            client.sign_out(previous.credential())
+        else:
+            with deps.auth_client(previous.server) as issuer:
+                issuer.sign_out(previous.credential())
 
 
 def _show_code(deps: Deps, authorization: DeviceAuthorization, options: LoginOptions) -> None:
@@ -220,10 +333,12 @@ def _wait_for_approval(
 
 
 def _make_session(
-    deps: Deps, client: AuthClient, grant: TokenGrant
+    deps: Deps, client: AuthClient, grant: TokenGrant, server: ServerUrl
 ) -> tuple[StoredSession, SessionInfo | None]:
     try:
-        info = client.get_session(Credential(grant.access_token, grant.token_type))
+        info = client.get_session(
+            Credential(grant.access_token, grant.token_type, server=server.url)
+        )
     except ClientError:
         info = None  # the token is valid (we just got it); who it belongs to is a nicety
     now = deps.clock.now()
@@ -233,7 +348,23 @@ def _make_session(
         expires_at = info.expires_at
     else:
         expires_at = now + FALLBACK_SESSION_LIFETIME
-    return StoredSession(grant.access_token, grant.token_type, now, expires_at), info
+    session = StoredSession(grant.access_token, grant.token_type, now, expires_at, server.url)
+    return session, info
+
+
+def machine_name() -> str | None:
+    """This machine's host name, sent with the device request so the approval page can show
+    which machine asks; ``None`` when it is not a plain host name."""
+    import socket
+
+    try:
+        name = socket.gethostname()
+    except OSError:
+        return None
+    allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
+    if not name or len(name) > MAX_HOSTNAME_LENGTH or not set(name) <= allowed:
+        return None
+    return name
 
 
 def _describe_user(info: SessionInfo) -> str:

@@ -6,10 +6,15 @@ from dataclasses import dataclass
 
 import click
 
-from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
+from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
 from better_skills.cli.output import format_local_time
-from better_skills.client.config import TOKEN_ENV, token_from_env
-from better_skills.client.errors import ApiError, ServerUnreachable, SessionFileError
+from better_skills.client.config import TOKEN_ENV, same_server, token_from_env
+from better_skills.client.errors import (
+    ApiError,
+    CredentialServerMismatch,
+    ServerUnreachable,
+    SessionFileError,
+)
 
 __all__ = ["LogoutOptions", "command", "run"]
 
@@ -20,7 +25,18 @@ class LogoutOptions:
     as_json: bool = False
 
 
-@click.command("logout", epilog=COMMAND_EPILOG)
+EPILOG = exit_codes_epilog(
+    {
+        0: "the session file is deleted (or there was none); the output says what the server did",
+        1: "the session file cannot be deleted, or SERVER_URL is invalid",
+        2: "usage error",
+        4: "the session belongs to another server: nothing was sent or deleted",
+        130: "interrupted (Ctrl-C)",
+    }
+)
+
+
+@click.command("logout", epilog=EPILOG)
 @server_option
 @json_option
 @click.pass_context
@@ -48,20 +64,27 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         stored = deps.store.load()
     except SessionFileError as exc:
         deps.store.delete()
-        out.success(f"Deleted the unusable session file {path} ({exc.reason}).")
+        out.success(f"The session file {path} {exc.reason}; deleted it.")
         return _json(deps, options, server.url, "no_session", deleted=True)
 
     if stored is None:
         out.info(f"Not logged in (no session file at {path}); nothing to do.")
         return _json(deps, options, server.url, "no_session", deleted=False)
 
+    server_result: str
     if stored.is_expired(deps.clock.now()):
-        server_result = "expired"
+        server_result = "expired"  # nothing to send: no server is asked
+    elif stored.server is not None and not same_server(stored.server, server.url):
+        # The token goes to no server but its own; the file stays, for that server's logout.
+        raise CredentialServerMismatch(
+            stored.server,
+            server.url,
+            hints=(f"Run `better-skills logout --server {stored.server}` to sign out there.",),
+        )
     else:
         try:
             with deps.auth_client(server) as client:
-                accepted = client.sign_out(stored.credential())
-            server_result = "signed_out" if accepted else "already_invalid"
+                server_result = client.sign_out(stored.credential())
         except ServerUnreachable:
             server_result = "unreachable"
         except ApiError:
@@ -73,6 +96,12 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         out.success(f"Signed out on {server.url}.")
     elif server_result in ("expired", "already_invalid"):
         out.info(f"The session had already ended on {server.url}.")
+    elif server_result == "unconfirmed":
+        out.warn(
+            f"This server did not confirm the sign-out ({server.url} did not answer as a "
+            "better-skills server); the session may stay valid on the server that issued it "
+            f"until {format_local_time(stored.expires_at)}."
+        )
     elif server_result == "unreachable":
         out.warn(
             f"Could not reach {server.url} to sign out; the session stays valid there until "

@@ -7,9 +7,10 @@ from datetime import datetime
 
 import click
 
-from better_skills.cli.common import COMMAND_EPILOG, AppState, Deps, json_option, server_option
+from better_skills.cli.common import AppState, Deps, exit_codes_epilog, json_option, server_option
 from better_skills.cli.output import format_local_time, format_relative
 from better_skills.client.config import TOKEN_ENV
+from better_skills.client.credentials import Credential
 from better_skills.client.errors import NotAuthenticated
 from better_skills.protocol.wire import format_timestamp
 
@@ -22,7 +23,18 @@ class WhoamiOptions:
     as_json: bool = False
 
 
-@click.command("whoami", epilog=COMMAND_EPILOG)
+EPILOG = exit_codes_epilog(
+    {
+        0: "logged in: the session is shown",
+        1: "server unreachable or another error",
+        2: "usage error",
+        4: "not logged in, session expired or refused, or a session of another server",
+        130: "interrupted (Ctrl-C)",
+    }
+)
+
+
+@click.command("whoami", epilog=EPILOG)
 @server_option
 @json_option
 @click.pass_context
@@ -46,9 +58,7 @@ def run(options: WhoamiOptions, deps: Deps) -> int:
     with deps.auth_client(server, credential) as client:
         info = client.get_session()
     if info is None:
-        raise NotAuthenticated(
-            f"the server at {server.url} does not accept {credential.describe()}"
-        )
+        raise _refused(server.url, credential)
 
     created = info.created_at or (stored.created_at if stored else None)
     expires = info.expires_at or (stored.expires_at if stored else None)
@@ -85,3 +95,14 @@ def run(options: WhoamiOptions, deps: Deps) -> int:
         ]
     )
     return 0
+
+
+def _refused(server: str, credential: Credential) -> NotAuthenticated:
+    if credential.source == "environment":
+        return NotAuthenticated(
+            f"The server at {server} does not accept the token in {TOKEN_ENV}.",
+            hints=(f"Replace the token in {TOKEN_ENV}, or unset it to use the session file.",),
+        )
+    return NotAuthenticated(
+        f"session invalid or expired: the server at {server} does not accept the session."
+    )

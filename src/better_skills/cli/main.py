@@ -56,6 +56,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "get-unmanaged-skills": ("better_skills.cli.commands.unmanaged", "Alias of `unmanaged`."),
     "backup": ("better_skills.cli.commands.backup", "Copy local skill folders to a backup."),
 }
+# Offline commands on a local skill folder (branch skillfmt): keep these lines together.
+COMMANDS |= {
+    "init": ("better_skills.cli.commands.init", "Create a new skill folder with a SKILL.md."),
+    "validate": ("better_skills.cli.commands.validate", "Check a skill folder before upload."),
+    "rewrite-links": (
+        "better_skills.cli.commands.rewrite_links",
+        "Turn local links in a skill folder into mentions.",
+    ),
+}
 
 ROOT_HELP = """Keep skills on a better-skills server and sync them to every coding agent.
 

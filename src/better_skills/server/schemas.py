@@ -164,6 +164,7 @@ class SkillPageOut(BaseModel):
 
 
 class FileOut(BaseModel):
+    id: str = Field(description="The file's id, for [[resource:<id>]] mentions")
     path: str
     kind: FileKind
     size: int
@@ -175,6 +176,7 @@ class FileOut(BaseModel):
     @classmethod
     def from_record(cls, f: s.SkillFile) -> FileOut:
         out = cls(
+            id=f.id,
             path=f.path,
             kind=f.kind,  # type: ignore[arg-type]
             size=f.size,

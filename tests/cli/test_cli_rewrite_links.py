@@ -103,3 +103,31 @@ def test_a_symlinked_file_is_written_where_it_points(
     assert run_cli("rewrite-links", "demo") == 0
     assert (root / "link.md").is_symlink()
     assert (root / "references" / "real.md").read_text() == "see [[resource:new:notes.md]]\n"
+
+
+def test_a_failed_write_changes_no_file(
+    harness: Harness,
+    run_cli: Callable[..., int],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The disk fills up while the second file is staged: neither file changes, and no
+    temporary file is left behind."""
+    import tempfile
+
+    root = make(harness.tmp_path / "demo")
+    before = snapshot(root)
+    real_mkstemp = tempfile.mkstemp
+    calls = []
+
+    def mkstemp_then_full(*args: object, **kwargs: object) -> tuple[int, str]:
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        return real_mkstemp(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp_then_full)
+    assert run_cli("rewrite-links", "demo") == 1
+    assert len(calls) == 2
+    assert "Cannot write in demo" in capsys.readouterr().err
+    assert snapshot(root) == before

@@ -107,3 +107,18 @@ def test_a_hostile_file_name_is_printed_cleanly(
     make(harness.tmp_path / "demo", {"SKILL.md": GOOD, "evil\x1b[31m.md": "x"})
     assert run_cli("validate", "demo") == 1
     assert "\x1b[31m" not in harness.out
+
+
+def test_many_problems_of_one_kind_are_summarised(
+    harness: Harness, run_cli: Callable[..., int]
+) -> None:
+    make(harness.tmp_path / "demo", {"SKILL.md": GOOD, **{f"f{i:02d}.txt": "" for i in range(25)}})
+    assert run_cli("validate", "demo") == 0
+    assert harness.out.count("[unreferenced_file]") == 21  # 20 shown and the summary
+    assert "... and 5 more [unreferenced_file] (--json lists them all)" in harness.out
+
+
+def test_a_file_is_not_a_folder(harness: Harness, run_cli: Callable[..., int]) -> None:
+    make(harness.tmp_path, {"SKILL.md": GOOD})
+    assert run_cli("validate", "SKILL.md") == 1
+    assert "SKILL.md is not a folder. [not_a_directory]" in harness.out

@@ -72,7 +72,7 @@ def write_files(root: Path, changes: Mapping[str, bytes]) -> None:
                 handle.flush()
                 os.fsync(handle.fileno())
             os.chmod(temp, mode)
-    except OSError:
+    except BaseException:  # a full disk, or Ctrl-C: no file changed, no temporary left
         for temp, _ in staged:
             with contextlib.suppress(OSError):
                 os.unlink(temp)

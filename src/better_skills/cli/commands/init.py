@@ -11,13 +11,7 @@ from pathlib import Path
 import click
 
 from better_skills.cli.common import AppState, Deps, json_option
-from better_skills.cli.skill_folder import (
-    FOLDER_EPILOG,
-    fail,
-    ignored_server_option,
-    show_path,
-    write_files,
-)
+from better_skills.cli.skill_folder import FOLDER_EPILOG, fail, ignored_server_option, show_path
 
 __all__ = ["InitOptions", "command", "run", "scaffold"]
 
@@ -105,13 +99,19 @@ def run(options: InitOptions, deps: Deps) -> int:
                 f"{shown} already exists and is not empty; choose another folder with --to.",
             )
     created = not folder.exists()
+    skill_md = folder / "SKILL.md"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "SKILL.md").touch(mode=0o644, exist_ok=False)
-        write_files(folder, {"SKILL.md": scaffold(name).encode()})
+        with open(skill_md, "xb") as handle:  # x: never over a file that appeared meanwhile
+            try:
+                handle.write(scaffold(name).encode())
+            except BaseException:
+                skill_md.unlink()
+                raise
     except OSError as exc:
         if created:
-            _remove_quietly(folder)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         fail(out, options.as_json, "write_failed", f"Cannot create {shown}: {exc.strerror}.")
     if options.as_json:
         out.json({"name": name, "folder": str(folder), "files": ["SKILL.md"]})
@@ -124,10 +124,3 @@ def run(options: InitOptions, deps: Deps) -> int:
                 "the Agent Skills specification wants them equal (validate warns)."
             )
     return 0
-
-
-def _remove_quietly(folder: Path) -> None:
-    """Undo a half-made folder: the file, then the (now empty) folder."""
-    with contextlib.suppress(OSError):
-        (folder / "SKILL.md").unlink(missing_ok=True)
-        folder.rmdir()

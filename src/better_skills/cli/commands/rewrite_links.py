@@ -58,7 +58,7 @@ def run(options: RewriteLinksOptions, deps: Deps) -> int:
     from better_skills.skillfmt.rules import SKILL_MD, read_folder
 
     out = deps.out
-    root = (deps.cwd or Path.cwd()) / options.folder
+    root = deps.cwd / options.folder if deps.cwd else options.folder
     shown = show_path(options.folder)
     if not root.exists():
         fail(out, options.as_json, "not_found", f"Folder not found: {shown}.")

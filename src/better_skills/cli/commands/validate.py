@@ -13,6 +13,9 @@ from better_skills.cli.skill_folder import ignored_server_option, show_path
 
 __all__ = ["ValidateOptions", "command", "run"]
 
+#: Problems of one kind printed before "... and N more" (a folder of 1,000 unmentioned files).
+MAX_SHOWN = 20
+
 EPILOG = "Works offline. Exit codes: 0 valid, 1 invalid (or warnings with --strict), 2 usage."
 
 
@@ -46,7 +49,7 @@ def command(
 def run(options: ValidateOptions, deps: Deps) -> int:
     from better_skills.skillfmt.rules import check_folder  # YAML and skills-ref: only here
 
-    report = check_folder((deps.cwd or Path.cwd()) / options.folder)
+    report = check_folder(deps.cwd / options.folder if deps.cwd else options.folder)
     errors, warnings = report.errors, report.warnings
     ok = not errors and not (options.strict and warnings)
     out = deps.out
@@ -61,12 +64,19 @@ def run(options: ValidateOptions, deps: Deps) -> int:
             }
         )
         return 0 if ok else 1
+    shown: dict[str, int] = {}
     for problem in [*errors, *warnings]:
+        shown[problem.code] = shown.get(problem.code, 0) + 1
+        if shown[problem.code] > MAX_SHOWN:
+            continue
         kind = "error" if problem.severity == "error" else "warn"
         colour = "red" if kind == "error" else "yellow"
         where = _where(problem.path, problem.line)
         mark = out.style(out.symbol(kind), colour, "bold", err=False)
         out.data(f"{mark} {where}{safe(problem.message, max_length=2000)} [{problem.code}]")
+    for code, count in shown.items():
+        if count > MAX_SHOWN:
+            out.data(f"  ... and {count - MAX_SHOWN} more [{code}] (--json lists them all)")
     summary = (
         f"{len(report.files)} file(s), {report.mentions} mention(s), "
         f"{_count(len(errors), 'error')}, {_count(len(warnings), 'warning')}"

@@ -317,3 +317,13 @@ def test_second_sync_waits_then_says_another_is_running(tmp_path: Path) -> None:
     finally:
         os.close(fd)
     assert sync(tmp_path, vault).result is not None
+
+
+def test_an_unusable_store_is_one_clear_error(tmp_path: Path) -> None:
+    from better_skills.client.errors import ClientError
+
+    (tmp_path / ".better-skills").write_text("a file where the store's parent should be")
+    vault = FakeVault()
+    vault.add("personal", "a")
+    with pytest.raises(ClientError, match="cannot use the skills store"):
+        sync(tmp_path, vault)

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from better_skills.client.errors import ClientError
 from better_skills.sync.agents import AgentTable, FolderGroup
 from better_skills.sync.apply import Executor, SyncResult, sync_lock
 from better_skills.sync.files import dump_json, read_json, write_atomic
@@ -111,7 +112,15 @@ def run_sync(
         outcome.requests = remote.requests
         return outcome
 
-    if request.dry_run:
-        return compute()
-    with sync_lock(root, wait=request.lock_wait):
-        return compute()
+    try:
+        if request.dry_run:
+            return compute()
+        with sync_lock(root, wait=request.lock_wait):
+            return compute()
+    except OSError as exc:
+        # The store itself cannot be used (read-only home, a planted symlink at the lock...):
+        # one sentence, not a traceback. Failures of single skills are reported by the executor.
+        where = exc.filename or root
+        raise ClientError(
+            f"cannot use the skills store at {root}: {where}: {exc.strerror or exc}"
+        ) from None

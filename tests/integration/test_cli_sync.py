@@ -226,3 +226,34 @@ def test_sync_without_a_session_exits_4(tmp_path: Path, live_server: LiveServer)
     assert done.returncode == 4
     assert "better-skills login" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_adopt_uploads_an_own_folder_then_sync_manages_it(setup: Setup) -> None:
+    own = setup.agent(".claude") / "my-notes"
+    own.mkdir(parents=True)
+    (own / "SKILL.md").write_text(
+        "---\nname: my-notes\ndescription: Notes of mine.\n---\n# Notes\n"
+    )
+    (own / "references").mkdir()
+    (own / "references" / "a.md").write_text("# A\n")
+    broken = setup.agent(".claude") / "broken"
+    broken.mkdir()
+    (broken / "SKILL.md").write_text("no frontmatter\n")
+
+    done = setup.cli.run("adopt", str(own), str(broken), "--json", timeout=60)
+    assert done.returncode == 1, done.stderr  # one of the two failed
+    result = json.loads(done.stdout)
+    (adopted,) = result["adopted"]
+    assert adopted["skill"] == "personal/my-notes"
+    assert [f["folder"] for f in result["failed"]] == [str(broken)]
+    # On the server, byte for byte.
+    skill = setup.api.get(f"/api/v1/skills/{adopted['id']}").json()
+    assert sorted(f["path"] for f in skill["files"]) == ["SKILL.md", "references/a.md"]
+    # The original is kept aside, not deleted; the broken folder is untouched.
+    moved = Path(adopted["movedTo"])
+    assert (moved / "references" / "a.md").read_text() == "# A\n"
+    assert not own.exists() and (broken / "SKILL.md").exists()
+    # Sync now manages it in every agent folder.
+    link = setup.agent(".claude") / "personal--my-notes"
+    assert link.is_symlink() and (link / "references" / "a.md").read_text() == "# A\n"
+    assert (setup.agent(".cursor") / "personal--my-notes").is_symlink()

@@ -55,6 +55,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "unmanaged": ("better_skills.cli.commands.unmanaged", "List skills not managed by sync."),
     "get-unmanaged-skills": ("better_skills.cli.commands.unmanaged", "Alias of `unmanaged`."),
     "backup": ("better_skills.cli.commands.backup", "Copy local skill folders to a backup."),
+    "adopt": ("better_skills.cli.commands.adopt", "Upload your own skill folders, then sync them."),
 }
 # Offline commands on a local skill folder (branch skillfmt): keep these lines together.
 COMMANDS |= {

@@ -48,6 +48,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "logout": ("better_skills.cli.commands.logout", "Sign out and delete the local session."),
     "whoami": ("better_skills.cli.commands.whoami", "Show who is logged in, and until when."),
     "health": ("better_skills.cli.commands.health", "Check that the server is reachable."),
+    # sync and the local side of the vault (branch sync): keep these lines together
+    "sync": ("better_skills.cli.commands.sync", "Install your vaults' skills for your agents."),
+    "config": ("better_skills.cli.commands.config", "Choose the agents that get your skills."),
+    "status": ("better_skills.cli.commands.status", "Show installed skills and their state."),
+    "unmanaged": ("better_skills.cli.commands.unmanaged", "List skills not managed by sync."),
+    "get-unmanaged-skills": ("better_skills.cli.commands.unmanaged", "Alias of `unmanaged`."),
+    "backup": ("better_skills.cli.commands.backup", "Copy local skill folders to a backup."),
+    "adopt": ("better_skills.cli.commands.adopt", "Upload your own skill folders, then sync them."),
 }
 # Offline commands on a local skill folder (branch skillfmt): keep these lines together.
 COMMANDS |= {

@@ -1,0 +1,1 @@
+"""The local side of the vault: agents, config, store and lock, the sync planner and executor."""

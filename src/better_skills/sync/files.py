@@ -1,0 +1,56 @@
+"""Small file helpers shared by the sync modules: atomic JSON writes and safe reads."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["dump_json", "read_json", "write_atomic"]
+
+#: A state file larger than this is not ours (the lock of 10,000 skills is a few MiB).
+MAX_STATE_BYTES = 64 * 1024 * 1024
+
+
+def dump_json(value: Any) -> bytes:
+    """Pretty JSON with two-space indent and a trailing newline, like the original."""
+    return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename.
+
+    A reader sees the old file or the new one, never a half-written one. A symlink at ``path``
+    is replaced, not followed.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def read_json(path: Path) -> Any | None:
+    """The parsed JSON at ``path``; ``None`` when missing, unreadable, too large or invalid."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_STATE_BYTES + 1)
+    except OSError:
+        return None
+    if len(data) > MAX_STATE_BYTES:
+        return None
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None

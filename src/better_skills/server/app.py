@@ -25,7 +25,7 @@ from better_skills import __version__
 from better_skills.protocol import errors
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
-from better_skills.server.routers import auth_api, compat, health, pages
+from better_skills.server.routers import auth_api, compat, health, pages, search_api
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
@@ -185,6 +185,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         docs_url=None,
         redoc_url=None,
     )
+    app.include_router(search_api.router)  # before /api/v1/skills/{id}: "search" is no id
     app.include_router(auth_api.router)
     app.include_router(health.router)
     app.include_router(compat.router)

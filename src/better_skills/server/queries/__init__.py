@@ -1,0 +1,1 @@
+"""SQL that is more than a lookup: one module per read model."""

@@ -1,0 +1,341 @@
+"""Ranked skill search: the SQL, per dialect, over the indexes of migration 0005.
+
+Three passes, each within the caller's vaults:
+
+1. **name, slug, description**: substring match (SQLite: FTS5 trigram phrase; PostgreSQL:
+   ILIKE served by ``pg_trgm`` GIN indexes). Queries of one or two characters, which a
+   trigram index cannot serve, scan the caller's skills with LIKE instead.
+2. **typos** in name and slug (queries of four characters or more, when pass 1 found fewer
+   name hits than asked for): candidates sharing trigrams with the query, kept when
+   :func:`word_similarity` reaches :data:`TYPO_THRESHOLD`.
+3. **file content** (three characters or more): skills whose text files contain the query
+   and that passes 1 and 2 did not find; only as many rows as the page still needs, plus the
+   count of all of them.
+
+Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
+hits always rank above description hits, and those above content hits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+#: Word similarity a name or slug needs to count as a typo of the query.
+TYPO_THRESHOLD = 0.4
+#: Most candidates pass 2 looks at.
+TYPO_CANDIDATES = 200
+#: Score of a content hit in ``SKILL.md``, and in any other file.
+CONTENT_SCORE = {True: 0.3, False: 0.25}
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Hit:
+    skill_id: str
+    name: str
+    match: str  # "name", "description" or "content"
+    score: float
+
+
+# -- scoring (pure) ----------------------------------------------------------------------------
+
+
+def _quality(field: str, needle: str) -> float | None:
+    """How well ``needle`` (case-folded) sits in ``field``: None when it does not occur."""
+    hay = field.casefold()
+    at = hay.find(needle)
+    if at < 0:
+        return None
+    if hay == needle:
+        return 1.0
+    coverage = len(needle) / len(hay)  # a query that is most of the name ranks higher
+    if at == 0:
+        base = 0.9
+    elif not hay[at - 1].isalnum():
+        base = 0.8  # the start of a word
+    else:
+        base = 0.7
+    return base + 0.09 * coverage
+
+
+def name_quality(name: str, slug: str, query: str) -> float | None:
+    """Score of a name or slug substring hit, in [0.85, 1.0]; None if neither contains it."""
+    needle = query.casefold()
+    found = [q for q in (_quality(name, needle), _quality(slug, needle)) if q is not None]
+    return 0.85 + 0.15 * max(found) if found else None
+
+
+def description_quality(description: str, query: str) -> float | None:
+    """Score of a description hit, in [0.45, 0.6]; None if it does not contain the query."""
+    found = _quality(description, query.casefold())
+    return None if found is None else 0.45 + 0.15 * found
+
+
+def typo_score(similarity: float) -> float:
+    """Score of a name or slug typo hit, in [0.65, 0.8): below every substring name hit."""
+    return 0.65 + 0.15 * min(similarity, 0.999)
+
+
+def classify(row: Any, query: str) -> Hit | None:
+    """A pass-1 row (id, name, slug, description) as a hit, or None if the text does not
+    contain the query after all (an index's case folding can differ from Python's)."""
+    score = name_quality(row.name, row.slug, query)
+    if score is not None:
+        return Hit(row.id, row.name, "name", score)
+    score = description_quality(row.description, query)
+    if score is not None:
+        return Hit(row.id, row.name, "description", score)
+    return None
+
+
+def trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one word: lower-cased, two spaces before, one after."""
+    padded = f"  {word.lower()} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Shared trigrams over all trigrams of two words (pg_trgm's ``similarity``)."""
+    ta, tb = trigrams(a), trigrams(b)
+    return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
+
+
+def word_similarity(query: str, text_: str) -> float:
+    """The best similarity between the query and a word (or run of words) of ``text_``."""
+    words = _WORD.findall(text_)
+    q_words = _WORD.findall(query)
+    if not words or not q_words:
+        return 0.0
+    n = len(q_words)
+    joined = " ".join(q_words)
+    spans = [" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))]
+    return max(similarity(joined, span) for span in spans)
+
+
+def order(hits: list[Hit]) -> list[Hit]:
+    return sorted(hits, key=lambda h: (-h.score, h.name.casefold(), h.skill_id))
+
+
+# -- SQL helpers --------------------------------------------------------------------------------
+
+
+def like_pattern(query: str) -> str:
+    """``%query%`` with ``\\``, ``%`` and ``_`` taken literally (ESCAPE '\\')."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def fts_phrase(query: str) -> str:
+    """An FTS5 phrase that matches ``query`` as a substring (trigram tokenizer)."""
+    return '"' + query.replace('"', '""') + '"'
+
+
+def _expanding(sql: str, *names: str) -> Any:
+    return text(sql).bindparams(*(bindparam(n, expanding=True) for n in names))
+
+
+# -- pass 1: name, slug, description ----------------------------------------------------------
+
+_SHORT = _expanding(
+    "SELECT s.id, s.name, s.slug, s.description FROM skills s"
+    " WHERE s.vault_id IN :vaults AND (lower(s.name) LIKE lower(:p) ESCAPE '\\'"
+    " OR lower(s.slug) LIKE lower(:p) ESCAPE '\\'"
+    " OR lower(s.description) LIKE lower(:p) ESCAPE '\\')",
+    "vaults",
+)
+
+_META_SQLITE = _expanding(
+    "SELECT s.id, s.name, s.slug, s.description FROM search_meta m"
+    " JOIN search_skill_keys k ON k.id = m.rowid JOIN skills s ON s.id = k.skill_id"
+    " WHERE search_meta MATCH :m AND s.vault_id IN :vaults",
+    "vaults",
+)
+
+_META_POSTGRES = _expanding(
+    "SELECT s.id, s.name, s.slug, s.description FROM search_skills x"
+    " JOIN skills s ON s.id = x.skill_id"
+    " WHERE (x.name ILIKE :p OR x.slug ILIKE :p OR x.description ILIKE :p)"
+    " AND s.vault_id IN :vaults",
+    "vaults",
+)
+
+# -- pass 2: typos ---------------------------------------------------------------------------
+
+_TYPO_SQLITE = _expanding(
+    "SELECT s.id, s.name, s.slug FROM search_meta m"
+    " JOIN search_skill_keys k ON k.id = m.rowid JOIN skills s ON s.id = k.skill_id"
+    " WHERE search_meta MATCH :m AND s.vault_id IN :vaults"
+    " ORDER BY m.rank LIMIT :n",
+    "vaults",
+)
+
+_TYPO_POSTGRES = _expanding(
+    "SELECT s.id, s.name, s.slug FROM search_skills x JOIN skills s ON s.id = x.skill_id"
+    " WHERE (:q <% x.name OR :q <% x.slug) AND s.vault_id IN :vaults LIMIT :n",
+    "vaults",
+)
+
+# -- pass 3: content -----------------------------------------------------------------------
+# One row per skill (is any hit in SKILL.md?), the page's rows only, and the count of all.
+
+_CONTENT_SQLITE = _expanding(
+    "WITH c AS (SELECT k.skill_id, max(k.path = 'SKILL.md') AS in_md FROM search_body b"
+    " JOIN search_file_keys k ON k.id = b.rowid WHERE search_body MATCH :m"
+    " GROUP BY k.skill_id)"
+    " SELECT s.id, s.name, c.in_md, count(*) OVER () AS total"
+    " FROM c JOIN skills s ON s.id = c.skill_id"
+    " WHERE s.vault_id IN :vaults AND s.id NOT IN :found"
+    " AND s.id NOT IN (SELECT k2.skill_id FROM search_meta m"
+    " JOIN search_skill_keys k2 ON k2.id = m.rowid WHERE search_meta MATCH :m)"
+    " ORDER BY c.in_md DESC, s.name, s.id LIMIT :n",
+    "vaults",
+    "found",
+)
+
+_CONTENT_POSTGRES = _expanding(
+    "WITH c AS (SELECT f.skill_id, bool_or(f.path = 'SKILL.md') AS in_md FROM search_files f"
+    " WHERE f.body ILIKE :p GROUP BY f.skill_id)"
+    " SELECT s.id, s.name, c.in_md, count(*) OVER () AS total"
+    " FROM c JOIN skills s ON s.id = c.skill_id"
+    " WHERE s.vault_id IN :vaults AND s.id NOT IN :found"
+    " AND NOT EXISTS (SELECT 1 FROM search_skills x WHERE x.skill_id = s.id"
+    " AND (x.name ILIKE :p OR x.slug ILIKE :p OR x.description ILIKE :p))"
+    " ORDER BY c.in_md DESC, s.name, s.id LIMIT :n",
+    "vaults",
+    "found",
+)
+
+_SET_TYPO_THRESHOLD = text(
+    "SELECT set_config('pg_trgm.word_similarity_threshold', :t, false)"
+).bindparams(t=str(TYPO_THRESHOLD))
+
+#: Matches no real skill id; keeps ``NOT IN :found`` valid when nothing was found.
+_NO_ID = "-"
+
+
+async def find(
+    conn: AsyncConnection, dialect: str, vault_ids: Sequence[str], query: str, limit: int
+) -> tuple[list[Hit], int]:
+    """The best ``limit`` hits among the skills of ``vault_ids``, and the number of all."""
+    vaults = list(vault_ids)
+    if not vaults:
+        return [], 0
+    sqlite = dialect == "sqlite"
+    p = like_pattern(query)
+    if len(query) < 3:
+        rows = (await conn.execute(_SHORT, {"vaults": vaults, "p": p})).all()
+        hits = [h for h in (classify(r, query) for r in rows) if h is not None]
+        return order(hits)[:limit], len(hits)
+
+    phrase = fts_phrase(query)
+    if sqlite:
+        rows = (await conn.execute(_META_SQLITE, {"m": phrase, "vaults": vaults})).all()
+    else:
+        rows = (await conn.execute(_META_POSTGRES, {"p": p, "vaults": vaults})).all()
+    hits = [h for h in (classify(r, query) for r in rows) if h is not None]
+    found = {h.skill_id for h in hits}
+
+    if len(query) >= 4 and sum(h.match == "name" for h in hits) < limit:
+        hits += await _typos(conn, sqlite, vaults, query, found)
+        found = {h.skill_id for h in hits}
+
+    params = {"vaults": vaults, "found": sorted(found) or [_NO_ID], "n": max(limit - len(hits), 1)}
+    if sqlite:
+        rows = (await conn.execute(_CONTENT_SQLITE, {**params, "m": phrase})).all()
+    else:
+        rows = (await conn.execute(_CONTENT_POSTGRES, {**params, "p": p})).all()
+    content_total = rows[0].total if rows else 0
+    hits += [Hit(r.id, r.name, "content", CONTENT_SCORE[bool(r.in_md)]) for r in rows]
+    return order(hits)[:limit], len(found) + content_total
+
+
+async def _typos(
+    conn: AsyncConnection, sqlite: bool, vaults: list[str], query: str, found: set[str]
+) -> list[Hit]:
+    params: dict[str, Any] = {"vaults": vaults, "n": TYPO_CANDIDATES}
+    if sqlite:
+        grams = sorted({query[i : i + 3] for i in range(len(query) - 2)})
+        params["m"] = "{name slug} : (" + " OR ".join(fts_phrase(g) for g in grams) + ")"
+        rows = (await conn.execute(_TYPO_SQLITE, params)).all()
+    else:
+        await conn.execute(_SET_TYPO_THRESHOLD)
+        rows = (await conn.execute(_TYPO_POSTGRES, {**params, "q": query})).all()
+    hits = []
+    for r in rows:
+        if r.id in found:
+            continue
+        best = max(word_similarity(query, r.name), word_similarity(query, r.slug))
+        if best >= TYPO_THRESHOLD:
+            hits.append(Hit(r.id, r.name, "name", typo_score(best)))
+    return hits
+
+
+# -- snippets and summaries ---------------------------------------------------------------
+
+_PAGE_FILES = _expanding(
+    "SELECT skill_id, path, content FROM skill_files WHERE skill_id IN :ids",
+    "ids",
+)
+
+SNIPPET_CONTEXT = 40
+
+
+def snippet(text_: str, query: str) -> str | None:
+    """Up to 40 characters either side of the first occurrence (case-insensitive), on one
+    line, with ``…`` where the text was cut; None when the text does not contain it."""
+    hit = re.search(re.escape(query), text_, re.IGNORECASE)
+    if hit is None:
+        return None
+    start = max(0, hit.start() - SNIPPET_CONTEXT)
+    end = min(len(text_), hit.end() + SNIPPET_CONTEXT)
+    window = " ".join(text_[start:end].split())
+    return ("…" if start > 0 else "") + window + ("…" if end < len(text_) else "")
+
+
+async def snippets(conn: AsyncConnection, ids: Sequence[str], query: str) -> dict[str, str]:
+    """A snippet for each skill of ``ids``, from its first file (``SKILL.md`` first, then by
+    path) that contains the query."""
+    if not ids:
+        return {}
+    rows = (await conn.execute(_PAGE_FILES, {"ids": list(ids)})).all()
+    rows.sort(key=lambda r: (r.skill_id, r.path != "SKILL.md", r.path))
+    found: dict[str, str] = {}
+    for r in rows:
+        if r.skill_id in found or b"\0" in r.content:
+            continue
+        cut = snippet(bytes(r.content).decode("utf-8", "replace"), query)
+        if cut is not None:
+            found[r.skill_id] = cut
+    return found
+
+
+_SUMMARIES = _expanding(
+    "SELECT s.id, s.slug, s.name, s.description, s.content_hash, s.file_count, s.size,"
+    " s.created_at, s.updated_at, v.id AS vault_id, v.slug AS vault_slug,"
+    " v.name AS vault_name, v.type AS vault_type"
+    " FROM skills s JOIN vaults v ON v.id = s.vault_id WHERE s.id IN :ids",
+    "ids",
+)
+
+
+async def summary_rows(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Any]:
+    """The rows a ``SkillSummary`` is made of, by skill id."""
+    if not ids:
+        return {}
+    rows = (await conn.execute(_SUMMARIES, {"ids": list(ids)})).all()
+    return {r.id: r for r in rows}
+
+
+_VAULTS_OF = text("SELECT vault_id FROM vault_memberships WHERE user_id = :u")
+
+
+async def vault_ids_of(conn: AsyncConnection, user_id: str) -> list[str]:
+    """Every vault the user is a member of (enabled or not: the switch is about sync)."""
+    return [r.vault_id for r in (await conn.execute(_VAULTS_OF, {"u": user_id})).all()]

@@ -18,12 +18,18 @@ Exception tree::
     ├── PayloadTooLarge         payload_too_large (413)
     ├── UnsupportedMediaType    unsupported_media_type (415)
     ├── TooManyRequests         too_many_requests (429, with Retry-After)
-    └── ServiceUnavailable      temporarily_unavailable (503)
+    ├── ServiceUnavailable      temporarily_unavailable (503)
+    │   (the /api/v1 codes of api.md; ``details`` lists problems as {"path", "message"})
+    ├── ValidationFailed        validation_failed (400, with details)
+    ├── Conflict                conflict (409; details name the candidates)
+    ├── PreconditionFailed      precondition_failed (412, stale If-Match)
+    ├── ContentTooLarge         payload_too_large (413)
+    └── UnsupportedContentType  unsupported_media_type (415)
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class OAuthError(Exception):
@@ -39,15 +45,20 @@ class OAuthError(Exception):
         *,
         status_code: int | None = None,
         retry_after: int | None = None,
+        details: list[dict[str, Any]] | None = None,
     ) -> None:
         self.description = description or self.default_description
         if status_code is not None:
             self.status_code = status_code  # type: ignore[misc]
         self.retry_after = retry_after
+        self.details = details
         super().__init__(f"{self.error}: {self.description}")
 
-    def to_dict(self) -> dict[str, str]:
-        return {"error": self.error, "error_description": self.description}
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"error": self.error, "error_description": self.description}
+        if self.details is not None:
+            body["details"] = self.details
+        return body
 
     def headers(self) -> dict[str, str]:
         headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -144,6 +155,35 @@ class ServiceUnavailable(OAuthError):
     default_description = "The service is temporarily unavailable. Try again shortly."
 
 
+class ValidationFailed(OAuthError):
+    error = "validation_failed"
+    default_description = "The skill was refused; details lists every problem."
+
+
+class Conflict(OAuthError):
+    error = "conflict"
+    status_code = 409
+    default_description = "The request conflicts with what is stored."
+
+
+class PreconditionFailed(OAuthError):
+    error = "precondition_failed"
+    status_code = 412
+    default_description = "The skill has changed since you read it (If-Match is stale)."
+
+
+class ContentTooLarge(OAuthError):
+    error = "payload_too_large"
+    status_code = 413
+    default_description = "The request body is too large."
+
+
+class UnsupportedContentType(OAuthError):
+    error = "unsupported_media_type"
+    status_code = 415
+    default_description = "Send application/json."
+
+
 #: Error classes by wire code, for clients that turn a response body back into an exception.
 ERROR_CODES: dict[str, type[OAuthError]] = {
     cls.error: cls
@@ -161,6 +201,11 @@ ERROR_CODES: dict[str, type[OAuthError]] = {
         NotFound,
         TooManyRequests,
         ServiceUnavailable,
+        ValidationFailed,
+        Conflict,
+        PreconditionFailed,
+        ContentTooLarge,
+        UnsupportedContentType,
     )
 }
 

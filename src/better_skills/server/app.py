@@ -23,12 +23,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from better_skills import __version__
 from better_skills.protocol import errors
+from better_skills.server.body_limit import ApiBodyLimit, body_cap
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
-from better_skills.server.routers import auth_api, compat, health, pages, search_api
+from better_skills.server.routers import api_v1, auth_api, compat, health, pages, search_api
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
+from better_skills.server.services.default_skills import seed_default_skills
 from better_skills.server.settings import MIGRATED_ENV, Settings, load_settings
 
 log = logging.getLogger("better_skills.server")
@@ -98,7 +100,17 @@ def _install_error_handlers(app: FastAPI) -> None:
         return error_response(error)
 
     async def validation_error(_request: Request, exc: Exception) -> Response:
-        return error_response(errors.InvalidRequest("A parameter has the wrong type or form."))
+        assert isinstance(exc, RequestValidationError)
+        details = [
+            {
+                "path": ".".join(str(part) for part in error.get("loc", ()))[:200],
+                "message": str(error.get("msg", ""))[:200],
+            }
+            for error in exc.errors()[:20]
+        ]
+        return error_response(
+            errors.InvalidRequest("A parameter has the wrong type or form.", details=details)
+        )
 
     async def database_error(request: Request, exc: Exception) -> Response:
         # Lost connections and timeouts are outages (503, try again); anything else the
@@ -166,6 +178,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         services = Services.build(settings, clock)
         if not os.environ.get(MIGRATED_ENV):
             await migrate(services.db.engine)
+        # Idempotent, so every worker may run it: the system vault, its members, the
+        # default skills.
+        await services.vaults.ensure_defaults()
+        await seed_default_skills(services)
         app.state.services = services
         sweeper = asyncio.create_task(_sweep_forever(services))
         _tune_gc()
@@ -187,10 +203,14 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     )
     app.include_router(search_api.router)  # before /api/v1/skills/{id}: "search" is no id
     app.include_router(auth_api.router)
+    app.include_router(api_v1.router)
     app.include_router(health.router)
     app.include_router(compat.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     _install_error_handlers(app)
+    app.add_middleware(
+        ApiBodyLimit, cap=body_cap(settings.max_skill_bytes, settings.max_skill_files)
+    )
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     return app

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from fastapi import Request
 
 from better_skills.protocol import errors
 from better_skills.server.http import (
@@ -12,6 +12,7 @@ from better_skills.server.http import (
     session_cookie_name,
     user_agent,
 )
+from better_skills.server.principal import ALL_SCOPES, VAULT_WRITE, Principal
 from better_skills.server.services import Caller
 from better_skills.server.services.container import Services
 from better_skills.server.services.sessions import SessionView
@@ -70,3 +71,45 @@ async def require_session(request: Request) -> SessionView:
     if view is None:
         raise errors.Unauthorized("Your session is invalid or has expired. Sign in again.")
     return view
+
+
+#: Methods that change nothing: no Origin or CSRF check for cookie callers.
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: The header a browser page sends its session's CSRF token in (``Hasher.csrf_token``).
+CSRF_HEADER = "x-csrf-token"
+
+
+async def current_principal(request: Request) -> Principal:
+    """The /api/v1 caller: a bearer token (device session or personal access token, both
+    resolved by ``sessions.lookup``) or the session cookie. Cookie callers must send unsafe
+    methods from a trusted Origin with the session's CSRF token, like the auth pages' forms.
+    Tests override this dependency (``app.dependency_overrides[current_principal]``).
+    """
+    token, from_cookie = session_token(request)
+    if token is None:
+        raise errors.Unauthorized("Sign in first: send Authorization: Bearer <token>.")
+    view = await services(request).sessions.lookup(token)
+    if view is None:
+        raise errors.Unauthorized("Your session is invalid or has expired. Sign in again.")
+    session_id = str(view.session["id"])
+    if from_cookie and request.method not in SAFE_METHODS:
+        require_trusted_origin(request)
+        submitted = request.headers.get(CSRF_HEADER, "")
+        if not services(request).hasher.check_csrf(session_id, submitted):
+            raise errors.Forbidden(f"Missing or wrong CSRF token (send the {CSRF_HEADER} header).")
+    # A lookup that knows finer scopes or kinds (personal access tokens) says so on the view.
+    scopes = getattr(view, "scopes", None)
+    kind = "cookie" if from_cookie else getattr(view, "token_kind", "session")
+    return Principal(
+        user_id=str(view.user["id"]),
+        session_id=session_id,
+        token_kind=kind,
+        scopes=frozenset(scopes) if scopes is not None else ALL_SCOPES,
+        name=str(view.user.get("name") or ""),
+        email=str(view.user.get("email") or ""),
+    )
+
+
+def require_write_scope(principal: Principal) -> None:
+    if not principal.can(VAULT_WRITE):
+        raise errors.Forbidden("This token may only read; its scope lacks vault:write.")

@@ -84,6 +84,10 @@ class Settings:
     sign_in_limit: RateLimit = RateLimit(10, 15 * 60)
     device_code_limit: RateLimit = RateLimit(60, 10 * 60)
     trusted_origins: tuple[str, ...] = field(default=())
+    #: Skill size limits (issue 11): bytes per file, bytes per skill, files per skill.
+    max_file_bytes: int = 1024 * 1024
+    max_skill_bytes: int = 10 * 1024 * 1024
+    max_skill_files: int = 1000
 
     @property
     def is_sqlite(self) -> bool:
@@ -227,6 +231,15 @@ def load_settings(
             "RATE_LIMIT_DEVICE_CODE", get("RATE_LIMIT_DEVICE_CODE", "60/10m")
         ),
         trusted_origins=(public_origin, *extra_origins),
+        max_file_bytes=_int(
+            "MAX_FILE_BYTES", get("MAX_FILE_BYTES", str(1024 * 1024)), low=1, high=1 << 30
+        ),
+        max_skill_bytes=_int(
+            "MAX_SKILL_BYTES", get("MAX_SKILL_BYTES", str(10 * 1024 * 1024)), low=1, high=1 << 31
+        ),
+        max_skill_files=_int(
+            "MAX_SKILL_FILES", get("MAX_SKILL_FILES", "1000"), low=1, high=100_000
+        ),
     )
     if not settings.is_sqlite and settings.secret_key is None:
         raise SettingsError(

@@ -1,1 +1,1 @@
-"""SQL that is more than a lookup: one module per read model."""
+"""SQL statements, one module per area. Dialect differences live here, not in the rules."""

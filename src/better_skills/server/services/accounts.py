@@ -19,6 +19,7 @@ from better_skills.server.security import PasswordHasher, new_id
 from better_skills.server.services import Caller, Clock, audit, to_ms
 from better_skills.server.services.rate_limit import RateLimiter, address_bucket
 from better_skills.server.services.sessions import NewSession, SessionService
+from better_skills.server.services.vaults import bootstrap_user
 from better_skills.server.settings import RateLimit
 
 MIN_PASSWORD = 8
@@ -133,6 +134,7 @@ class AccountService:
                         updated_at=now,
                     )
                 )
+                await bootstrap_user(conn, user_id, name, now)  # personal + system vault
                 session = await self._sessions.create(conn, user_id, caller, kind="browser")
                 await audit.record(conn, now, "sign_up", user_id=user_id, ip=caller.ip)
                 await audit.record(conn, now, "sign_in", user_id=user_id, ip=caller.ip)

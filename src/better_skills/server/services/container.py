@@ -12,6 +12,8 @@ from better_skills.server.services.accounts import AccountService
 from better_skills.server.services.device_flow import DeviceFlowService
 from better_skills.server.services.rate_limit import RateLimiter
 from better_skills.server.services.sessions import SessionService
+from better_skills.server.services.skills import SkillService, limits_of
+from better_skills.server.services.vaults import VaultService
 from better_skills.server.settings import Settings
 
 
@@ -35,6 +37,8 @@ class Services:
     sessions: SessionService
     accounts: AccountService
     device_flow: DeviceFlowService
+    vaults: VaultService
+    skills: SkillService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -44,4 +48,12 @@ class Services:
         sessions = SessionService(db, hasher, clock, settings.session_ttl)
         accounts = AccountService(db, sessions, limiter, clock, settings.sign_in_limit)
         device_flow = DeviceFlowService(db, hasher, limiter, sessions, clock, settings)
-        return cls(settings, db, hasher, clock, limiter, sessions, accounts, device_flow)
+        vaults = VaultService(db, clock)
+        skills = SkillService(
+            db,
+            clock,
+            limits_of(settings.max_file_bytes, settings.max_skill_bytes, settings.max_skill_files),
+        )
+        return cls(
+            settings, db, hasher, clock, limiter, sessions, accounts, device_flow, vaults, skills
+        )

@@ -1,0 +1,296 @@
+"""Statements over skills, their files and their mention links."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, true, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from better_skills.server.models import skill_files, skill_links, skills, vault_memberships, vaults
+
+#: A skill summary: the skill's columns and its vault's.
+SUMMARY = select(
+    skills.c.id,
+    skills.c.slug,
+    skills.c.name,
+    skills.c.description,
+    skills.c.content_hash,
+    skills.c.file_count,
+    skills.c.size,
+    skills.c.created_at,
+    skills.c.updated_at,
+    skills.c.vault_id,
+    vaults.c.slug.label("vault_slug"),
+    vaults.c.name.label("vault_name"),
+    vaults.c.type.label("vault_type"),
+).join(vaults, vaults.c.id == skills.c.vault_id)
+
+
+def _like(value: str) -> str:
+    """A LIKE pattern matching ``value`` anywhere, with ``%``, ``_`` and ``\\`` literal."""
+    escaped = value.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def list_page(
+    conn: AsyncConnection,
+    vault_ids: Collection[str],
+    *,
+    q: str | None,
+    after: tuple[int, str] | None,
+    limit: int,
+) -> Sequence[Any]:
+    """Up to ``limit`` summaries, newest first (keyset on created_at, id)."""
+    statement = SUMMARY.where(skills.c.vault_id.in_(list(vault_ids)))
+    if q:
+        pattern = _like(q)
+        statement = statement.where(
+            or_(
+                *(
+                    func.lower(column).like(pattern, escape="\\")
+                    for column in (skills.c.name, skills.c.slug, skills.c.description)
+                )
+            )
+        )
+    if after is not None:
+        created_at, skill_id = after
+        statement = statement.where(
+            or_(
+                skills.c.created_at < created_at,
+                and_(skills.c.created_at == created_at, skills.c.id < skill_id),
+            )
+        )
+    statement = statement.order_by(skills.c.created_at.desc(), skills.c.id.desc()).limit(limit)
+    return (await conn.execute(statement)).all()
+
+
+async def summary_for_member(conn: AsyncConnection, skill_id: str, user_id: str) -> Any | None:
+    """The skill's summary plus frontmatter, version and the caller's role, if a member."""
+    return (
+        await conn.execute(
+            SUMMARY.add_columns(
+                skills.c.frontmatter,
+                skills.c.version,
+                vault_memberships.c.role,
+            )
+            .join(
+                vault_memberships,
+                and_(
+                    vault_memberships.c.vault_id == skills.c.vault_id,
+                    vault_memberships.c.user_id == user_id,
+                ),
+            )
+            .where(skills.c.id == skill_id)
+        )
+    ).first()
+
+
+async def ids_by_slug(
+    conn: AsyncConnection, vault_ids: Collection[str], slug: str
+) -> Sequence[Any]:
+    return (
+        await conn.execute(
+            SUMMARY.where(skills.c.vault_id.in_(list(vault_ids)), skills.c.slug == slug).order_by(
+                vaults.c.slug
+            )
+        )
+    ).all()
+
+
+async def slug_taken(conn: AsyncConnection, vault_id: str, slug: str, except_id: str = "") -> bool:
+    row = (
+        await conn.execute(
+            select(skills.c.id).where(
+                skills.c.vault_id == vault_id, skills.c.slug == slug, skills.c.id != except_id
+            )
+        )
+    ).first()
+    return row is not None
+
+
+_FILE_META = (
+    skill_files.c.id,
+    skill_files.c.skill_id,
+    skill_files.c.path,
+    skill_files.c.kind,
+    skill_files.c.size,
+    skill_files.c.sha256,
+)
+
+
+async def files(
+    conn: AsyncConnection, skill_ids: Collection[str], *, content: bool
+) -> Sequence[Any]:
+    columns = (*_FILE_META, skill_files.c.content) if content else _FILE_META
+    return (
+        await conn.execute(
+            select(*columns)
+            .where(skill_files.c.skill_id.in_(list(skill_ids)))
+            .order_by(skill_files.c.skill_id, skill_files.c.path)
+        )
+    ).all()
+
+
+async def file(conn: AsyncConnection, skill_id: str, path: str) -> Any | None:
+    return (
+        await conn.execute(
+            select(*_FILE_META, skill_files.c.content).where(
+                skill_files.c.skill_id == skill_id, skill_files.c.path == path
+            )
+        )
+    ).first()
+
+
+async def file_ids(conn: AsyncConnection, skill_id: str) -> dict[str, tuple[str, str]]:
+    """path -> (file id, sha256) of a stored skill."""
+    rows = await conn.execute(
+        select(skill_files.c.path, skill_files.c.id, skill_files.c.sha256).where(
+            skill_files.c.skill_id == skill_id
+        )
+    )
+    return {row.path: (row.id, row.sha256) for row in rows}
+
+
+async def insert_skill(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(insert(skills).values(**values))
+
+
+async def update_skill(
+    conn: AsyncConnection, skill_id: str, expected_version: int, values: dict[str, Any]
+) -> bool:
+    """Conditional on the version read before: of two racing writers exactly one matches."""
+    result = await conn.execute(
+        update(skills)
+        .where(skills.c.id == skill_id, skills.c.version == expected_version)
+        .values(version=skills.c.version + 1, **values)
+    )
+    return result.rowcount == 1
+
+
+async def delete_skill(conn: AsyncConnection, skill_id: str, expected_version: int) -> bool:
+    result = await conn.execute(
+        delete(skills).where(skills.c.id == skill_id, skills.c.version == expected_version)
+    )
+    return result.rowcount == 1
+
+
+async def insert_files(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(skill_files), rows)
+
+
+async def update_file(conn: AsyncConnection, file_id: str, values: dict[str, Any]) -> None:
+    await conn.execute(update(skill_files).where(skill_files.c.id == file_id).values(**values))
+
+
+async def delete_files(conn: AsyncConnection, ids: Iterable[str]) -> None:
+    ids = list(ids)
+    if ids:
+        await conn.execute(delete(skill_files).where(skill_files.c.id.in_(ids)))
+
+
+async def replace_links(conn: AsyncConnection, skill_id: str, rows: list[dict[str, Any]]) -> None:
+    """The skill's outgoing mention edges, rebuilt inside the writer's transaction."""
+    await conn.execute(delete(skill_links).where(skill_links.c.source_skill_id == skill_id))
+    if rows:
+        await conn.execute(insert(skill_links), rows)
+
+
+async def skill_targets(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Any]:
+    """id -> row (id, name, slug, content_hash, vault_id, vault_slug) of the skills that exist."""
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(
+            skills.c.id,
+            skills.c.name,
+            skills.c.slug,
+            skills.c.content_hash,
+            skills.c.vault_id,
+            vaults.c.slug.label("vault_slug"),
+        )
+        .join(vaults, vaults.c.id == skills.c.vault_id)
+        .where(skills.c.id.in_(list(ids)))
+    )
+    return {row.id: row for row in rows}
+
+
+async def file_targets(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Any]:
+    """id -> row (id, path, skill_id, name, slug, vault_id, vault_slug) of the files that exist."""
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        select(
+            skill_files.c.id,
+            skill_files.c.path,
+            skill_files.c.skill_id,
+            skills.c.name,
+            skills.c.slug,
+            skills.c.vault_id,
+            vaults.c.slug.label("vault_slug"),
+        )
+        .join(skills, skills.c.id == skill_files.c.skill_id)
+        .join(vaults, vaults.c.id == skills.c.vault_id)
+        .where(skill_files.c.id.in_(list(ids)))
+    )
+    return {row.id: row for row in rows}
+
+
+async def references(
+    conn: AsyncConnection, skill_id: str, vault_ids: Collection[str]
+) -> Sequence[Any]:
+    """Readable skills whose files mention ``skill_id`` or one of its files, and via which
+    of their files (SKILL.md included)."""
+    return (
+        await conn.execute(
+            SUMMARY.add_columns(skill_files.c.path.label("via_path"))
+            .join(skill_links, skill_links.c.source_skill_id == skills.c.id)
+            .join(skill_files, skill_files.c.id == skill_links.c.source_file_id)
+            .where(
+                skill_links.c.target_skill_id == skill_id,
+                skill_links.c.source_skill_id != skill_id,
+                skills.c.vault_id.in_(list(vault_ids)),
+            )
+            .distinct()
+            .order_by(skills.c.slug, skill_files.c.path)
+        )
+    ).all()
+
+
+async def manifest(conn: AsyncConnection, user_id: str, *, include_disabled: bool) -> Sequence[Any]:
+    """One query: every skill of the user's (enabled) vaults, by id."""
+    statement = (
+        select(
+            skills.c.id,
+            skills.c.slug,
+            skills.c.name,
+            skills.c.description,
+            skills.c.content_hash,
+            skills.c.updated_at,
+            vaults.c.id.label("vault_id"),
+            vaults.c.slug.label("vault_slug"),
+            vaults.c.name.label("vault_name"),
+            vaults.c.type.label("vault_type"),
+        )
+        .select_from(vault_memberships)
+        .join(vaults, vaults.c.id == vault_memberships.c.vault_id)
+        .join(skills, skills.c.vault_id == vaults.c.id)
+        .where(vault_memberships.c.user_id == user_id)
+        .order_by(skills.c.id)
+    )
+    if not include_disabled:
+        statement = statement.where(vault_memberships.c.enabled == true())
+    return (await conn.execute(statement)).all()
+
+
+async def summary_for_member_any(conn: AsyncConnection, vault_id: str, slug: str) -> Any | None:
+    """A skill by vault and slug with the columns a write needs (no membership: for seeding)."""
+    return (
+        await conn.execute(
+            SUMMARY.add_columns(skills.c.version).where(
+                skills.c.vault_id == vault_id, skills.c.slug == slug
+            )
+        )
+    ).first()

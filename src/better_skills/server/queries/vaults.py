@@ -1,0 +1,174 @@
+"""Statements over vaults and memberships."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, exists, func, literal, or_, select, true, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from better_skills.server.models import skills, users, vault_memberships, vaults
+
+SYSTEM_SLUG = "system-default"
+SYSTEM_NAME = "Default Skills"
+SYSTEM_COLOR = "#0f766e"
+#: Fixed, so that replicas starting together insert the same row (and one of them wins).
+SYSTEM_VAULT_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "better-skills:vault:system-default"))
+
+_skill_count = (
+    select(func.count())
+    .where(skills.c.vault_id == vaults.c.id)
+    .scalar_subquery()
+    .label("skill_count")
+)
+
+#: A vault as one member sees it: the vault's columns plus the member's role and switch.
+MEMBER_VIEW = select(
+    vaults.c.id,
+    vaults.c.slug,
+    vaults.c.name,
+    vaults.c.type,
+    vaults.c.color,
+    vault_memberships.c.role,
+    vault_memberships.c.enabled,
+).join(vault_memberships, vault_memberships.c.vault_id == vaults.c.id)
+
+
+def _insert_ignoring_conflicts(conn: AsyncConnection, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING in the connection's dialect."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+async def insert_personal_vault(conn: AsyncConnection, user_id: str, name: str, now: int) -> str:
+    vault_id = str(uuid.uuid4())
+    await conn.execute(
+        vaults.insert().values(
+            id=vault_id,
+            type="personal",
+            slug="personal",
+            name=f"{name}'s Vault"[:200],
+            color=None,
+            owner_user_id=user_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    await insert_membership(conn, vault_id, user_id, "owner", now)
+    return vault_id
+
+
+async def insert_membership(
+    conn: AsyncConnection, vault_id: str, user_id: str, role: str, now: int
+) -> None:
+    await conn.execute(
+        _insert_ignoring_conflicts(conn, vault_memberships).values(
+            vault_id=vault_id,
+            user_id=user_id,
+            role=role,
+            enabled=True,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def ensure_system_vault(conn: AsyncConnection, now: int) -> None:
+    await conn.execute(
+        _insert_ignoring_conflicts(conn, vaults).values(
+            id=SYSTEM_VAULT_ID,
+            type="system",
+            slug=SYSTEM_SLUG,
+            name=SYSTEM_NAME,
+            color=SYSTEM_COLOR,
+            owner_user_id=None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+async def backfill_system_memberships(conn: AsyncConnection, now: int) -> int:
+    """Make every user a member of the system vault; the number of memberships added."""
+    missing = select(
+        literal(SYSTEM_VAULT_ID),
+        users.c.id,
+        literal("member"),
+        true(),
+        literal(now),
+        literal(now),
+    ).where(
+        ~exists().where(
+            and_(
+                vault_memberships.c.vault_id == SYSTEM_VAULT_ID,
+                vault_memberships.c.user_id == users.c.id,
+            )
+        )
+    )
+    statement = _insert_ignoring_conflicts(conn, vault_memberships).from_select(
+        ["vault_id", "user_id", "role", "enabled", "created_at", "updated_at"], missing
+    )
+    return (await conn.execute(statement)).rowcount or 0
+
+
+async def users_without_personal_vault(conn: AsyncConnection) -> Sequence[Any]:
+    return (
+        await conn.execute(
+            select(users.c.id, users.c.name).where(
+                ~exists().where(
+                    and_(vaults.c.owner_user_id == users.c.id, vaults.c.type == "personal")
+                )
+            )
+        )
+    ).all()
+
+
+async def memberships(conn: AsyncConnection, user_id: str) -> Sequence[Any]:
+    """The user's vaults (enabled or not) with their skill counts: personal, system, teams."""
+    return (
+        await conn.execute(
+            MEMBER_VIEW.add_columns(_skill_count)
+            .where(vault_memberships.c.user_id == user_id)
+            .order_by(vaults.c.type, vaults.c.slug)
+        )
+    ).all()
+
+
+async def vault_ids(
+    conn: AsyncConnection, user_id: str, *, enabled_only: bool = False
+) -> list[str]:
+    statement = select(vault_memberships.c.vault_id).where(vault_memberships.c.user_id == user_id)
+    if enabled_only:
+        statement = statement.where(vault_memberships.c.enabled == true())
+    return list((await conn.execute(statement)).scalars())
+
+
+async def find_for_member(conn: AsyncConnection, user_id: str, ref: str) -> Any | None:
+    """One of the user's vaults by id or slug (``personal`` is the user's own), or None."""
+    ref = ref.strip()
+    by_slug = (
+        and_(vaults.c.type == "personal", vaults.c.owner_user_id == user_id)
+        if ref.lower() == "personal"
+        else and_(vaults.c.type != "personal", vaults.c.slug == ref.lower())
+    )
+    return (
+        await conn.execute(
+            MEMBER_VIEW.add_columns(_skill_count).where(
+                vault_memberships.c.user_id == user_id, or_(vaults.c.id == ref, by_slug)
+            )
+        )
+    ).first()
+
+
+async def set_enabled(
+    conn: AsyncConnection, user_id: str, vault_id: str, enabled: bool, now: int
+) -> bool:
+    result = await conn.execute(
+        update(vault_memberships)
+        .where(vault_memberships.c.user_id == user_id, vault_memberships.c.vault_id == vault_id)
+        .values(enabled=enabled, updated_at=now)
+    )
+    return bool(result.rowcount)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import text
 
-from tests.server.flow import sign_up
+from better_skills.server.queries.vaults import SYSTEM_VAULT_ID
+from tests.vault.support import add_person, add_team_vault, created, services_of, skill_md, uploads
 
 pytestmark = pytest.mark.anyio
 
@@ -27,25 +27,33 @@ class Vaults:
     """Writes vaults, memberships, skills and files straight into the database."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
-        self.db = client.app.state.services.db  # type: ignore[attr-defined]
+        self.client = client
+        self.db = services_of(client).db
 
     async def sql(self, statement: str, **params: Any) -> None:
         async with self.db.write() as conn:
             await conn.execute(text(statement), params)
 
-    async def vault(self, user_id: str, slug: str = "personal", type_: str = "personal") -> str:
-        vault_id = str(uuid.uuid4())
+    async def personal(self, user_id: str) -> str:
+        """The user's personal vault, after leaving the system vault: these tests rank a
+        fixed corpus, and the shipped default skill would join it."""
         await self.sql(
-            "INSERT INTO vaults (id, type, slug, name, color, owner_user_id, created_at,"
-            " updated_at) VALUES (:id, :t, :slug, :slug, NULL, :owner, :now, :now)",
-            id=vault_id,
-            t=type_,
-            slug=slug,
-            owner=user_id if type_ == "personal" else None,
-            now=NOW,
+            "DELETE FROM vault_memberships WHERE vault_id = :v AND user_id = :u",
+            v=SYSTEM_VAULT_ID,
+            u=user_id,
         )
-        await self.join(vault_id, user_id, "owner")
-        return vault_id
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    text("SELECT id FROM vaults WHERE owner_user_id = :u AND type = 'personal'"),
+                    {"u": user_id},
+                )
+            ).first()
+        assert row is not None
+        return str(row.id)
+
+    async def team(self, slug: str, user_id: str) -> str:
+        return await add_team_vault(self.client, slug, {user_id: "owner"})
 
     async def join(self, vault_id: str, user_id: str, role: str = "member") -> None:
         await self.sql(
@@ -99,16 +107,14 @@ class Vaults:
 
 
 @pytest.fixture
-async def world(app_client: Callable[..., Any]) -> AsyncIterator[tuple[httpx.AsyncClient, Vaults]]:
-    async with app_client() as client:
-        yield client, Vaults(client)
+async def world(client: httpx.AsyncClient) -> tuple[httpx.AsyncClient, Vaults]:
+    return client, Vaults(client)
 
 
-async def person(client: httpx.AsyncClient, email: str) -> tuple[str, dict[str, str]]:
-    """A signed-up user's id and the Bearer header of their session."""
-    body = await sign_up(client, email=email, name=email.split("@")[0])
-    client.cookies.clear()  # speak with the Bearer token only
-    return body["user"]["id"], {"Authorization": f"Bearer {body['token']}"}
+async def person(client: httpx.AsyncClient, name: str) -> tuple[str, dict[str, str]]:
+    """A user (personal vault, device session): their id and Bearer header."""
+    who = await add_person(client, name)
+    return who.id, who.auth
 
 
 async def search(
@@ -126,7 +132,7 @@ def names(result: dict[str, Any]) -> list[str]:
 async def test_ranking_on_a_fixed_corpus(world: tuple[httpx.AsyncClient, Vaults]) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     await vaults.skill(v, "Deploy", "Ship it.")
     await vaults.skill(v, "Kubernetes deploy", "Rolls out pods.")
     await vaults.skill(v, "Redeployer", "Again and again.")
@@ -167,7 +173,7 @@ async def test_ranking_on_a_fixed_corpus(world: tuple[httpx.AsyncClient, Vaults]
 async def test_slug_matches_rank_as_name(world: tuple[httpx.AsyncClient, Vaults]) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     await vaults.skill(v, "About pipelines", "Mentions zeta-tool in the description.")
     by_slug = await vaults.skill(v, "Zeta Tool", "Does things.")
     await vaults.sql("UPDATE skills SET slug = 'zeta-tool', name = 'ZT' WHERE id = :i", i=by_slug)
@@ -181,7 +187,7 @@ async def test_slug_matches_rank_as_name(world: tuple[httpx.AsyncClient, Vaults]
 async def test_content_hits_have_a_snippet(world: tuple[httpx.AsyncClient, Vaults]) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     long_text = ("word " * 30) + "the NEEDLE is here\nand then " + ("more " * 30)
     await vaults.skill(
         v, "Haystack", "Nothing.", {"references/a.md": b"no", "references/b.md": long_text.encode()}
@@ -200,7 +206,7 @@ async def test_percent_and_underscore_are_literal(
 ) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     await vaults.skill(v, "100% coverage", "Tests.")
     await vaults.skill(v, "snake_case names", "Style.")
     await vaults.skill(v, "snakeXcase", "Other.", {"notes.md": b"snakeYcase"})
@@ -219,7 +225,7 @@ async def test_percent_and_underscore_are_literal(
 async def test_one_and_two_character_queries(world: tuple[httpx.AsyncClient, Vaults]) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     await vaults.skill(v, "Go", "The Go toolchain.")
     await vaults.skill(v, "Cargo", "Rust builds.")
     await vaults.skill(v, "Lint", "Keeps go code tidy.")
@@ -236,7 +242,7 @@ async def test_a_small_typo_in_a_name_still_finds_it(
 ) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     await vaults.skill(v, "kubernetes-deploy", "Rolls out pods.")
     await vaults.skill(v, "Unrelated", "Nothing here.")
     result = await search(client, auth, "kubernets")
@@ -249,9 +255,9 @@ async def test_only_the_callers_vaults(world: tuple[httpx.AsyncClient, Vaults]) 
     client, vaults = world
     ada, ada_auth = await person(client, "ada@example.com")
     bob, bob_auth = await person(client, "bob@example.com")
-    ada_vault = await vaults.vault(ada)
-    bob_vault = await vaults.vault(bob)
-    team = await vaults.vault(ada, slug="team", type_="team")
+    ada_vault = await vaults.personal(ada)
+    bob_vault = await vaults.personal(bob)
+    team = await vaults.team("team", ada)
     await vaults.skill(ada_vault, "Secret plan", "Ada's.", {"x.md": b"shared word quokka"})
     await vaults.skill(bob_vault, "Bob plan", "Bob's.", {"x.md": b"quokka"})
     for q in ("plan", "quokka", "pl", "secret", "Secrt plan"):
@@ -267,8 +273,8 @@ async def test_only_the_callers_vaults(world: tuple[httpx.AsyncClient, Vaults]) 
 async def test_the_index_follows_every_write(world: tuple[httpx.AsyncClient, Vaults]) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
-    other = await vaults.vault(user, slug="team", type_="team")
+    v = await vaults.personal(user)
+    other = await vaults.team("team", user)
     skill = await vaults.skill(v, "Alpha", "First.", {"notes.md": b"platypus"})
     assert names(await search(client, auth, "platypus")) == ["Alpha"]
 
@@ -325,7 +331,7 @@ async def test_a_rolled_back_write_leaves_the_index_alone(
 ) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     skill = await vaults.skill(v, "Alpha", "First.")
 
     class Abort(Exception):
@@ -344,7 +350,7 @@ async def test_text_that_is_not_utf8_is_stored_and_skipped(
 ) -> None:
     client, vaults = world
     user, auth = await person(client, "ada@example.com")
-    v = await vaults.vault(user)
+    v = await vaults.personal(user)
     await vaults.skill(v, "Latin1", "Old file.", {"old.txt": "café numbat".encode("latin-1")})
     result = await search(client, auth, "latin1")
     assert names(result) == ["Latin1"]
@@ -381,3 +387,40 @@ async def test_no_credentials(world: tuple[httpx.AsyncClient, Vaults]) -> None:
     response = await client.get("/api/v1/skills/search", params={"q": "x"})
     assert response.status_code == 401
     assert response.json()["error"] == "unauthorized"
+
+
+async def test_the_index_follows_the_vault_api(world: tuple[httpx.AsyncClient, Vaults]) -> None:
+    client, vaults = world
+    ada = await add_person(client, "Ada")
+    await vaults.personal(ada.id)
+    files = {"SKILL.md": skill_md("alpha-tool", "Finds aardvarks."), "notes.md": b"platypus"}
+    skill = await created(client, ada, files)
+    assert names(await search(client, ada.auth, "aardvark")) == ["alpha-tool"]
+    hit = (await search(client, ada.auth, "platypus"))["items"]
+    assert [(i["id"], i["match"], i["snippet"]) for i in hit] == [
+        (skill["id"], "content", "platypus")
+    ]
+
+    files = {"SKILL.md": skill_md("beta-tool", "Finds badgers."), "other.md": b"wombat"}
+    put = await client.put(
+        f"/api/v1/skills/{skill['id']}",
+        json={"files": uploads(files)},
+        headers={**ada.auth, "If-Match": skill["etag"]},
+    )
+    assert put.status_code == 200, put.text
+    for gone in ("aardvark", "platypus"):  # the slug stays alpha-tool
+        assert (await search(client, ada.auth, gone))["total"] == 0
+    assert names(await search(client, ada.auth, "badger")) == ["beta-tool"]
+    assert names(await search(client, ada.auth, "wombat")) == ["beta-tool"]
+
+    deleted = await client.delete(f"/api/v1/skills/{skill['id']}", headers=ada.auth)
+    assert deleted.status_code == 204
+    for gone in ("badger", "wombat", "beta", "alpha"):
+        assert (await search(client, ada.auth, gone))["total"] == 0
+
+
+async def test_the_default_skill_is_found(world: tuple[httpx.AsyncClient, Vaults]) -> None:
+    client, _ = world
+    ada = await add_person(client, "Ada")
+    items = (await search(client, ada.auth, "better-skills"))["items"]
+    assert items[0]["slug"] == "better-skills" and items[0]["vault"]["type"] == "system"

@@ -26,6 +26,9 @@ from typing import Any
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from better_skills.server.models import skills
+from better_skills.server.queries.skills import SUMMARY
+
 #: Word similarity a name or slug needs to count as a typo of the query.
 TYPO_THRESHOLD = 0.4
 #: Most candidates pass 2 looks at.
@@ -316,26 +319,9 @@ async def snippets(conn: AsyncConnection, ids: Sequence[str], query: str) -> dic
     return found
 
 
-_SUMMARIES = _expanding(
-    "SELECT s.id, s.slug, s.name, s.description, s.content_hash, s.file_count, s.size,"
-    " s.created_at, s.updated_at, v.id AS vault_id, v.slug AS vault_slug,"
-    " v.name AS vault_name, v.type AS vault_type"
-    " FROM skills s JOIN vaults v ON v.id = s.vault_id WHERE s.id IN :ids",
-    "ids",
-)
-
-
 async def summary_rows(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Any]:
-    """The rows a ``SkillSummary`` is made of, by skill id."""
+    """The rows of :data:`queries.skills.SUMMARY` for ``ids``, by skill id."""
     if not ids:
         return {}
-    rows = (await conn.execute(_SUMMARIES, {"ids": list(ids)})).all()
-    return {r.id: r for r in rows}
-
-
-_VAULTS_OF = text("SELECT vault_id FROM vault_memberships WHERE user_id = :u")
-
-
-async def vault_ids_of(conn: AsyncConnection, user_id: str) -> list[str]:
-    """Every vault the user is a member of (enabled or not: the switch is about sync)."""
-    return [r.vault_id for r in (await conn.execute(_VAULTS_OF, {"u": user_id})).all()]
+    statement = SUMMARY.where(skills.c.id.in_(list(ids)))
+    return {r.id: r for r in (await conn.execute(statement)).all()}

@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from better_skills.protocol import errors
 from better_skills.server.db import Database
+from better_skills.server.principal import Principal
 from better_skills.server.queries import search as q
-from better_skills.server.timefmt import iso_ms
-from better_skills.skillfmt.hashing import etag
+from better_skills.server.queries import vaults as vault_queries
+from better_skills.server.services.skills import SkillSummary, summary_from_row
 
 MAX_LIMIT = 50
 DEFAULT_LIMIT = 20
-#: Longer queries are refused: they cannot be a name, and they cost the index more.
+#: Longer queries are refused: no name is that long, and they only cost the index more.
 MAX_QUERY_CHARS = 200
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    summary: SkillSummary
+    match: str  # "name", "description" or "content"
+    score: float  # 0-1, rounded to 3 places
+    snippet: str | None
 
 
 def parse_query(raw: str | None) -> str:
@@ -29,7 +38,7 @@ def parse_query(raw: str | None) -> str:
 
 
 def parse_limit(raw: str | None) -> int:
-    """``?limit=`` as an int in 1-50 (default 20), or InvalidRequest."""
+    """``?limit=`` as an int from 1 to 50 (default 20), or InvalidRequest."""
     if raw is None or raw == "":
         return DEFAULT_LIMIT
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
@@ -37,49 +46,23 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def _summary(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "vault": {
-            "id": row.vault_id,
-            "slug": row.vault_slug,
-            "name": row.vault_name,
-            "type": row.vault_type,
-        },
-        "slug": row.slug,
-        "name": row.name,
-        "description": row.description,
-        "content_hash": row.content_hash,
-        "etag": etag(row.content_hash),
-        "file_count": row.file_count,
-        "size": row.size,
-        "created_at": iso_ms(row.created_at),
-        "updated_at": iso_ms(row.updated_at),
-    }
-
-
-async def search(db: Database, user_id: str, query: str, limit: int) -> dict[str, Any]:
-    """``{items: [SkillSummary + match, score, snippet], total}`` over the user's vaults.
-
-    One read transaction, so the hits, their summaries and snippets agree."""
+async def search(
+    db: Database, principal: Principal, query: str, limit: int
+) -> tuple[list[SearchHit], int]:
+    """The best ``limit`` hits in the caller's vaults (enabled or not: the switch is about
+    sync), and the number of all hits. One read transaction, so hits, summaries and
+    snippets agree."""
     async with db.read() as conn:
-        vaults = await q.vault_ids_of(conn, user_id)
+        vaults = await vault_queries.vault_ids(conn, principal.user_id)
         hits, total = await q.find(conn, db.dialect, vaults, query, limit)
-        ids = [h.skill_id for h in hits]
-        rows = await q.summary_rows(conn, ids)
+        rows = await q.summary_rows(conn, [h.skill_id for h in hits])
         content_ids = [h.skill_id for h in hits if h.match == "content"]
         cuts = await q.snippets(conn, content_ids, query)
-    items = []
-    for hit in hits:
-        row = rows.get(hit.skill_id)
-        if row is None:  # cannot happen inside one transaction; never show a half row
-            continue
-        items.append(
-            {
-                **_summary(row),
-                "match": hit.match,
-                "score": round(hit.score, 3),
-                "snippet": cuts.get(hit.skill_id),
-            }
+    found = [
+        SearchHit(
+            summary_from_row(rows[h.skill_id]), h.match, round(h.score, 3), cuts.get(h.skill_id)
         )
-    return {"items": items, "total": total}
+        for h in hits
+        if h.skill_id in rows  # always, inside one transaction
+    ]
+    return found, total

@@ -315,10 +315,18 @@ async def test_the_index_follows_every_write(world: tuple[httpx.AsyncClient, Vau
     )
     assert names(await search(client, auth, "wombat")) == ["Omega"]
 
-    # A move to another vault keeps it findable.
+    # A move to another vault: findable there, by name and content, and only there.
+    bob, bob_auth = await person(client, "Bob")
+    await vaults.personal(bob)
+    await vaults.join(other, bob)
+    assert (await search(client, bob_auth, "wombat"))["total"] == 0
     await vaults.sql("UPDATE skills SET vault_id = :v WHERE id = :i", v=other, i=skill)
     found = (await search(client, auth, "omega"))["items"]
     assert [i["vault"]["id"] for i in found] == [other]
+    assert names(await search(client, bob_auth, "wombat")) == ["Omega"]
+    await vaults.sql("UPDATE skills SET vault_id = :v WHERE id = :i", v=v, i=skill)
+    assert (await search(client, bob_auth, "wombat"))["total"] == 0
+    await vaults.sql("UPDATE skills SET vault_id = :v WHERE id = :i", v=other, i=skill)
 
     # A deleted skill (its files go with it).
     await vaults.sql("DELETE FROM skills WHERE id = :i", i=skill)

@@ -10,7 +10,9 @@ Three passes, each within the caller's vaults:
    :func:`word_similarity` reaches :data:`TYPO_THRESHOLD`.
 3. **file content** (three characters or more): skills whose text files contain the query
    and that passes 1 and 2 did not find; only as many rows as the page still needs, plus the
-   count of all of them.
+   count of all of them. Hits in ``SKILL.md`` come first; among equals the order is the
+   index's (cheap: a common word can be in every other skill, and ordering those by name
+   would cost a lookup per hit).
 
 Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
 hits always rank above description hits, and those above content hits.
@@ -42,7 +44,7 @@ _WORD = re.compile(r"[^\W_]+")
 @dataclass(frozen=True)
 class Hit:
     skill_id: str
-    name: str
+    tiebreak: str  # orders hits of equal score: the name, or a content hit's position
     match: str  # "name", "description" or "content"
     score: float
 
@@ -123,7 +125,7 @@ def word_similarity(query: str, text_: str) -> float:
 
 
 def order(hits: list[Hit]) -> list[Hit]:
-    return sorted(hits, key=lambda h: (-h.score, h.name.casefold(), h.skill_id))
+    return sorted(hits, key=lambda h: (-h.score, h.tiebreak.casefold(), h.skill_id))
 
 
 # -- SQL helpers --------------------------------------------------------------------------------
@@ -189,28 +191,21 @@ _TYPO_POSTGRES = _expanding(
 # One row per skill (is any hit in SKILL.md?), the page's rows only, and the count of all.
 
 _CONTENT_SQLITE = _expanding(
-    "WITH c AS (SELECT k.skill_id, max(k.path = 'SKILL.md') AS in_md FROM search_body b"
-    " JOIN search_file_keys k ON k.id = b.rowid WHERE search_body MATCH :m"
-    " GROUP BY k.skill_id)"
-    " SELECT s.id, s.name, c.in_md, count(*) OVER () AS total"
-    " FROM c JOIN skills s ON s.id = c.skill_id"
-    " WHERE s.vault_id IN :vaults AND s.id NOT IN :found"
-    " AND s.id NOT IN (SELECT k2.skill_id FROM search_meta m"
-    " JOIN search_skill_keys k2 ON k2.id = m.rowid WHERE search_meta MATCH :m)"
-    " ORDER BY c.in_md DESC, s.name, s.id LIMIT :n",
+    # CROSS JOIN keeps SQLite's join order: the index's hits first, then their keys.
+    "WITH c AS (SELECT k.skill_key, k.skill_id, max(k.path = 'SKILL.md') AS in_md"
+    " FROM search_body b CROSS JOIN search_file_keys k ON k.id = b.rowid"
+    " WHERE search_body MATCH :m AND k.vault_id IN :vaults GROUP BY k.skill_key)"
+    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
+    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_key LIMIT :n",
     "vaults",
     "found",
 )
 
 _CONTENT_POSTGRES = _expanding(
     "WITH c AS (SELECT f.skill_id, bool_or(f.path = 'SKILL.md') AS in_md FROM search_files f"
-    " WHERE f.body ILIKE :p GROUP BY f.skill_id)"
-    " SELECT s.id, s.name, c.in_md, count(*) OVER () AS total"
-    " FROM c JOIN skills s ON s.id = c.skill_id"
-    " WHERE s.vault_id IN :vaults AND s.id NOT IN :found"
-    " AND NOT EXISTS (SELECT 1 FROM search_skills x WHERE x.skill_id = s.id"
-    " AND (x.name ILIKE :p OR x.slug ILIKE :p OR x.description ILIKE :p))"
-    " ORDER BY c.in_md DESC, s.name, s.id LIMIT :n",
+    " WHERE f.body ILIKE :p AND f.vault_id IN :vaults GROUP BY f.skill_id)"
+    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
+    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_id LIMIT :n",
     "vaults",
     "found",
 )
@@ -255,7 +250,10 @@ async def find(
     else:
         rows = (await conn.execute(_CONTENT_POSTGRES, {**params, "p": p})).all()
     content_total = rows[0].total if rows else 0
-    hits += [Hit(r.id, r.name, "content", CONTENT_SCORE[bool(r.in_md)]) for r in rows]
+    # Content hits keep the database's order (SKILL.md hits first, then the oldest files).
+    hits += [
+        Hit(r.id, f"{i:08d}", "content", CONTENT_SCORE[bool(r.in_md)]) for i, r in enumerate(rows)
+    ]
     return order(hits)[:limit], len(found) + content_total
 
 

@@ -30,9 +30,12 @@ depends_on = None
 _SQLITE_UP = [
     "CREATE TABLE search_skill_keys ("
     " id INTEGER PRIMARY KEY, skill_id VARCHAR(36) NOT NULL UNIQUE)",
+    # skill_key and vault_id are copies, so that a content search filters and groups its
+    # hits without a lookup in ``skills`` per hit.
     "CREATE TABLE search_file_keys ("
     " id INTEGER PRIMARY KEY, file_id VARCHAR(36) NOT NULL UNIQUE,"
-    " skill_id VARCHAR(36) NOT NULL, path VARCHAR(255) NOT NULL)",
+    " skill_id VARCHAR(36) NOT NULL, skill_key INTEGER NOT NULL,"
+    " vault_id VARCHAR(36) NOT NULL, path VARCHAR(255) NOT NULL)",
     "CREATE INDEX ix_search_file_keys_skill_id ON search_file_keys (skill_id)",
     "CREATE VIRTUAL TABLE search_meta USING fts5("
     "name, slug, description, content='', tokenize='trigram')",
@@ -51,6 +54,9 @@ END""",
     SELECT id, new.name, new.slug, new.description FROM search_skill_keys
     WHERE skill_id = old.id;
 END""",
+    """CREATE TRIGGER search_skills_move AFTER UPDATE OF vault_id ON skills BEGIN
+  UPDATE search_file_keys SET vault_id = new.vault_id WHERE skill_id = new.id;
+END""",
     """CREATE TRIGGER search_skills_ad AFTER DELETE ON skills BEGIN
   INSERT INTO search_meta (search_meta, rowid, name, slug, description)
     SELECT 'delete', id, old.name, old.slug, old.description FROM search_skill_keys
@@ -59,7 +65,9 @@ END""",
 END""",
     """CREATE TRIGGER search_files_ai AFTER INSERT ON skill_files
 WHEN instr(new.content, x'00') = 0 BEGIN
-  INSERT INTO search_file_keys (file_id, skill_id, path) VALUES (new.id, new.skill_id, new.path);
+  INSERT INTO search_file_keys (file_id, skill_id, skill_key, vault_id, path)
+    SELECT new.id, new.skill_id, k.id, s.vault_id, new.path
+    FROM skills s JOIN search_skill_keys k ON k.skill_id = s.id WHERE s.id = new.skill_id;
   INSERT INTO search_body (rowid, body)
     SELECT id, CAST(new.content AS TEXT) FROM search_file_keys WHERE file_id = new.id;
 END""",
@@ -68,8 +76,10 @@ END""",
     SELECT 'delete', id, CAST(old.content AS TEXT) FROM search_file_keys
     WHERE file_id = old.id;
   DELETE FROM search_file_keys WHERE file_id = old.id;
-  INSERT INTO search_file_keys (file_id, skill_id, path)
-    SELECT new.id, new.skill_id, new.path WHERE instr(new.content, x'00') = 0;
+  INSERT INTO search_file_keys (file_id, skill_id, skill_key, vault_id, path)
+    SELECT new.id, new.skill_id, k.id, s.vault_id, new.path
+    FROM skills s JOIN search_skill_keys k ON k.skill_id = s.id
+    WHERE s.id = new.skill_id AND instr(new.content, x'00') = 0;
   INSERT INTO search_body (rowid, body)
     SELECT id, CAST(new.content AS TEXT) FROM search_file_keys WHERE file_id = new.id;
 END""",
@@ -84,8 +94,10 @@ END""",
     "INSERT INTO search_meta (rowid, name, slug, description)"
     " SELECT k.id, s.name, s.slug, s.description"
     " FROM skills s JOIN search_skill_keys k ON k.skill_id = s.id",
-    "INSERT INTO search_file_keys (file_id, skill_id, path)"
-    " SELECT id, skill_id, path FROM skill_files WHERE instr(content, x'00') = 0",
+    "INSERT INTO search_file_keys (file_id, skill_id, skill_key, vault_id, path)"
+    " SELECT f.id, f.skill_id, k.id, s.vault_id, f.path FROM skill_files f"
+    " JOIN skills s ON s.id = f.skill_id JOIN search_skill_keys k ON k.skill_id = s.id"
+    " WHERE instr(f.content, x'00') = 0",
     "INSERT INTO search_body (rowid, body) SELECT k.id, CAST(f.content AS TEXT)"
     " FROM skill_files f JOIN search_file_keys k ON k.file_id = f.id",
 ]
@@ -95,6 +107,7 @@ _SQLITE_DOWN = [
     "DROP TRIGGER IF EXISTS search_files_au",
     "DROP TRIGGER IF EXISTS search_files_ai",
     "DROP TRIGGER IF EXISTS search_skills_ad",
+    "DROP TRIGGER IF EXISTS search_skills_move",
     "DROP TRIGGER IF EXISTS search_skills_au",
     "DROP TRIGGER IF EXISTS search_skills_ai",
     "DROP TABLE IF EXISTS search_body",
@@ -112,9 +125,12 @@ _POSTGRES_UP = [
     "CREATE INDEX ix_search_skills_slug ON search_skills USING gin (slug gin_trgm_ops)",
     "CREATE INDEX ix_search_skills_description ON search_skills"
     " USING gin (description gin_trgm_ops)",
+    # vault_id is a copy, so that a content search filters its hits without a lookup in
+    # ``skills`` per hit.
     "CREATE TABLE search_files ("
     " file_id VARCHAR(36) PRIMARY KEY REFERENCES skill_files (id) ON DELETE CASCADE,"
-    " skill_id VARCHAR(36) NOT NULL, path TEXT NOT NULL, body TEXT NOT NULL)",
+    " skill_id VARCHAR(36) NOT NULL, vault_id VARCHAR(36) NOT NULL,"
+    " path TEXT NOT NULL, body TEXT NOT NULL)",
     "CREATE INDEX ix_search_files_skill_id ON search_files (skill_id)",
     "CREATE INDEX ix_search_files_body ON search_files USING gin (body gin_trgm_ops)",
     """CREATE FUNCTION search_skills_sync() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -123,9 +139,13 @@ BEGIN
   VALUES (NEW.id, NEW.name, NEW.slug, NEW.description)
   ON CONFLICT (skill_id) DO UPDATE
   SET name = EXCLUDED.name, slug = EXCLUDED.slug, description = EXCLUDED.description;
+  IF TG_OP = 'UPDATE' AND NEW.vault_id IS DISTINCT FROM OLD.vault_id THEN
+    UPDATE search_files SET vault_id = NEW.vault_id WHERE skill_id = NEW.id;
+  END IF;
   RETURN NULL;
 END $$""",
-    "CREATE TRIGGER search_skills_sync AFTER INSERT OR UPDATE OF name, slug, description"
+    "CREATE TRIGGER search_skills_sync"
+    " AFTER INSERT OR UPDATE OF name, slug, description, vault_id"
     " ON skills FOR EACH ROW EXECUTE FUNCTION search_skills_sync()",
     """CREATE FUNCTION search_text_of(content bytea) RETURNS text LANGUAGE plpgsql
 IMMUTABLE AS $$
@@ -145,8 +165,9 @@ BEGIN
     DELETE FROM search_files WHERE file_id = OLD.id;
   END IF;
   IF body IS NOT NULL THEN
-    INSERT INTO search_files (file_id, skill_id, path, body)
-    VALUES (NEW.id, NEW.skill_id, NEW.path, body);
+    INSERT INTO search_files (file_id, skill_id, vault_id, path, body)
+    SELECT NEW.id, NEW.skill_id, s.vault_id, NEW.path, body FROM skills s
+    WHERE s.id = NEW.skill_id;
   END IF;
   RETURN NULL;
 END $$""",
@@ -155,9 +176,10 @@ END $$""",
     # Skills and files written before this migration.
     "INSERT INTO search_skills (skill_id, name, slug, description)"
     " SELECT id, name, slug, description FROM skills",
-    "INSERT INTO search_files (file_id, skill_id, path, body)"
-    " SELECT id, skill_id, path, search_text_of(content) FROM skill_files"
-    " WHERE search_text_of(content) IS NOT NULL",
+    "INSERT INTO search_files (file_id, skill_id, vault_id, path, body)"
+    " SELECT f.id, f.skill_id, s.vault_id, f.path, search_text_of(f.content)"
+    " FROM skill_files f JOIN skills s ON s.id = f.skill_id"
+    " WHERE search_text_of(f.content) IS NOT NULL",
 ]
 
 _POSTGRES_DOWN = [

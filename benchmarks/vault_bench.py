@@ -133,6 +133,19 @@ def scenarios(backend: str, facts: dict[str, Any], folder: Path) -> list[Scenari
     return found
 
 
+def settle(server: base.Server, limit: float = 60) -> None:
+    """Wait until the server has answered what wrk left queued when it stopped (slow
+    endpoints can have seconds of work queued), so the next run starts on an idle server."""
+    deadline = time.monotonic() + limit
+    before = base.cpu_seconds(server.pids())
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        after = base.cpu_seconds(server.pids())
+        if base.cpu_spent(before, after) < 0.03:
+            return
+        before = after
+
+
 def prepare(server: base.Server, tokens: dict[str, str]) -> dict[str, Any]:
     """What the scenarios need, read over HTTP: ids, the manifest's ETag, search totals."""
     with httpx.Client(base_url=server.url, timeout=120) as client:
@@ -178,11 +191,14 @@ def run_scenario(
             "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s",
             "--timeout", "10s", "-s", str(VAULT_LUA), server.url + scenario.path, "--", *wrk_args,
         ]  # fmt: skip
-        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
-        for line in done.stdout.splitlines():
-            if line.startswith("BENCH_JSON "):
-                return json.loads(line.removeprefix("BENCH_JSON "))
-        raise RuntimeError(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
+            for line in done.stdout.splitlines():
+                if line.startswith("BENCH_JSON "):
+                    return json.loads(line.removeprefix("BENCH_JSON "))
+            raise RuntimeError(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
+        finally:
+            settle(server)
 
     if args.warmup > 0:
         load(args.warmup)

@@ -148,13 +148,25 @@ def _expanding(sql: str, *names: str) -> Any:
 
 # -- pass 1: name, slug, description ----------------------------------------------------------
 
+# One or two characters match almost every description: rank and count in SQL, and classify
+# only the best rows in Python (name and slug hits first, whole names, then prefixes, then
+# the shortest names).
 _SHORT = _expanding(
-    "SELECT s.id, s.name, s.slug, s.description FROM skills s"
-    " WHERE s.vault_id IN :vaults AND (lower(s.name) LIKE lower(:p) ESCAPE '\\'"
-    " OR lower(s.slug) LIKE lower(:p) ESCAPE '\\'"
-    " OR lower(s.description) LIKE lower(:p) ESCAPE '\\')",
+    "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("
+    " SELECT s.id, s.name, s.slug, s.description,"
+    " (lower(s.name) LIKE lower(:p) ESCAPE '\\' OR lower(s.slug) LIKE lower(:p) ESCAPE '\\')"
+    " AS in_name,"
+    " (lower(s.name) = lower(:q) OR lower(s.slug) = lower(:q)) AS whole,"
+    " (lower(s.name) LIKE lower(:prefix) ESCAPE '\\'"
+    " OR lower(s.slug) LIKE lower(:prefix) ESCAPE '\\') AS prefix"
+    " FROM skills s WHERE s.vault_id IN :vaults"
+    " AND (lower(s.name) LIKE lower(:p) ESCAPE '\\' OR lower(s.slug) LIKE lower(:p) ESCAPE '\\'"
+    " OR lower(s.description) LIKE lower(:p) ESCAPE '\\')) AS hits"
+    " ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
     "vaults",
 )
+#: Rows of a short query classified in Python, at least.
+SHORT_ROWS = 100
 
 _META_SQLITE = _expanding(
     "SELECT s.id, s.name, s.slug, s.description FROM search_meta m"
@@ -228,9 +240,16 @@ async def find(
     sqlite = dialect == "sqlite"
     p = like_pattern(query)
     if len(query) < 3:
-        rows = (await conn.execute(_SHORT, {"vaults": vaults, "p": p})).all()
+        params = {
+            "vaults": vaults,
+            "p": p,
+            "q": query,
+            "prefix": like_pattern(query)[1:],
+            "n": max(SHORT_ROWS, 2 * limit),
+        }
+        rows = (await conn.execute(_SHORT, params)).all()
         hits = [h for h in (classify(r, query) for r in rows) if h is not None]
-        return order(hits)[:limit], len(hits)
+        return order(hits)[:limit], rows[0].total if rows else 0
 
     phrase = fts_phrase(query)
     if sqlite:

@@ -56,6 +56,20 @@ def test_every_command_has_help(command: str, capsys: pytest.CaptureFixture[str]
     assert "Exit codes" in out
 
 
+@pytest.mark.parametrize("command", ["validate", "init", "rewrite-links"])
+def test_offline_commands_are_listed_and_have_help(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main.run(["--help"]) == 0
+    assert f"  {command} " in capsys.readouterr().out
+    assert main.run([command, "-h"]) == 0
+    out = capsys.readouterr().out
+    assert f"Usage: better-skills {command}" in out
+    assert "--json" in out
+    assert "Works offline" in out
+    assert "Exit codes" in out
+
+
 def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main.run(["nope"]) == 2
     assert main.run(["whoami", "--bogus"]) == 2
@@ -140,11 +154,31 @@ def test_bugs_still_show_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
         main.run(["whoami"])
 
 
-HEAVY = ("httpx", "rich", "better_skills.server", "segno", "ssl", "webbrowser")
+HEAVY = (
+    "httpx",
+    "rich",
+    "better_skills.server",
+    "segno",
+    "ssl",
+    "webbrowser",
+    # The skill format's parsers load only when a folder is really checked.
+    "yaml",
+    "skills_ref",
+    "strictyaml",
+)
 
 
 @pytest.mark.parametrize(
-    "args", [["--version"], ["--help"], ["login", "--help"], ["whoami", "--help"]]
+    "args",
+    [
+        ["--version"],
+        ["--help"],
+        ["login", "--help"],
+        ["whoami", "--help"],
+        ["validate", "--help"],
+        ["init", "--help"],
+        ["rewrite-links", "--help"],
+    ],
 )
 def test_version_and_help_import_nothing_heavy(args: list[str]) -> None:
     """The start-up budget: ``python -X importtime`` must not list httpx, rich or the server."""

@@ -8,7 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from better_skills.skillfmt.frontmatter import FrontmatterError, SkillMd, parse_skill_md
+from better_skills.skillfmt.frontmatter import (
+    FrontmatterError,
+    SkillMd,
+    parse_skill_md,
+    split_skill_md,
+)
 
 
 def test_parses_mapping_and_keeps_body_untouched() -> None:
@@ -109,3 +114,24 @@ def test_parse_never_crashes(text: str) -> None:
 def test_parse_never_crashes_on_yaml_punctuation(body: str) -> None:
     with contextlib.suppress(FrontmatterError):
         parse_skill_md("---\n" + body)
+
+
+@pytest.mark.parametrize(
+    ("text", "head", "line"),
+    [
+        ("---\nname: a\n---\nbody", "---\nname: a\n---\n", 4),
+        ("---\r\nx: [\r\n---\r\n", "---\r\nx: [\r\n---\r\n", 4),
+        ("---\n---", "---\n---", 3),
+    ],
+)
+def test_split_reads_no_yaml(text: str, head: str, line: int) -> None:
+    assert split_skill_md(text) == (head, text[len(head) :], line)
+
+
+@given(st.text())
+def test_split_is_lossless(text: str) -> None:
+    try:
+        head, body, _ = split_skill_md(text)
+    except FrontmatterError:
+        return
+    assert head + body == text

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from better_skills.skillfmt.mentions import (
     Token,
+    analyse,
     drafts,
     is_text,
     mentions,
@@ -185,3 +186,8 @@ def test_render_of_text_without_tokens_is_unescape(text: str) -> None:
 def test_render_replaces_every_live_token(text: str) -> None:
     rendered = render(text, lambda t: "\0")
     assert rendered.count("\0") == len(scan(text)) + text.count("\0")
+
+
+@given(TEXTS)
+def test_analyse_is_scan_and_syntax_problems(text: str) -> None:
+    assert analyse(text) == (scan(text), syntax_problems(text))

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from better_skills.skillfmt.rules import Limits, Problem, check_folder, check_skill, read_folder
 
@@ -235,6 +239,19 @@ def test_read_folder_symlinks(tmp_path: Path) -> None:
     assert ("loop", "symlink", "warning") in found
 
 
+def test_read_folder_reports_names_that_are_not_utf8(tmp_path: Path) -> None:
+    root = make(tmp_path / "demo", {"SKILL.md": GOOD_MD})
+    with open(os.path.join(os.fsencode(root), b"bad\xff.md"), "wb") as handle:
+        handle.write(b"x")
+    os.mkdir(os.path.join(os.fsencode(root), b"dir\xfe"))
+    files, problems = read_folder(root)
+    assert files == {"SKILL.md": GOOD_MD}
+    assert sorted((p.code, p.path) for p in problems) == [
+        ("invalid_path", "bad\ufffd.md"),
+        ("invalid_path", "dir\ufffd"),
+    ]
+
+
 def test_read_folder_does_not_read_big_files_or_fifos(tmp_path: Path) -> None:
     root = make(tmp_path / "demo", {"SKILL.md": GOOD_MD, "big.bin": b"x" * 2000})
     os.mkfifo(root / "pipe")
@@ -321,3 +338,43 @@ def test_spec_does_not_repeat_server_errors(tmp_path: Path) -> None:
     report = check_folder(root)
     assert codes(report.errors) == ["invalid_description"]
     assert report.warnings == []
+
+
+def test_skills_ref_runs_without_loading_strictyaml(tmp_path: Path) -> None:
+    """strictyaml (skills-ref's own YAML parser, unused by us) costs half of `validate`'s time:
+    it is loaded only if something really uses it, and then it works."""
+    root = make(tmp_path / "demo", {"SKILL.md": skill_md("name: Demo\ndescription: d")})
+    script = f"""
+import sys
+from pathlib import Path
+from better_skills.skillfmt.rules import check_folder
+report = check_folder(Path({str(root)!r}))
+assert any("must be lowercase" in w.message for w in report.warnings), report.problems
+assert not any(name.startswith("strictyaml.") for name in sys.modules), "strictyaml was loaded"
+import strictyaml
+assert strictyaml.load("a: 1").data == {{"a": "1"}}
+from skills_ref.parser import parse_frontmatter
+assert parse_frontmatter("---\\nname: x\\n---\\nbody") == ({{"name": "x"}}, "body")
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"
+
+
+FILE_SETS = st.dictionaries(
+    st.one_of(st.text(max_size=20), st.sampled_from(["SKILL.md", "a/b.md", ".x", "a//b"])),
+    st.one_of(
+        st.binary(max_size=200),
+        st.text(max_size=200).map(str.encode),
+        st.sampled_from([GOOD_MD, b"---\nname: [\n---\n", b"[[skill:x]] [[resource:new:a]]"]),
+    ),
+    max_size=6,
+)
+
+
+@given(FILE_SETS)
+def test_check_skill_never_crashes(files: dict[str, bytes]) -> None:
+    for problem in check_skill(files):
+        assert problem.severity == "error"
+        assert problem.message

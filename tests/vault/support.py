@@ -33,7 +33,9 @@ def services_of(client: httpx.AsyncClient) -> Any:
     return client.app.state.services  # type: ignore[attr-defined]
 
 
-async def add_person(client: httpx.AsyncClient, name: str = "Ada") -> Person:
+async def add_person(
+    client: httpx.AsyncClient, name: str = "Ada", kind: str = "device"
+) -> Person:
     """A user as sign-up makes one (personal vault, system membership) and a device session;
     without the password hash, which would make every test slow."""
     services = services_of(client)
@@ -52,7 +54,7 @@ async def add_person(client: httpx.AsyncClient, name: str = "Ada") -> Person:
             )
         )
         await bootstrap_user(conn, user_id, name, now)
-        session = await services.sessions.create(conn, user_id, Caller(), kind="device")
+        session = await services.sessions.create(conn, user_id, Caller(), kind=kind)
     return Person(user_id, name, session.token)
 
 

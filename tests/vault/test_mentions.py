@@ -262,3 +262,18 @@ async def test_bundle_leaves_out_what_the_caller_cannot_read(client) -> None:
         "/api/v1/sync/bundle", json={"ids": too_many[:200]}, headers=ada.auth
     )
     assert response.status_code == 200
+
+
+async def test_a_bundle_above_its_byte_cap_asks_for_fewer(client, monkeypatch) -> None:
+    from better_skills.server.services import skills as skills_service
+
+    ada = await add_person(client)
+    one = await created(client, ada, {"SKILL.md": skill_md("one"), "a.bin": b"\x00" * 600})
+    two = await created(client, ada, {"SKILL.md": skill_md("two"), "a.bin": b"\x00" * 600})
+    monkeypatch.setattr(skills_service, "MAX_BUNDLE_BYTES", 1000)
+    both = await client.post(
+        "/api/v1/sync/bundle", json={"ids": [one["id"], two["id"]]}, headers=ada.auth
+    )
+    assert_error(both, 413, "payload_too_large")
+    alone = await client.post("/api/v1/sync/bundle", json={"ids": [one["id"]]}, headers=ada.auth)
+    assert alone.status_code == 200 and len(alone.json()["items"]) == 1

@@ -112,7 +112,7 @@ async def test_the_membership_switch_refuses_bad_input(client) -> None:
 
 
 async def test_cookie_callers_need_a_trusted_origin_and_the_csrf_token(client) -> None:
-    ada = await add_person(client)
+    ada = await add_person(client, kind="browser")
     services = services_of(client)
     cookie = {"better_skills_session": ada.token}
     url = f"/api/v1/vaults/{SYSTEM_VAULT_ID}/membership"

@@ -49,6 +49,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "whoami": ("better_skills.cli.commands.whoami", "Show who is logged in, and until when."),
     "health": ("better_skills.cli.commands.health", "Check that the server is reachable."),
 }
+# Offline commands on a local skill folder (branch skillfmt): keep these lines together.
+COMMANDS |= {
+    "init": ("better_skills.cli.commands.init", "Create a new skill folder with a SKILL.md."),
+    "validate": ("better_skills.cli.commands.validate", "Check a skill folder before upload."),
+    "rewrite-links": (
+        "better_skills.cli.commands.rewrite_links",
+        "Turn local links in a skill folder into mentions.",
+    ),
+}
 
 ROOT_HELP = """Keep skills on a better-skills server and sync them to every coding agent.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Request
+from starlette.requests import Request
 
 from better_skills.protocol import errors
 from better_skills.server.http import (
@@ -82,14 +82,18 @@ CSRF_HEADER = "x-csrf-token"
 async def current_principal(request: Request) -> Principal:
     """The /api/v1 caller: a bearer token (device session or personal access token, both
     resolved by ``sessions.lookup``) or the session cookie. Cookie callers must send unsafe
-    methods from a trusted Origin with the session's CSRF token, like the auth pages' forms.
-    Tests override this dependency (``app.dependency_overrides[current_principal]``).
+    methods from a trusted Origin with the session's CSRF token, like the auth pages' forms,
+    and a cookie counts only when it holds a browser session (a CLI token planted in a
+    cookie is no way round the bearer rules). Tests override this dependency
+    (``app.dependency_overrides[current_principal]``).
     """
     token, from_cookie = session_token(request)
     if token is None:
         raise errors.Unauthorized("Sign in first: send Authorization: Bearer <token>.")
     view = await services(request).sessions.lookup(token)
-    if view is None:
+    # ``kind`` is "browser", "device" or "access_token" where the lookup tells them apart.
+    kind = str(getattr(view, "kind", "browser" if from_cookie else "device"))
+    if view is None or (from_cookie and kind != "browser"):
         raise errors.Unauthorized("Your session is invalid or has expired. Sign in again.")
     session_id = str(view.session["id"])
     if from_cookie and request.method not in SAFE_METHODS:
@@ -97,14 +101,13 @@ async def current_principal(request: Request) -> Principal:
         submitted = request.headers.get(CSRF_HEADER, "")
         if not services(request).hasher.check_csrf(session_id, submitted):
             raise errors.Forbidden(f"Missing or wrong CSRF token (send the {CSRF_HEADER} header).")
-    # A lookup that knows finer scopes or kinds (personal access tokens) says so on the view.
-    scopes = getattr(view, "scopes", None)
-    kind = "cookie" if from_cookie else getattr(view, "token_kind", "session")
     return Principal(
         user_id=str(view.user["id"]),
         session_id=session_id,
-        token_kind=kind,
-        scopes=frozenset(scopes) if scopes is not None else ALL_SCOPES,
+        token_kind="cookie" if from_cookie else kind,
+        # Every kind of credential may read and write the caller's vaults today; a token
+        # kind with narrower vault scopes sets them here.
+        scopes=ALL_SCOPES,
         name=str(view.user.get("name") or ""),
         email=str(view.user.get("email") or ""),
     )

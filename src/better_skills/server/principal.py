@@ -15,8 +15,9 @@ ALL_SCOPES = frozenset({VAULT_READ, VAULT_WRITE})
 class Principal:
     """An authenticated caller.
 
-    ``token_kind`` is ``"cookie"`` (the browser's session cookie), ``"session"`` (a bearer
-    device-login session) or ``"token"`` (a personal access token).
+    ``token_kind`` is ``"cookie"`` (the browser's session cookie), or for a bearer token the
+    kind ``sessions.lookup`` reports: ``"device"`` (a device login), ``"browser"`` (a
+    password sign-in's token) or ``"access_token"`` (a personal access token).
     """
 
     user_id: str

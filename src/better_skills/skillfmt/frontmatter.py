@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["FrontmatterError", "SkillMd", "parse_skill_md"]
+__all__ = ["FrontmatterError", "SkillMd", "parse_skill_md", "split_skill_md"]
 
 #: A YAML alias can make a small document a huge tree ("billion laughs"); we walk it once and
 #: stop here, so neither this check nor a later ``json.dumps`` can be made to run for ever.
@@ -55,9 +55,9 @@ def _loader() -> Any:
     return _loader_class
 
 
-def parse_skill_md(text: str) -> SkillMd:
-    """Split and parse ``SKILL.md``: it starts with ``---``, and a later line whose trimmed
-    content is ``---`` closes the YAML block, which must be a mapping with string keys."""
+def split_skill_md(text: str) -> tuple[str, str, int]:
+    """``(head, body, body_line)``: ``head`` is the frontmatter block with both ``---`` lines,
+    ``text == head + body``. No YAML is read. Raises :class:`FrontmatterError`."""
     if not (text.startswith("---\n") or text.startswith("---\r\n")):
         raise FrontmatterError("SKILL.md must start with YAML frontmatter delimited by ---", 1)
     lines = text.split("\n")
@@ -65,12 +65,20 @@ def parse_skill_md(text: str) -> SkillMd:
     for index in range(1, len(lines)):
         line = lines[index]
         if line.strip() == "---":
-            yaml_text = text[len(lines[0]) + 1 : offset]
-            body_start = offset + len(line) + 1
-            data = _load(yaml_text)
-            return SkillMd(frontmatter=data, body=text[body_start:], body_line=index + 2)
+            body_start = min(offset + len(line) + 1, len(text))
+            return text[:body_start], text[body_start:], index + 2
         offset += len(line) + 1
     raise FrontmatterError("The frontmatter is not closed: no line with --- after the first", 1)
+
+
+def parse_skill_md(text: str) -> SkillMd:
+    """Split and parse ``SKILL.md``: it starts with ``---``, and a later line whose trimmed
+    content is ``---`` closes the YAML block, which must be a mapping with string keys."""
+    head, body, body_line = split_skill_md(text)
+    first_line_end = text.index("\n") + 1
+    closing_start = head.rstrip("\n").rfind("\n") + 1
+    data = _load(text[first_line_end:closing_start])
+    return SkillMd(frontmatter=data, body=body, body_line=body_line)
 
 
 def _load(yaml_text: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from better_skills.skillfmt.paths import normalize_reference
 
 __all__ = [
     "Token",
+    "analyse",
     "drafts",
     "is_text",
     "mentions",
@@ -110,10 +111,18 @@ def drafts(text: str) -> list[Token]:
 
 def syntax_problems(text: str) -> list[tuple[int, str]]:
     """``(line, message)`` for every mention-like token whose target is not a uuid or a draft."""
+    return analyse(text)[1]
+
+
+def analyse(text: str) -> tuple[list[Token], list[tuple[int, str]]]:
+    """``(scan(text), syntax_problems(text))`` in one pass over the text."""
+    tokens: list[Token] = []
     problems: list[tuple[int, str]] = []
     lines: _Lines | None = None
     for match, token in _candidates(text):
-        if token is None:
+        if token is not None:
+            tokens.append(token)
+        else:
             lines = lines or _Lines(text)
             kind, target = match.group(1).lower(), match.group(2)
             if kind == "resource" and target[: len(_DRAFT_PREFIX)].lower() == _DRAFT_PREFIX:
@@ -123,7 +132,7 @@ def syntax_problems(text: str) -> list[tuple[int, str]]:
             problems.append(
                 (lines.at(match.start()), f"Invalid mention syntax: {match.group(0)} {why}")
             )
-    return problems
+    return tokens, problems
 
 
 def replace(text: str, fn: Callable[[Token], str | None]) -> str:

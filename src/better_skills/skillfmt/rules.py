@@ -30,10 +30,13 @@ Problem codes (stable; ``--json`` and the server's ``validation_failed`` carry t
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import stat
-from collections.abc import Mapping
+import sys
+import types
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,6 +108,19 @@ class Report:
 
 def check_skill(files: Mapping[str, bytes], limits: Limits = Limits()) -> list[Problem]:
     """Every problem the server would refuse this set of files for (errors only)."""
+    return _check(files, limits).problems
+
+
+@dataclass
+class _Checked:
+    """What checking found, kept so that ``check_folder`` reads nothing twice."""
+
+    problems: list[Problem]
+    frontmatter: dict[str, Any] | None  # None: no usable SKILL.md
+    tokens: dict[str, list[mentions.Token]]  # live tokens of each text file
+
+
+def _check(files: Mapping[str, bytes], limits: Limits) -> _Checked:
     problems: list[Problem] = []
     if len(files) > limits.max_files:
         problems.append(
@@ -139,20 +155,24 @@ def check_skill(files: Mapping[str, bytes], limits: Limits = Limits()) -> list[P
         if size > limits.max_file_bytes:
             problems.append(_too_large(path, size, limits))
 
+    frontmatter: dict[str, Any] | None = None
     if SKILL_MD not in files:
         problems.append(Problem("missing_skill_md", "SKILL.md is missing.", SKILL_MD))
     else:
-        problems += _check_skill_md(files[SKILL_MD])
+        frontmatter, skill_md_problems = _check_skill_md(files[SKILL_MD])
+        problems += skill_md_problems
 
+    all_tokens: dict[str, list[mentions.Token]] = {}
     for path in sorted(files):
         data = files[path]
         if b"[[" not in data or not mentions.is_text(data):
             continue
-        text = data.decode("utf-8")
-        for line, message in mentions.syntax_problems(text):
+        tokens, syntax = mentions.analyse(data.decode("utf-8"))
+        all_tokens[path] = tokens
+        for line, message in syntax:
             problems.append(Problem("invalid_mention", message, path, line))
-        for token in mentions.drafts(text):
-            if nfc(token.target) not in seen:
+        for token in tokens:
+            if token.draft and nfc(token.target) not in seen:
                 problems.append(
                     Problem(
                         "missing_draft_target",
@@ -161,7 +181,7 @@ def check_skill(files: Mapping[str, bytes], limits: Limits = Limits()) -> list[P
                         token.line,
                     )
                 )
-    return problems
+    return _Checked(problems, frontmatter, all_tokens)
 
 
 def _too_large(path: str, size: int, limits: Limits) -> Problem:
@@ -172,13 +192,13 @@ def _too_large(path: str, size: int, limits: Limits) -> Problem:
     )
 
 
-def _check_skill_md(data: bytes) -> list[Problem]:
+def _check_skill_md(data: bytes) -> tuple[dict[str, Any] | None, list[Problem]]:
     if not mentions.is_text(data):
-        return [Problem("skill_md_not_text", "SKILL.md is not UTF-8 text.", SKILL_MD)]
+        return None, [Problem("skill_md_not_text", "SKILL.md is not UTF-8 text.", SKILL_MD)]
     try:
         meta = parse_skill_md(data.decode("utf-8")).frontmatter
     except FrontmatterError as exc:
-        return [Problem("invalid_frontmatter", exc.message, SKILL_MD, exc.line)]
+        return None, [Problem("invalid_frontmatter", exc.message, SKILL_MD, exc.line)]
     problems: list[Problem] = []
     for key, code, limit in (
         ("name", "invalid_name", MAX_NAME),
@@ -212,7 +232,7 @@ def _check_skill_md(data: bytes) -> list[Problem]:
                     SKILL_MD,
                 )
             )
-    return problems
+    return meta, problems
 
 
 def read_folder(
@@ -244,6 +264,12 @@ def read_folder(
             rel = prefix + entry.name
             if len(files) > limits.max_files:
                 return files, problems
+            if not _is_utf8(entry.name):
+                # os gives undecodable bytes as surrogates; such a name can be neither uploaded
+                # nor printed as it is.
+                shown = rel.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+                problems.append(Problem("invalid_path", "The name is not valid UTF-8.", shown))
+                continue
             try:
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
@@ -283,6 +309,14 @@ def read_folder(
     return files, problems
 
 
+def _is_utf8(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _os_reason(exc: OSError) -> str:
     return f"Cannot read it: {exc.strerror or exc}."
 
@@ -295,11 +329,11 @@ def check_folder(root: Path, limits: Limits = Limits()) -> Report:
         what = "does not exist" if not root.exists() else "is not a folder"
         return Report({}, [Problem("not_a_directory", f"{root} {what}.")])
     files, problems = read_folder(root, limits)
-    problems += check_skill(files, limits)
-    # A file read_folder refused as too large is reported once.
-    problems = list(dict.fromkeys(problems))
-    problems += _spec_warnings(root, files)
-    coverage, count = _coverage(root, files)
+    checked = _check(files, limits)
+    problems += checked.problems
+    if checked.frontmatter is not None:
+        problems += _spec_warnings(root, checked.frontmatter)
+    coverage, count = _coverage(root, files, checked.tokens)
     return Report(files, problems + coverage, count)
 
 
@@ -314,16 +348,9 @@ _SERVER_RULES = (
 )
 
 
-def _spec_warnings(root: Path, files: Mapping[str, bytes]) -> list[Problem]:
-    data = files.get(SKILL_MD)
-    if data is None or not mentions.is_text(data):
-        return []
+def _spec_warnings(root: Path, meta: dict[str, Any]) -> list[Problem]:
     try:
-        meta = parse_skill_md(data.decode("utf-8")).frontmatter
-    except FrontmatterError:
-        return []  # already an error
-    try:
-        from skills_ref.validator import validate_metadata  # ~0.1 s: only when validating
+        validate_metadata = _skills_ref_validator()
     except ImportError:
         return [
             Problem(
@@ -340,17 +367,40 @@ def _spec_warnings(root: Path, files: Mapping[str, bytes]) -> list[Problem]:
     ]
 
 
-def _coverage(root: Path, files: Mapping[str, bytes]) -> tuple[list[Problem], int]:
+def _skills_ref_validator() -> Callable[[dict[str, Any], Path], list[str]]:
+    """``skills_ref.validator.validate_metadata``, imported without loading strictyaml.
+
+    skills-ref's package imports its YAML parser, strictyaml (with a vendored ruamel), at load
+    time: about half the time of ``validate``. We parse with PyYAML and hand skills-ref the
+    mapping, so strictyaml is not needed: a stand-in module imports the real one on first use
+    of any of its names (should anything in the process ever use it).
+    """
+    if "strictyaml" not in sys.modules:
+        stand_in = types.ModuleType("strictyaml")
+
+        def load_real(name: str) -> Any:
+            if sys.modules.get("strictyaml") is stand_in:
+                del sys.modules["strictyaml"]
+            return getattr(importlib.import_module("strictyaml"), name)
+
+        stand_in.__getattr__ = load_real  # type: ignore[method-assign]
+        sys.modules["strictyaml"] = stand_in
+    from skills_ref.validator import validate_metadata
+
+    return validate_metadata  # type: ignore[no-any-return]
+
+
+def _coverage(
+    root: Path, files: Mapping[str, bytes], tokens: Mapping[str, list[mentions.Token]]
+) -> tuple[list[Problem], int]:
     """Files no mention reaches (warnings), and the number of distinct mentions."""
     known = {nfc(path): path for path in files}
     marker = _resource_ids(root)
     reached: set[str] = set()
     distinct: set[tuple[str, str, bool]] = set()
     unmapped = 0
-    for data in files.values():
-        if b"[[" not in data or not mentions.is_text(data):
-            continue
-        for token in mentions.scan(data.decode("utf-8")):
+    for file_tokens in tokens.values():
+        for token in file_tokens:
             key = (token.kind, token.target, token.draft)
             if key in distinct:
                 continue

@@ -35,6 +35,8 @@ from better_skills.skillfmt.rules import Limits, Problem, check_skill
 SKILL_MD = "SKILL.md"
 MAX_PAGE = 100
 MAX_BUNDLE = 200
+#: The most bytes of files one bundle answer holds; more skills than fit: ask for fewer.
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 
 
 # -- Records ---------------------------------------------------------------------------------
@@ -150,8 +152,25 @@ class Upload:
         return upload
 
 
+def clean_text(value: str) -> bool:
+    """Text the databases can take: encodable as UTF-8 (no lone surrogate) and no NUL."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\0" not in value
+
+
+def _printable(value: str) -> str:
+    """Lone surrogates (possible in JSON) as escapes, so the error answer can be encoded."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def problem(path: str | None, message: str, line: int | None = None, code: str = "") -> dict:
-    detail: dict[str, Any] = {"path": path, "message": message}
+    detail: dict[str, Any] = {
+        "path": None if path is None else _printable(path),
+        "message": _printable(message),
+    }
     if line is not None:
         detail["line"] = line
     if code:
@@ -261,15 +280,17 @@ class SkillService:
     ) -> SkillPage:
         after = decode_cursor(cursor) if cursor else None
         limit = max(1, min(MAX_PAGE, limit))
+        if q_text is not None and not clean_text(q_text):
+            raise errors.InvalidRequest("q must be text without NUL characters.")
         async with self._db.read() as conn:
-            if vault:
-                vault_ids = [(await find_member_vault(conn, user_id, vault)).id]
-            else:
-                vault_ids = await vault_queries.vault_ids(conn, user_id)
-            if not vault_ids:
-                return SkillPage([], None)
+            vault_id = (await find_member_vault(conn, user_id, vault)).id if vault else None
             rows = await q.list_page(
-                conn, vault_ids, q=(q_text or "").strip() or None, after=after, limit=limit + 1
+                conn,
+                user_id,
+                vault_id=vault_id,
+                q=(q_text or "").strip() or None,
+                after=after,
+                limit=limit + 1,
             )
         items = [summary_from_row(row) for row in rows[:limit]]
         more = len(rows) > limit
@@ -301,6 +322,8 @@ class SkillService:
         self, user_id: str, slug: str, vault: str | None = None, *, content: bool = False
     ) -> Skill:
         slug = slug.strip().lower()
+        if not clean_text(slug):
+            raise errors.NotFound("Skill not found.")
         async with self._db.read() as conn:
             if vault:
                 vault_ids = [(await find_member_vault(conn, user_id, vault)).id]
@@ -319,6 +342,8 @@ class SkillService:
         return await self.get(user_id, rows[0].id, content=content)
 
     async def get_file(self, user_id: str, skill_id: str, path: str) -> SkillFile:
+        if not clean_text(path):
+            raise errors.NotFound("File not found.")
         async with self._db.read() as conn:
             row = await self._readable(conn, user_id, skill_id)
             found = await q.file(conn, row.id, path)
@@ -366,6 +391,10 @@ class SkillService:
                 for s in (await q.skill_targets(conn, wanted)).values()
                 if s.vault_id in vault_ids
             }
+            if len(skills) > 1 and sum(s.size for s in skills.values()) > MAX_BUNDLE_BYTES:
+                raise errors.ContentTooLarge(
+                    f"These skills hold more than {MAX_BUNDLE_BYTES} bytes; ask for fewer at once."
+                )
             file_rows = await q.files(conn, list(skills), content=True)
             tokens: dict[str, set[str]] = {"skill": set(), "resource": set()}
             for f in file_rows:

@@ -74,8 +74,16 @@ async def bootstrap_user(conn: AsyncConnection, user_id: str, name: str, now: in
     await q.insert_membership(conn, q.SYSTEM_VAULT_ID, user_id, "member", now)
 
 
+def _refuse_unusable(ref: str) -> None:
+    """No vault is named with a control character or lone surrogate (which the databases
+    would refuse with an error, not an empty answer)."""
+    if len(ref) > 100 or not ref.isprintable():
+        raise errors.NotFound("Vault not found.")
+
+
 async def find_member_vault(conn: AsyncConnection, user_id: str, ref: str) -> Vault:
     """One of the user's vaults by slug or id; 404 for anything else."""
+    _refuse_unusable(ref)
     row = await q.find_for_member(conn, user_id, ref)
     if row is None:
         raise errors.NotFound("Vault not found.")
@@ -109,6 +117,7 @@ class VaultService:
 
     async def set_enabled(self, user_id: str, vault_id: str, enabled: bool) -> Vault:
         """The member's own switch: a disabled vault is left out of sync."""
+        _refuse_unusable(vault_id)
         async with self._db.write() as conn:
             if not await q.set_enabled(conn, user_id, vault_id, enabled, to_ms(self._clock())):
                 raise errors.NotFound("Vault not found.")

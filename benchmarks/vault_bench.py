@@ -293,10 +293,16 @@ def bench(backend: str, skills: int, args: argparse.Namespace) -> tuple[list[Out
     return outcomes, info
 
 
+def capacity(o: Outcome) -> float:
+    """Requests per second one core of server CPU would serve: the load-independent figure
+    on a busy machine (wrk and PostgreSQL run on the other core)."""
+    return 1e6 / o.server_cpu_us if o.server_cpu_us > 0 else 0.0
+
+
 def table(outcomes: list[Outcome]) -> str:
     lines = [
         f"{'backend':8} {'skills':>7} {'scenario':44} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'expected':>8} {'CPU us/req':>11}  target"
+        f"{'expected':>8} {'CPU us/req':>11} {'1e6/CPU':>8}  target"
     ]
     for o in outcomes:
         cpu = f"{o.server_cpu_us:.0f}" + (
@@ -304,7 +310,7 @@ def table(outcomes: list[Outcome]) -> str:
         )
         lines.append(
             f"{o.backend:8} {o.skills:>7,} {o.label[:44]:44} {o.rps:>7,.0f} {o.p50_ms:>7.1f} "
-            f"{o.p99_ms:>7.1f} {o.ok_share:>8.1%} {cpu:>11}  {o.verdict}"
+            f"{o.p99_ms:>7.1f} {o.ok_share:>8.1%} {cpu:>11} {capacity(o):>8,.0f}  {o.verdict}"
         )
     return "\n".join(lines)
 

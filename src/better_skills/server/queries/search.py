@@ -148,23 +148,28 @@ def _expanding(sql: str, *names: str) -> Any:
 
 # -- pass 1: name, slug, description ----------------------------------------------------------
 
+
 # One or two characters match almost every description: rank and count in SQL, and classify
 # only the best rows in Python (name and slug hits first, whole names, then prefixes, then
 # the shortest names).
-_SHORT = _expanding(
-    "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("
-    " SELECT s.id, s.name, s.slug, s.description,"
-    " (lower(s.name) LIKE lower(:p) ESCAPE '\\' OR lower(s.slug) LIKE lower(:p) ESCAPE '\\')"
-    " AS in_name,"
-    " (lower(s.name) = lower(:q) OR lower(s.slug) = lower(:q)) AS whole,"
-    " (lower(s.name) LIKE lower(:prefix) ESCAPE '\\'"
-    " OR lower(s.slug) LIKE lower(:prefix) ESCAPE '\\') AS prefix"
-    " FROM skills s WHERE s.vault_id IN :vaults"
-    " AND (lower(s.name) LIKE lower(:p) ESCAPE '\\' OR lower(s.slug) LIKE lower(:p) ESCAPE '\\'"
-    " OR lower(s.description) LIKE lower(:p) ESCAPE '\\')) AS hits"
-    " ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
-    "vaults",
-)
+def _short(like: str) -> Any:
+    """``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of
+    every description) or PostgreSQL's ILIKE."""
+    e = " ESCAPE '\\'"
+    return _expanding(
+        "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("  # noqa: S608
+        " SELECT s.id, s.name, s.slug, s.description,"
+        f" (s.name {like} :p{e} OR s.slug {like} :p{e}) AS in_name,"
+        " (lower(s.name) = lower(:q) OR lower(s.slug) = lower(:q)) AS whole,"
+        f" (s.name {like} :prefix{e} OR s.slug {like} :prefix{e}) AS prefix"
+        " FROM skills s WHERE s.vault_id IN :vaults"
+        f" AND (s.name {like} :p{e} OR s.slug {like} :p{e} OR s.description {like} :p{e})"
+        ") AS hits ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
+        "vaults",
+    )
+
+
+_SHORT = {"sqlite": _short("LIKE"), "postgresql": _short("ILIKE")}
 #: Rows of a short query classified in Python, at least.
 SHORT_ROWS = 100
 
@@ -247,7 +252,7 @@ async def find(
             "prefix": like_pattern(query)[1:],
             "n": max(SHORT_ROWS, 2 * limit),
         }
-        rows = (await conn.execute(_SHORT, params)).all()
+        rows = (await conn.execute(_SHORT[dialect], params)).all()
         hits = [h for h in (classify(r, query) for r in rows) if h is not None]
         return order(hits)[:limit], rows[0].total if rows else 0
 

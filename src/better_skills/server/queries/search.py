@@ -220,7 +220,7 @@ _CONTENT_SQLITE = _expanding(
 
 _CONTENT_POSTGRES = _expanding(
     "WITH c AS (SELECT f.skill_id, bool_or(f.path = 'SKILL.md') AS in_md FROM search_files f"
-    " WHERE f.body ILIKE :p AND f.vault_id IN :vaults GROUP BY f.skill_id)"
+    " WHERE f.body LIKE lower(:p) AND f.vault_id IN :vaults GROUP BY f.skill_id)"
     " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
     " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_id LIMIT :n",
     "vaults",

@@ -126,12 +126,15 @@ _POSTGRES_UP = [
     "CREATE INDEX ix_search_skills_description ON search_skills"
     " USING gin (description gin_trgm_ops)",
     # vault_id is a copy, so that a content search filters its hits without a lookup in
-    # ``skills`` per hit.
+    # ``skills`` per hit. body is lower-cased: the trigram index's recheck is then a LIKE,
+    # several times cheaper than an ILIKE over the same text.
     "CREATE TABLE search_files ("
     " file_id VARCHAR(36) PRIMARY KEY REFERENCES skill_files (id) ON DELETE CASCADE,"
     " skill_id VARCHAR(36) NOT NULL, vault_id VARCHAR(36) NOT NULL,"
     " path TEXT NOT NULL, body TEXT NOT NULL)",
     "CREATE INDEX ix_search_files_skill_id ON search_files (skill_id)",
+    # With the trigram index, a bitmap AND: only the caller's files are rechecked.
+    "CREATE INDEX ix_search_files_vault_id ON search_files (vault_id)",
     "CREATE INDEX ix_search_files_body ON search_files USING gin (body gin_trgm_ops)",
     """CREATE FUNCTION search_skills_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -147,13 +150,14 @@ END $$""",
     "CREATE TRIGGER search_skills_sync"
     " AFTER INSERT OR UPDATE OF name, slug, description, vault_id"
     " ON skills FOR EACH ROW EXECUTE FUNCTION search_skills_sync()",
+    # The lower-cased text of a file, or NULL for a binary one.
     """CREATE FUNCTION search_text_of(content bytea) RETURNS text LANGUAGE plpgsql
 IMMUTABLE AS $$
 BEGIN
   IF position('\\x00'::bytea IN content) > 0 THEN
     RETURN NULL;
   END IF;
-  RETURN convert_from(content, 'UTF8');
+  RETURN lower(convert_from(content, 'UTF8'));
 EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
   RETURN NULL;
 END $$""",

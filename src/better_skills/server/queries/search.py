@@ -5,14 +5,14 @@ Three passes, each within the caller's vaults:
 1. **name, slug, description**: substring match (SQLite: FTS5 trigram phrase; PostgreSQL:
    ILIKE served by ``pg_trgm`` GIN indexes). Queries of one or two characters, which a
    trigram index cannot serve, scan the caller's skills with LIKE instead.
-2. **typos** in name and slug (queries of four characters or more, when pass 1 found fewer
-   name hits than asked for): candidates sharing trigrams with the query, kept when
-   :func:`word_similarity` reaches :data:`TYPO_THRESHOLD`.
-3. **file content** (three characters or more): skills whose text files contain the query
-   and that passes 1 and 2 did not find; only as many rows as the page still needs, plus the
+2. **file content** (three characters or more): skills whose text files contain the query
+   and that pass 1 did not find; only as many rows as the page still needs, plus the
    count of all of them. Hits in ``SKILL.md`` come first; among equals the order is the
    index's (cheap: a common word can be in every other skill, and ordering those by name
    would cost a lookup per hit).
+3. **typos** in name and slug, only when nothing contains the query (four characters or
+   more): candidates sharing trigrams with the query, kept when :func:`word_similarity`
+   reaches :data:`TYPO_THRESHOLD`.
 
 Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
 hits always rank above description hits, and those above content hits.
@@ -33,7 +33,7 @@ from better_skills.server.queries.skills import SUMMARY
 
 #: Word similarity a name or slug needs to count as a typo of the query.
 TYPO_THRESHOLD = 0.4
-#: Most candidates pass 2 looks at.
+#: Most candidates pass 3 looks at.
 TYPO_CANDIDATES = 200
 #: Score of a content hit in ``SKILL.md``, and in any other file.
 CONTENT_SCORE = {True: 0.3, False: 0.25}
@@ -188,7 +188,7 @@ _META_POSTGRES = _expanding(
     "vaults",
 )
 
-# -- pass 2: typos ---------------------------------------------------------------------------
+# -- pass 3: typos ---------------------------------------------------------------------------
 
 _TYPO_SQLITE = _expanding(
     "SELECT s.id, s.name, s.slug FROM search_meta m"
@@ -204,7 +204,7 @@ _TYPO_POSTGRES = _expanding(
     "vaults",
 )
 
-# -- pass 3: content -----------------------------------------------------------------------
+# -- pass 2: content -----------------------------------------------------------------------
 # One row per skill (is any hit in SKILL.md?), the page's rows only, and the count of all.
 
 _CONTENT_SQLITE = _expanding(
@@ -264,10 +264,6 @@ async def find(
     hits = [h for h in (classify(r, query) for r in rows) if h is not None]
     found = {h.skill_id for h in hits}
 
-    if len(query) >= 4 and sum(h.match == "name" for h in hits) < limit:
-        hits += await _typos(conn, sqlite, vaults, query, found)
-        found = {h.skill_id for h in hits}
-
     params = {"vaults": vaults, "found": sorted(found) or [_NO_ID], "n": max(limit - len(hits), 1)}
     if sqlite:
         rows = (await conn.execute(_CONTENT_SQLITE, {**params, "m": phrase})).all()
@@ -278,6 +274,11 @@ async def find(
     hits += [
         Hit(r.id, f"{i:08d}", "content", CONTENT_SCORE[bool(r.in_md)]) for i, r in enumerate(rows)
     ]
+    if not hits and len(query) >= 4:
+        # Nothing contains the query: perhaps it is misspelt. Only then, because matching
+        # by similarity looks at every name sharing a few trigrams with the query.
+        hits = await _typos(conn, sqlite, vaults, query, found)
+        return order(hits)[:limit], len(hits)
     return order(hits)[:limit], len(found) + content_total
 
 

@@ -42,9 +42,10 @@ class SearchOut(BaseModel):
         "`limit` (1 to 50, default 20). Items are `SkillSummary` plus `match` "
         '("name", "description" or "content"), `score` (0 to 1) and `snippet` (content hits: '
         "up to 40 characters either side of the first occurrence); `total` counts every hit. "
-        "Name and slug hits rank above description hits, those above content hits. Queries "
-        "of four characters or more also find names and slugs with a small typo. Queries of "
-        "one or two characters match name, slug and description only."
+        "Name and slug hits rank above description hits, those above content hits. When "
+        "nothing contains a query of four characters or more, names and slugs with a small "
+        "typo are the hits. Queries of one or two characters match name, slug and "
+        "description only."
     ),
     response_model=SearchOut,
     responses=errors_for(),

@@ -26,7 +26,15 @@ from better_skills.protocol import errors
 from better_skills.server.body_limit import ApiBodyLimit, body_cap
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
-from better_skills.server.routers import api_v1, auth_api, compat, health, pages, tokens_api
+from better_skills.server.routers import (
+    api_v1,
+    auth_api,
+    compat,
+    health,
+    pages,
+    search_api,
+    tokens_api,
+)
 from better_skills.server.routers import errors as error_pages
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
@@ -211,6 +219,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         docs_url=None,
         redoc_url=None,
     )
+    app.include_router(search_api.router)  # before /api/v1/skills/{id}: "search" is no id
     app.include_router(auth_api.router)
     app.include_router(api_v1.router)
     app.include_router(health.router)

@@ -1,0 +1,363 @@
+"""Vault benchmark: list, get, search, sync manifest and bundle on a bulk-loaded vault.
+
+    .venv/bin/python benchmarks/vault_bench.py [--skills 1000,10000,100000]
+        [--backends sqlite,postgres] [--duration 10] [--json out.json] [--profile DIR]
+
+Per backend and size: a fresh database; ``better-skills-server`` started as production runs
+it with **one worker** (``WORKERS=1``); ten people signed up over HTTP (each gets a personal
+vault and the system vault, as sign-up gives); ``vault_seed.py`` bulk-loads the team vault
+and the skills (3 files each); the server is restarted (fresh connections see the new
+statistics); then wrk (2 threads, 32 connections, ``wrk/vault.lua``, every answer checked)
+loads each scenario for ``--duration`` seconds after a warm-up.
+
+Who asks: "big" is the second user (their personal vault holds a ninth of the skills beyond
+the first 1,000, plus the team vault's 500); "small" is the first user, who syncs exactly
+1,000 skills (plus the shipped default skill).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import run as base  # noqa: E402  (benchmarks/run.py: server process, databases, wrk)
+import vault_seed  # noqa: E402
+
+from better_skills.protocol.device_flow import Paths  # noqa: E402
+
+VAULT_LUA = HERE / "wrk" / "vault.lua"
+USERS = 10
+SEARCH_P99_MS = 50.0
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    label: str
+    method: str
+    path: str
+    who: str  # "big" or "small"
+    status: int = 200
+    marker: str = '"items"'
+    header: tuple[str, str] | None = None
+    body: str | None = None  # JSON text
+    floor_rps: dict[str, int] | None = None  # by backend
+    p99_ms: float | None = None
+
+
+@dataclass
+class Outcome:
+    backend: str
+    skills: int
+    key: str
+    label: str
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    ok_share: float
+    socket_errors: int
+    server_cpu_us: float
+    database_cpu_us: float
+    verdict: str
+    first_unexpected: str = ""
+
+
+def sign_up(server: base.Server, i: int) -> tuple[str, str]:
+    """A person signed up over HTTP: (user id, session token to send as Bearer)."""
+    with httpx.Client(base_url=server.url, timeout=30, headers={"Origin": server.url}) as web:
+        answer = web.post(
+            Paths.SIGN_UP_EMAIL,
+            json={
+                "name": f"Bench {i}",
+                "email": f"bench{i}@example.com",
+                "password": f"bench-password-{i}-long-enough",
+            },
+        )
+        answer.raise_for_status()
+        body = answer.json()
+        return body["user"]["id"], body["token"]
+
+
+def scenarios(backend: str, facts: dict[str, Any], folder: Path) -> list[Scenario]:
+    list_floor = {"sqlite": 1500, "postgres": 1000}
+    bundle_file = folder / "bundle.json"
+    bundle_file.write_text(json.dumps({"ids": facts["small_ids"][:100]}))
+    found: list[Scenario] = [
+        Scenario("list", "GET /api/v1/skills (20 items)", "GET", "/api/v1/skills?limit=20",
+                 "big", floor_rps=list_floor),
+        Scenario("get", "GET /api/v1/skills/{id}", "GET", f"/api/v1/skills/{facts['get_id']}",
+                 "big", marker='"files"', floor_rps=list_floor),
+    ]  # fmt: skip
+    for key, query in (
+        ("search-common", vault_seed.COMMON),
+        ("search-rare", vault_seed.RARE),
+        ("search-two", vault_seed.TWO_LETTERS),
+    ):
+        total = facts["search_totals"][query]
+        found.append(
+            Scenario(
+                key,
+                f"search {query!r} ({total:,} hits)",
+                "GET",
+                f"/api/v1/skills/search?q={quote(query)}&limit=20",
+                "big",
+                p99_ms=SEARCH_P99_MS,
+            )
+        )
+    found += [
+        Scenario("manifest", "sync manifest, 1,000 skills (200)", "GET", "/api/v1/sync/manifest",
+                 "small", floor_rps={"sqlite": 200, "postgres": 200}),
+        Scenario("manifest-304", "sync manifest, 1,000 skills (304)", "GET",
+                 "/api/v1/sync/manifest", "small", status=304, marker="-",
+                 header=("If-None-Match", facts["manifest_etag"]),
+                 floor_rps={"sqlite": 2000, "postgres": 2000}),
+        Scenario("bundle", "POST /api/v1/sync/bundle (100 skills)", "POST",
+                 "/api/v1/sync/bundle", "small", body=str(bundle_file)),
+    ]  # fmt: skip
+    return found
+
+
+def settle(server: base.Server, limit: float = 60) -> None:
+    """Wait until the server has answered what wrk left queued when it stopped (slow
+    endpoints can have seconds of work queued), so the next run starts on an idle server."""
+    deadline = time.monotonic() + limit
+    before = base.cpu_seconds(server.pids())
+    while time.monotonic() < deadline:
+        time.sleep(0.3)
+        after = base.cpu_seconds(server.pids())
+        if base.cpu_spent(before, after) < 0.03:
+            return
+        before = after
+
+
+def prepare(server: base.Server, tokens: dict[str, str]) -> dict[str, Any]:
+    """What the scenarios need, read over HTTP: ids, the manifest's ETag, search totals."""
+    with httpx.Client(base_url=server.url, timeout=120) as client:
+
+        def get(path: str, who: str, **params: Any) -> httpx.Response:
+            answer = client.get(
+                path, params=params, headers={"Authorization": f"Bearer {tokens[who]}"}
+            )
+            answer.raise_for_status()
+            return answer
+
+        manifest = get("/api/v1/sync/manifest", "small")
+        small_ids = [item["id"] for item in manifest.json()["items"]]
+        listed = get("/api/v1/skills", "big", limit=20).json()["items"]
+        totals = {
+            q: get("/api/v1/skills/search", "big", q=q, limit=20).json()["total"]
+            for q in (vault_seed.COMMON, vault_seed.RARE, vault_seed.TWO_LETTERS)
+        }
+        return {
+            "small_ids": small_ids,
+            "manifest_etag": manifest.headers["ETag"],
+            "manifest_items": len(small_ids),
+            "get_id": listed[len(listed) // 2]["id"],
+            "search_totals": totals,
+        }
+
+
+def run_scenario(
+    server: base.Server,
+    backend: str,
+    skills: int,
+    scenario: Scenario,
+    token: str,
+    args: argparse.Namespace,
+) -> Outcome:
+    header = scenario.header or ("-", "-")
+    wrk_args = [scenario.method, token, str(scenario.status), scenario.marker, *header]
+    if scenario.body:
+        wrk_args.append(scenario.body)
+
+    def load(duration: float) -> dict[str, Any]:
+        command = [
+            "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s",
+            "--timeout", "10s", "-s", str(VAULT_LUA), server.url + scenario.path, "--", *wrk_args,
+        ]  # fmt: skip
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
+            for line in done.stdout.splitlines():
+                if line.startswith("BENCH_JSON "):
+                    return json.loads(line.removeprefix("BENCH_JSON "))
+            raise RuntimeError(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
+        finally:
+            settle(server)
+
+    if args.warmup > 0:
+        load(args.warmup)
+    profiler = None
+    if args.profile is not None:
+        args.profile.mkdir(parents=True, exist_ok=True)
+        spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or "py-spy"
+        out = args.profile / f"{backend}-{skills}-{scenario.key}.txt"
+        profiler = subprocess.Popen(
+            [spy, "record", "--pid", str(server.process.pid if server.process else 0),
+             "--subprocesses", "--rate", "250", "--duration", str(max(1, round(args.duration))),
+             "--format", "raw", "--output", str(out), "--nonblocking"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def database_pids() -> list[int]:
+        return base.postgres_backends(server.env["DATABASE_URL"]) if backend == "postgres" else []
+
+    before = base.cpu_seconds(server.pids()), base.cpu_seconds(database_pids())
+    raw = load(args.duration)
+    after = base.cpu_seconds(server.pids()), base.cpu_seconds(database_pids())
+    if profiler is not None:
+        profiler.wait(60)
+    requests = max(1, raw["requests"])
+    seconds = raw["duration_us"] / 1e6
+    answered = raw["ok"] + raw["unexpected"]
+    rps = raw["requests"] / seconds if seconds else 0.0
+    p99 = raw["p99_us"] / 1000
+    checks = []
+    if scenario.floor_rps:
+        floor = scenario.floor_rps[backend]
+        checks.append(f">= {floor} rps " + ("ok" if rps >= floor else "MISSED"))
+    if scenario.p99_ms:
+        checks.append(
+            f"p99 < {scenario.p99_ms:.0f} ms " + ("ok" if p99 < scenario.p99_ms else "MISSED")
+        )
+    outcome = Outcome(
+        backend=backend,
+        skills=skills,
+        key=scenario.key,
+        label=scenario.label,
+        rps=rps,
+        p50_ms=raw["p50_us"] / 1000,
+        p99_ms=p99,
+        requests=raw["requests"],
+        ok_share=raw["ok"] / answered if answered else 0.0,
+        socket_errors=raw["socket_errors"] + raw["timeouts"],
+        server_cpu_us=base.cpu_spent(before[0], after[0]) * 1e6 / requests,
+        database_cpu_us=base.cpu_spent(before[1], after[1]) * 1e6 / requests,
+        verdict="; ".join(checks),
+        first_unexpected=raw.get("first_unexpected", ""),
+    )
+    base.log(
+        f"{backend} {skills:,} {scenario.label}: {rps:,.0f} rps, p50 {outcome.p50_ms:.1f} ms, "
+        f"p99 {p99:.1f} ms, {outcome.ok_share:.1%} expected"
+        + (f" (first other: {outcome.first_unexpected[:150]})" if outcome.ok_share < 1 else "")
+    )
+    return outcome
+
+
+def bench(backend: str, skills: int, args: argparse.Namespace) -> tuple[list[Outcome], dict]:
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bs-vault-bench-{backend}-") as tmp,
+        base.fresh_database(backend, Path(tmp)) as database_url,
+    ):
+        folder = Path(tmp)
+        server = base.Server(database_url, folder, workers=1, src=args.src)
+        try:
+            server.start()
+            people = [sign_up(server, i) for i in range(USERS)]
+            base.log(f"{backend}: seeding {skills:,} skills")
+            seeded = vault_seed.seed(backend, database_url, [u for u, _ in people], skills)
+            base.log(f"{backend}: seeded in {seeded['seconds']} s")
+            server.stop()
+            server.start()
+            tokens = {"small": people[0][1], "big": people[1][1]}
+            facts = prepare(server, tokens)
+            outcomes = [
+                run_scenario(server, backend, skills, s, tokens[s.who], args)
+                for s in scenarios(backend, facts, folder)
+                if not args.scenarios or s.key in args.scenarios
+            ]
+        finally:
+            server.stop()
+    info = {
+        "backend": backend,
+        "skills": skills,
+        "seed_seconds": seeded["seconds"],
+        "manifest_items": facts["manifest_items"],
+        "search_totals": facts["search_totals"],
+    }
+    return outcomes, info
+
+
+def capacity(o: Outcome) -> float:
+    """Requests per second one core of server CPU would serve: the load-independent figure
+    on a busy machine (wrk and PostgreSQL run on the other core)."""
+    return 1e6 / o.server_cpu_us if o.server_cpu_us > 0 else 0.0
+
+
+def table(outcomes: list[Outcome]) -> str:
+    lines = [
+        f"{'backend':8} {'skills':>7} {'scenario':44} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'expected':>8} {'CPU us/req':>11} {'1e6/CPU':>8}  target"
+    ]
+    for o in outcomes:
+        cpu = f"{o.server_cpu_us:.0f}" + (
+            f"+{o.database_cpu_us:.0f}" if o.backend == "postgres" else ""
+        )
+        lines.append(
+            f"{o.backend:8} {o.skills:>7,} {o.label[:44]:44} {o.rps:>7,.0f} {o.p50_ms:>7.1f} "
+            f"{o.p99_ms:>7.1f} {o.ok_share:>8.1%} {cpu:>11} {capacity(o):>8,.0f}  {o.verdict}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skills", default="1000,10000,100000")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--duration", type=float, default=10)
+    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--scenarios", type=lambda s: set(s.split(",")), default=None)
+    parser.add_argument("--profile", type=Path, help="py-spy raw profiles per scenario here")
+    parser.add_argument("--src", type=Path, help="benchmark another checkout's server")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print("vault_bench.py needs wrk (apt-get install -y wrk)", file=sys.stderr)
+        return 2
+    outcomes: list[Outcome] = []
+    infos = []
+    started = time.monotonic()
+    for backend in args.backends.split(","):
+        for skills in (int(n) for n in args.skills.split(",")):
+            found, info = bench(backend, skills, args)
+            outcomes += found
+            infos.append(info)
+    print(table(outcomes))
+    for info in infos:
+        print(
+            f"{info['backend']} {info['skills']:,} skills: seeded in {info['seed_seconds']} s; "
+            f"small user's manifest {info['manifest_items']:,} items; search totals "
+            + ", ".join(f"{q!r} {n:,}" for q, n in info["search_totals"].items())
+        )
+    took = time.monotonic() - started
+    print(
+        f"(wrk {args.threads} threads, {args.connections} connections, {args.duration:g} s "
+        f"per scenario after {args.warmup:g} s warm-up; one worker; {took:.0f} s in all)"
+    )
+    if args.json:
+        with contextlib.suppress(OSError):
+            args.json.write_text(
+                json.dumps({"results": [asdict(o) for o in outcomes], "runs": infos}, indent=1)
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""Ranked skill search: the SQL, per dialect, over the indexes of migration 0005.
+
+Three passes, each within the caller's vaults:
+
+1. **name, slug, description**: substring match (SQLite: FTS5 trigram phrase; PostgreSQL:
+   ILIKE served by ``pg_trgm`` GIN indexes). Queries of one or two characters, which a
+   trigram index cannot serve, scan the caller's skills with LIKE instead.
+2. **file content** (three characters or more): skills whose text files contain the query
+   and that pass 1 did not find; only as many rows as the page still needs, plus the
+   count of all of them. Hits in ``SKILL.md`` come first; among equals the order is the
+   index's (cheap: a common word can be in every other skill, and ordering those by name
+   would cost a lookup per hit).
+3. **typos** in name and slug, only when nothing contains the query (four characters or
+   more): candidates sharing trigrams with the query, kept when :func:`word_similarity`
+   reaches :data:`TYPO_THRESHOLD`.
+
+Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
+hits always rank above description hits, and those above content hits.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from better_skills.server.models import skills
+from better_skills.server.queries.skills import SUMMARY
+
+#: Word similarity a name or slug needs to count as a typo of the query.
+TYPO_THRESHOLD = 0.4
+#: Most candidates pass 3 looks at.
+TYPO_CANDIDATES = 200
+#: Score of a content hit in ``SKILL.md``, and in any other file.
+CONTENT_SCORE = {True: 0.3, False: 0.25}
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Hit:
+    skill_id: str
+    tiebreak: str  # orders hits of equal score: the name, or a content hit's position
+    match: str  # "name", "description" or "content"
+    score: float
+
+
+# -- scoring (pure) ----------------------------------------------------------------------------
+
+
+def _quality(field: str, needle: str) -> float | None:
+    """How well ``needle`` (case-folded) sits in ``field``: None when it does not occur."""
+    hay = field.casefold()
+    at = hay.find(needle)
+    if at < 0:
+        return None
+    if hay == needle:
+        return 1.0
+    coverage = len(needle) / len(hay)  # a query that is most of the name ranks higher
+    if at == 0:
+        base = 0.9
+    elif not hay[at - 1].isalnum():
+        base = 0.8  # the start of a word
+    else:
+        base = 0.7
+    return base + 0.09 * coverage
+
+
+def name_quality(name: str, slug: str, query: str) -> float | None:
+    """Score of a name or slug substring hit, in [0.85, 1.0]; None if neither contains it."""
+    needle = query.casefold()
+    found = [q for q in (_quality(name, needle), _quality(slug, needle)) if q is not None]
+    return 0.85 + 0.15 * max(found) if found else None
+
+
+def description_quality(description: str, query: str) -> float | None:
+    """Score of a description hit, in [0.45, 0.6]; None if it does not contain the query."""
+    found = _quality(description, query.casefold())
+    return None if found is None else 0.45 + 0.15 * found
+
+
+def typo_score(similarity: float) -> float:
+    """Score of a name or slug typo hit, in [0.65, 0.8): below every substring name hit."""
+    return 0.65 + 0.15 * min(similarity, 0.999)
+
+
+def classify(row: Any, query: str) -> Hit | None:
+    """A pass-1 row (id, name, slug, description) as a hit, or None if the text does not
+    contain the query after all (an index's case folding can differ from Python's)."""
+    score = name_quality(row.name, row.slug, query)
+    if score is not None:
+        return Hit(row.id, row.name, "name", score)
+    score = description_quality(row.description, query)
+    if score is not None:
+        return Hit(row.id, row.name, "description", score)
+    return None
+
+
+def trigrams(word: str) -> set[str]:
+    """pg_trgm's trigrams of one word: lower-cased, two spaces before, one after."""
+    padded = f"  {word.lower()} "
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}
+
+
+def similarity(a: str, b: str) -> float:
+    """Shared trigrams over all trigrams of two words (pg_trgm's ``similarity``)."""
+    ta, tb = trigrams(a), trigrams(b)
+    return len(ta & tb) / len(ta | tb) if ta and tb else 0.0
+
+
+def word_similarity(query: str, text_: str) -> float:
+    """The best similarity between the query and a word (or run of words) of ``text_``."""
+    words = _WORD.findall(text_)
+    q_words = _WORD.findall(query)
+    if not words or not q_words:
+        return 0.0
+    n = len(q_words)
+    joined = " ".join(q_words)
+    spans = [" ".join(words[i : i + n]) for i in range(max(1, len(words) - n + 1))]
+    return max(similarity(joined, span) for span in spans)
+
+
+def order(hits: list[Hit]) -> list[Hit]:
+    return sorted(hits, key=lambda h: (-h.score, h.tiebreak.casefold(), h.skill_id))
+
+
+# -- SQL helpers --------------------------------------------------------------------------------
+
+
+def like_pattern(query: str) -> str:
+    """``%query%`` with ``\\``, ``%`` and ``_`` taken literally (ESCAPE '\\')."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def fts_phrase(query: str) -> str:
+    """An FTS5 phrase that matches ``query`` as a substring (trigram tokenizer)."""
+    return '"' + query.replace('"', '""') + '"'
+
+
+def _expanding(sql: str, *names: str) -> Any:
+    return text(sql).bindparams(*(bindparam(n, expanding=True) for n in names))
+
+
+# -- pass 1: name, slug, description ----------------------------------------------------------
+
+
+# One or two characters match almost every description: rank and count in SQL, and classify
+# only the best rows in Python (name and slug hits first, whole names, then prefixes, then
+# the shortest names).
+def _short(like: str) -> Any:
+    """``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of
+    every description) or PostgreSQL's ILIKE."""
+    e = " ESCAPE '\\'"
+    return _expanding(
+        "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("  # noqa: S608
+        " SELECT s.id, s.name, s.slug, s.description,"
+        f" (s.name {like} :p{e} OR s.slug {like} :p{e}) AS in_name,"
+        " (lower(s.name) = lower(:q) OR lower(s.slug) = lower(:q)) AS whole,"
+        f" (s.name {like} :prefix{e} OR s.slug {like} :prefix{e}) AS prefix"
+        " FROM skills s WHERE s.vault_id IN :vaults"
+        f" AND (s.name {like} :p{e} OR s.slug {like} :p{e} OR s.description {like} :p{e})"
+        ") AS hits ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
+        "vaults",
+    )
+
+
+_SHORT = {"sqlite": _short("LIKE"), "postgresql": _short("ILIKE")}
+#: Rows of a short query classified in Python, at least.
+SHORT_ROWS = 100
+
+_META_SQLITE = _expanding(
+    "SELECT s.id, s.name, s.slug, s.description FROM search_meta m"
+    " JOIN search_skill_keys k ON k.id = m.rowid JOIN skills s ON s.id = k.skill_id"
+    " WHERE search_meta MATCH :m AND s.vault_id IN :vaults",
+    "vaults",
+)
+
+_META_POSTGRES = _expanding(
+    "SELECT s.id, s.name, s.slug, s.description FROM search_skills x"
+    " JOIN skills s ON s.id = x.skill_id"
+    " WHERE (x.name ILIKE :p OR x.slug ILIKE :p OR x.description ILIKE :p)"
+    " AND s.vault_id IN :vaults",
+    "vaults",
+)
+
+# -- pass 3: typos ---------------------------------------------------------------------------
+
+_TYPO_SQLITE = _expanding(
+    "SELECT s.id, s.name, s.slug FROM search_meta m"
+    " JOIN search_skill_keys k ON k.id = m.rowid JOIN skills s ON s.id = k.skill_id"
+    " WHERE search_meta MATCH :m AND s.vault_id IN :vaults"
+    " ORDER BY m.rank LIMIT :n",
+    "vaults",
+)
+
+_TYPO_POSTGRES = _expanding(
+    "SELECT s.id, s.name, s.slug FROM search_skills x JOIN skills s ON s.id = x.skill_id"
+    " WHERE (:q <% x.name OR :q <% x.slug) AND s.vault_id IN :vaults LIMIT :n",
+    "vaults",
+)
+
+# -- pass 2: content -----------------------------------------------------------------------
+# One row per skill (is any hit in SKILL.md?), the page's rows only, and the count of all.
+
+_CONTENT_SQLITE = _expanding(
+    # CROSS JOIN keeps SQLite's join order: the index's hits first, then their keys.
+    "WITH c AS (SELECT k.skill_key, k.skill_id, max(k.path = 'SKILL.md') AS in_md"
+    " FROM search_body b CROSS JOIN search_file_keys k ON k.id = b.rowid"
+    " WHERE search_body MATCH :m AND k.vault_id IN :vaults GROUP BY k.skill_key)"
+    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
+    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_key LIMIT :n",
+    "vaults",
+    "found",
+)
+
+_CONTENT_POSTGRES = _expanding(
+    "WITH c AS (SELECT f.skill_id, bool_or(f.path = 'SKILL.md') AS in_md FROM search_files f"
+    " WHERE f.body LIKE lower(:p) AND f.vault_id IN :vaults GROUP BY f.skill_id)"
+    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
+    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_id LIMIT :n",
+    "vaults",
+    "found",
+)
+
+_SET_TYPO_THRESHOLD = text(
+    "SELECT set_config('pg_trgm.word_similarity_threshold', :t, false)"
+).bindparams(t=str(TYPO_THRESHOLD))
+
+#: Matches no real skill id; keeps ``NOT IN :found`` valid when nothing was found.
+_NO_ID = "-"
+
+
+async def find(
+    conn: AsyncConnection, dialect: str, vault_ids: Sequence[str], query: str, limit: int
+) -> tuple[list[Hit], int]:
+    """The best ``limit`` hits among the skills of ``vault_ids``, and the number of all."""
+    vaults = list(vault_ids)
+    if not vaults:
+        return [], 0
+    sqlite = dialect == "sqlite"
+    p = like_pattern(query)
+    if len(query) < 3:
+        params = {
+            "vaults": vaults,
+            "p": p,
+            "q": query,
+            "prefix": like_pattern(query)[1:],
+            "n": max(SHORT_ROWS, 2 * limit),
+        }
+        rows = (await conn.execute(_SHORT[dialect], params)).all()
+        hits = [h for h in (classify(r, query) for r in rows) if h is not None]
+        return order(hits)[:limit], rows[0].total if rows else 0
+
+    phrase = fts_phrase(query)
+    if sqlite:
+        rows = (await conn.execute(_META_SQLITE, {"m": phrase, "vaults": vaults})).all()
+    else:
+        rows = (await conn.execute(_META_POSTGRES, {"p": p, "vaults": vaults})).all()
+    hits = [h for h in (classify(r, query) for r in rows) if h is not None]
+    found = {h.skill_id for h in hits}
+
+    params = {"vaults": vaults, "found": sorted(found) or [_NO_ID], "n": max(limit - len(hits), 1)}
+    if sqlite:
+        rows = (await conn.execute(_CONTENT_SQLITE, {**params, "m": phrase})).all()
+    else:
+        rows = (await conn.execute(_CONTENT_POSTGRES, {**params, "p": p})).all()
+    content_total = rows[0].total if rows else 0
+    # Content hits keep the database's order (SKILL.md hits first, then the oldest files).
+    hits += [
+        Hit(r.id, f"{i:08d}", "content", CONTENT_SCORE[bool(r.in_md)]) for i, r in enumerate(rows)
+    ]
+    if not hits and len(query) >= 4:
+        # Nothing contains the query: perhaps it is misspelt. Only then, because matching
+        # by similarity looks at every name sharing a few trigrams with the query.
+        hits = await _typos(conn, sqlite, vaults, query, found)
+        return order(hits)[:limit], len(hits)
+    return order(hits)[:limit], len(found) + content_total
+
+
+async def _typos(
+    conn: AsyncConnection, sqlite: bool, vaults: list[str], query: str, found: set[str]
+) -> list[Hit]:
+    params: dict[str, Any] = {"vaults": vaults, "n": TYPO_CANDIDATES}
+    if sqlite:
+        grams = sorted({query[i : i + 3] for i in range(len(query) - 2)})
+        params["m"] = "{name slug} : (" + " OR ".join(fts_phrase(g) for g in grams) + ")"
+        rows = (await conn.execute(_TYPO_SQLITE, params)).all()
+    else:
+        await conn.execute(_SET_TYPO_THRESHOLD)
+        rows = (await conn.execute(_TYPO_POSTGRES, {**params, "q": query})).all()
+    hits = []
+    for r in rows:
+        if r.id in found:
+            continue
+        best = max(word_similarity(query, r.name), word_similarity(query, r.slug))
+        if best >= TYPO_THRESHOLD:
+            hits.append(Hit(r.id, r.name, "name", typo_score(best)))
+    return hits
+
+
+# -- snippets and summaries ---------------------------------------------------------------
+
+_PAGE_FILES = _expanding(
+    "SELECT skill_id, path, content FROM skill_files WHERE skill_id IN :ids",
+    "ids",
+)
+
+SNIPPET_CONTEXT = 40
+
+
+def snippet(text_: str, query: str) -> str | None:
+    """Up to 40 characters either side of the first occurrence (case-insensitive), on one
+    line, with ``…`` where the text was cut; None when the text does not contain it."""
+    hit = re.search(re.escape(query), text_, re.IGNORECASE)
+    if hit is None:
+        return None
+    start = max(0, hit.start() - SNIPPET_CONTEXT)
+    end = min(len(text_), hit.end() + SNIPPET_CONTEXT)
+    window = " ".join(text_[start:end].split())
+    return ("…" if start > 0 else "") + window + ("…" if end < len(text_) else "")
+
+
+async def snippets(conn: AsyncConnection, ids: Sequence[str], query: str) -> dict[str, str]:
+    """A snippet for each skill of ``ids``, from its first file (``SKILL.md`` first, then by
+    path) that contains the query."""
+    if not ids:
+        return {}
+    rows = (await conn.execute(_PAGE_FILES, {"ids": list(ids)})).all()
+    rows.sort(key=lambda r: (r.skill_id, r.path != "SKILL.md", r.path))
+    found: dict[str, str] = {}
+    for r in rows:
+        if r.skill_id in found or b"\0" in r.content:
+            continue
+        cut = snippet(bytes(r.content).decode("utf-8", "replace"), query)
+        if cut is not None:
+            found[r.skill_id] = cut
+    return found
+
+
+async def summary_rows(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Any]:
+    """The rows of :data:`queries.skills.SUMMARY` for ``ids``, by skill id."""
+    if not ids:
+        return {}
+    statement = SUMMARY.where(skills.c.id.in_(list(ids)))
+    return {r.id: r for r in (await conn.execute(statement)).all()}

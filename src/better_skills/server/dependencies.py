@@ -115,6 +115,8 @@ def is_cross_site(request: Request) -> bool:
         if f"{parts.scheme}://{parts.netloc}" not in trusted:
             return True
     return False
+
+
 #: Methods that change nothing: no Origin or CSRF check for cookie callers.
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: The header a browser page sends its session's CSRF token in (``Hasher.csrf_token``).

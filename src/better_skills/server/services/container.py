@@ -12,8 +12,8 @@ from better_skills.server.services.accounts import AccountService
 from better_skills.server.services.device_flow import DeviceFlowService
 from better_skills.server.services.rate_limit import RateLimiter
 from better_skills.server.services.sessions import SessionService
-from better_skills.server.services.tokens import TokenService
 from better_skills.server.services.skills import SkillService, limits_of
+from better_skills.server.services.tokens import TokenService
 from better_skills.server.services.vaults import VaultService
 from better_skills.server.settings import Settings
 

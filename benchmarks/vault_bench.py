@@ -228,10 +228,12 @@ def run_scenario(
     rps = raw["requests"] / seconds if seconds else 0.0
     p99 = raw["p99_us"] / 1000
     checks = []
-    if scenario.floor_rps:
+    if raw["requests"] == 0:
+        checks.append("NO ANSWER within the run (the server was still busy with the last)")
+    elif scenario.floor_rps:
         floor = scenario.floor_rps[backend]
         checks.append(f">= {floor} rps " + ("ok" if rps >= floor else "MISSED"))
-    if scenario.p99_ms:
+    if scenario.p99_ms and raw["requests"]:
         checks.append(
             f"p99 < {scenario.p99_ms:.0f} ms " + ("ok" if p99 < scenario.p99_ms else "MISSED")
         )

@@ -51,7 +51,7 @@ def test_refuses_a_non_empty_folder(
     assert "demo already exists and is not empty" in capsys.readouterr().err
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
     assert run_cli("init", "demo", "--json") == 1
-    assert json.loads(harness.out)["error"] == "folder_not_empty"
+    assert json.loads(capsys.readouterr().out)["error"] == "folder_not_empty"
 
 
 def test_refuses_a_file(

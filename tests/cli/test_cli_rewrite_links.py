@@ -83,10 +83,11 @@ def test_missing_folder_or_skill_md(
     assert "Folder not found: nope." in capsys.readouterr().err
     (harness.tmp_path / "empty").mkdir()
     assert run_cli("rewrite-links", "empty", "--json") == 1
-    assert json.loads(harness.out) == {
-        "error": "missing_skill_md",
-        "message": "SKILL.md not found in empty.",
-    }
+    error = json.loads(capsys.readouterr().out)  # printed by main, as for every command
+    assert (error["error"], error["message"]) == (
+        "missing_skill_md",
+        "SKILL.md not found in empty.",
+    )
     (harness.tmp_path / "file").write_text("x")
     assert run_cli("rewrite-links", "file") == 1
     err = capsys.readouterr().err

@@ -48,7 +48,7 @@ async def test_a_browser_gets_a_page_for_a_missing_page(app_client) -> None:
         assert signed_up.status_code == 200, signed_up.text
         page = await client.get("/no/such/page", headers=BROWSER)
         assert_is_error_page(page, 404, "Page not found")
-        assert "Account of </span>Ada</a>" in page.text
+        assert "Account of </span><bdi>Ada</bdi></a>" in page.text
 
 
 async def test_programs_and_api_paths_keep_json(app_client) -> None:

@@ -8,17 +8,16 @@ import os
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
-from better_skills.cli.output import Output, safe
+from better_skills.cli.output import safe
 from better_skills.client.errors import ClientError
 
 __all__ = [
     "FOLDER_EPILOG",
     "FolderError",
-    "fail",
     "ignored_server_option",
     "show_path",
     "write_files",
@@ -41,13 +40,6 @@ class FolderError(ClientError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def fail(out: Output, as_json: bool, code: str, message: str) -> NoReturn:
-    """Stop with ``message`` (printed by ``main``); under ``--json`` also an object on stdout."""
-    if as_json:
-        out.json({"error": code, "message": message})
-    raise FolderError(code, message)
 
 
 def show_path(path: Path | str) -> str:

@@ -11,7 +11,12 @@ from pathlib import Path
 import click
 
 from better_skills.cli.common import AppState, Deps, json_option
-from better_skills.cli.skill_folder import FOLDER_EPILOG, fail, ignored_server_option, show_path
+from better_skills.cli.skill_folder import (
+    FOLDER_EPILOG,
+    FolderError,
+    ignored_server_option,
+    show_path,
+)
 
 __all__ = ["InitOptions", "command", "run", "scaffold"]
 
@@ -82,19 +87,15 @@ def run(options: InitOptions, deps: Deps) -> int:
             f"{show_path(name)!r} is not a skill name: use lowercase letters, digits and single "
             f"hyphens, at most {MAX_NAME} characters (e.g. deploy-app)."
         )
-        if options.as_json:
-            out.json({"error": "invalid_name", "message": message})
         raise click.UsageError(message)
     base = deps.cwd or Path.cwd()
     folder = base / (options.to if options.to is not None else Path(name))
     shown = show_path(options.to if options.to is not None else name)
     if folder.exists() or folder.is_symlink():
         if not folder.is_dir():
-            fail(out, options.as_json, "not_a_directory", f"{shown} exists and is not a folder.")
+            raise FolderError("not_a_directory", f"{shown} exists and is not a folder.")
         if any(os.scandir(folder)):
-            fail(
-                out,
-                options.as_json,
+            raise FolderError(
                 "folder_not_empty",
                 f"{shown} already exists and is not empty; choose another folder with --to.",
             )
@@ -112,7 +113,7 @@ def run(options: InitOptions, deps: Deps) -> int:
         if created:
             with contextlib.suppress(OSError):
                 folder.rmdir()
-        fail(out, options.as_json, "write_failed", f"Cannot create {shown}: {exc.strerror}.")
+        raise FolderError("write_failed", f"Cannot create {shown}: {exc.strerror}.") from exc
     if options.as_json:
         out.json({"name": name, "folder": str(folder), "files": ["SKILL.md"]})
     else:

@@ -11,7 +11,7 @@ import click
 from better_skills.cli.common import AppState, Deps, json_option
 from better_skills.cli.skill_folder import (
     FOLDER_EPILOG,
-    fail,
+    FolderError,
     ignored_server_option,
     show_path,
     write_files,
@@ -61,11 +61,11 @@ def run(options: RewriteLinksOptions, deps: Deps) -> int:
     root = deps.cwd / options.folder if deps.cwd else options.folder
     shown = show_path(options.folder)
     if not root.exists():
-        fail(out, options.as_json, "not_found", f"Folder not found: {shown}.")
+        raise FolderError("not_found", f"Folder not found: {shown}.")
     if not root.is_dir():
-        fail(out, options.as_json, "not_a_directory", f"{shown} is not a folder.")
+        raise FolderError("not_a_directory", f"{shown} is not a folder.")
     if not (root / SKILL_MD).is_file():
-        fail(out, options.as_json, "missing_skill_md", f"SKILL.md not found in {shown}.")
+        raise FolderError("missing_skill_md", f"SKILL.md not found in {shown}.")
 
     files, problems = read_folder(root)
     for problem in problems:
@@ -84,7 +84,7 @@ def run(options: RewriteLinksOptions, deps: Deps) -> int:
         try:
             write_files(root, {path: text.encode("utf-8") for path, (text, _) in changed.items()})
         except OSError as exc:
-            fail(out, options.as_json, "write_failed", f"Cannot write in {shown}: {exc}.")
+            raise FolderError("write_failed", f"Cannot write in {shown}: {exc}.") from exc
 
     if options.as_json:
         out.json(

@@ -9,14 +9,20 @@ HTTP (deadlines, size caps, TLS, error mapping, the credential) is :class:`ApiCl
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal, NoReturn
-from urllib.parse import urlsplit
+from typing import Literal, NoReturn
 
+from better_skills.client._answers import (
+    bounded_number,
+    required_str,
+    safe_uri,
+    same_host,
+    timestamp,
+    user_code,
+)
 from better_skills.client._transport import (
     DEFAULT_TIMEOUT,
     MAX_RESPONSE_BYTES,
@@ -42,7 +48,6 @@ from better_skills.protocol.device_flow import (
     TOKEN_TYPE,
     Paths,
     format_user_code,
-    normalize_user_code,
 )
 from better_skills.protocol.errors import (
     AuthorizationPending,
@@ -51,7 +56,7 @@ from better_skills.protocol.errors import (
     SlowDown,
     TooManyRequests,
 )
-from better_skills.protocol.wire import is_header_safe, is_token_type, parse_timestamp
+from better_skills.protocol.wire import is_header_safe, is_token_type
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -217,19 +222,19 @@ class AuthClient:
             self._fail(response)
         data = self.api.json_object(response)
         complete = data.get("verification_uri_complete")
-        uri = _safe_uri(data.get("verification_uri"), "verification_uri")
-        complete_uri = (
-            None if complete is None else _safe_uri(complete, "verification_uri_complete")
-        )
+        uri = safe_uri(data.get("verification_uri"), "verification_uri")
+        complete_uri = None if complete is None else safe_uri(complete, "verification_uri_complete")
         return DeviceAuthorization(
-            device_code=_required_str(data, "device_code"),
-            user_code=_user_code(data),
+            device_code=required_str(data, "device_code"),
+            user_code=user_code(data),
             verification_uri=uri,
             verification_uri_complete=complete_uri,
-            expires_in=_number(data, "expires_in", required=True, maximum=MAX_CODE_LIFETIME) or 0.0,
-            interval=_number(data, "interval", maximum=MAX_POLL_INTERVAL) or DEFAULT_POLL_INTERVAL,
+            expires_in=bounded_number(data, "expires_in", required=True, maximum=MAX_CODE_LIFETIME)
+            or 0.0,
+            interval=bounded_number(data, "interval", maximum=MAX_POLL_INTERVAL)
+            or DEFAULT_POLL_INTERVAL,
             same_host=all(
-                _same_host(url, self.base_url) for url in (uri, complete_uri) if url is not None
+                same_host(url, self.base_url) for url in (uri, complete_uri) if url is not None
             ),
         )
 
@@ -315,7 +320,7 @@ class AuthClient:
         return TokenGrant(
             access_token=token,
             token_type=token_type,
-            expires_in=_number(data, "expires_in", maximum=MAX_TOKEN_LIFETIME),
+            expires_in=bounded_number(data, "expires_in", maximum=MAX_TOKEN_LIFETIME),
             scope=clean(scope) if isinstance(scope, str) else None,
         )
 
@@ -349,8 +354,8 @@ class AuthClient:
                 name=clean(user.get("name") or "", max_length=200),
                 email=clean(user.get("email") or "", max_length=320),
             ),
-            created_at=_timestamp(session.get("createdAt")),
-            expires_at=_timestamp(session.get("expiresAt")),
+            created_at=timestamp(session.get("createdAt")),
+            expires_at=timestamp(session.get("expiresAt")),
         )
 
     def sign_out(self, credential: Credential | None = None) -> SignOutResult:
@@ -419,78 +424,3 @@ class AuthClient:
 def _backoff(interval: float, failures: int) -> float:
     """Doubling wait after consecutive failures (RFC 8628 §3.5), capped."""
     return float(min(interval * 2.0**failures, max(MAX_BACKOFF, interval)))
-
-
-def _required_str(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value or not is_header_safe(value):
-        raise UnexpectedResponse(f"The server's answer has no valid {key}.")
-    return value
-
-
-def _user_code(data: dict[str, Any]) -> str:
-    """The user code, only if it looks like one: 4 to 16 letters and digits (dashes aside)."""
-    value = data.get("user_code")
-    text = clean(value, max_length=64) if isinstance(value, str) else ""
-    code = normalize_user_code(text)
-    if not (4 <= len(code) <= 16 and code.isascii() and code.isalnum()):
-        raise UnexpectedResponse("The server's answer has no valid user_code.")
-    return code
-
-
-def _number(
-    data: dict[str, Any], key: str, *, required: bool = False, maximum: float
-) -> float | None:
-    """A positive, finite JSON number, cut to ``maximum``; the original CLI busy-loops without
-    one, so we insist. ``Infinity`` and ``1e308`` crashed time arithmetic before the cap."""
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise UnexpectedResponse(f"The server's answer has no valid {key} (a positive number).")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise UnexpectedResponse(f"The server's answer has no valid {key} (a finite number).")
-    return float(min(value, maximum))  # min before float(): a 400-digit int would overflow
-
-
-def _safe_uri(value: object, key: str) -> str:
-    """Only http(s) URLs without user info are shown or opened.
-
-    A ``file:`` or ``javascript:`` URI is refused, and so is ``http://host@evil.example/``,
-    which reads as ``host`` but goes to ``evil.example``.
-    """
-    # clean() changing the value means control, escape or bidi characters: never display those.
-    if isinstance(value, str) and value and " " not in value and clean(value) == value:
-        try:
-            parts = urlsplit(value)
-            _ = parts.port
-        except ValueError:
-            parts = None
-        if (
-            parts is not None
-            and parts.scheme.lower() in ("http", "https")
-            and parts.hostname
-            and "@" not in parts.netloc
-        ):
-            return value
-    raise UnexpectedResponse(
-        f"The server sent a {key} that is not a plain http(s) URL; refusing to use it."
-    )
-
-
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
-def _same_host(url: str, server: str) -> bool:
-    """Whether ``url`` is on the server's host; ``localhost`` and 127.0.0.1 count as one."""
-    a, b = (urlsplit(u).hostname or "" for u in (url, server))
-    return a == b or (a in _LOOPBACK and b in _LOOPBACK)
-
-
-def _timestamp(value: object) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        return parse_timestamp(value)
-    except ValueError:
-        return None

@@ -88,7 +88,12 @@ class Traffic:
     def __enter__(self) -> Traffic:
         for thread in self.threads:
             thread.start()
-        time.sleep(0.3)
+        # Wait until requests are flowing (a loaded machine may need more than a moment), so
+        # that the kill lands in the middle of them; a server that answers nothing still fails
+        # the caller's `traffic.sent > 0`.
+        deadline = time.monotonic() + 10
+        while self.sent < 4 and time.monotonic() < deadline:
+            time.sleep(0.05)
         return self
 
     def __exit__(self, *_: object) -> None:

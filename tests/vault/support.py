@@ -33,9 +33,7 @@ def services_of(client: httpx.AsyncClient) -> Any:
     return client.app.state.services  # type: ignore[attr-defined]
 
 
-async def add_person(
-    client: httpx.AsyncClient, name: str = "Ada", kind: str = "device"
-) -> Person:
+async def add_person(client: httpx.AsyncClient, name: str = "Ada", kind: str = "device") -> Person:
     """A user as sign-up makes one (personal vault, system membership) and a device session;
     without the password hash, which would make every test slow."""
     services = services_of(client)

@@ -187,6 +187,27 @@ async def _sweep_forever(services: Services) -> None:
         await asyncio.sleep(services.settings.sweep_interval)
 
 
+async def _ensure_vault_defaults(services: Services) -> bool:
+    """The system vault, its members and the default skills (idempotent, so every worker may
+    run it). False when the database is unavailable: the server still starts and answers 503
+    until it is back."""
+    try:
+        await services.vaults.ensure_defaults()
+        await seed_default_skills(services)
+    except (TimeoutError, DBAPIError, PoolTimeout, OSError) as exc:
+        log.warning("vault defaults not ensured yet: %s", type(exc).__name__)
+        return False
+    return True
+
+
+async def _ensure_vault_defaults_later(services: Services) -> None:
+    """Retry :func:`_ensure_vault_defaults` until the database lets it through."""
+    while True:
+        await asyncio.sleep(min(services.settings.sweep_interval, 30))
+        if await _ensure_vault_defaults(services):
+            return
+
+
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     """The application; with no arguments it reads settings from the environment."""
     settings = settings or load_settings()
@@ -196,19 +217,18 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         services = Services.build(settings, clock)
         if not os.environ.get(MIGRATED_ENV):
             await migrate(services.db.engine)
-        # Idempotent, so every worker may run it: the system vault, its members, the
-        # default skills.
-        await services.vaults.ensure_defaults()
-        await seed_default_skills(services)
         app.state.services = services
-        sweeper = asyncio.create_task(_sweep_forever(services))
+        tasks = [asyncio.create_task(_sweep_forever(services))]
+        if not await _ensure_vault_defaults(services):
+            tasks.append(asyncio.create_task(_ensure_vault_defaults_later(services)))
         _tune_gc()
         try:
             yield
         finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await services.db.dispose()
 
     app = FastAPI(

@@ -363,6 +363,17 @@ def test_sign_out_reports_whether_the_server_ended_the_session() -> None:
         assert client.sign_out(Credential("tok")) == "already_invalid"
 
 
+def test_sign_out_with_an_access_token_says_the_token_is_kept() -> None:
+    """The server never ends a personal access token on sign-out ("signed_out": false with
+    its kind): that is not an already-ended session."""
+    answer = httpx.Response(
+        200, json={"success": True, "signed_out": False, "token_kind": "access_token"}
+    )
+    server = FakeAuthServer(valid_tokens={"bsk_x"}, sign_out_response=answer)
+    with server.client() as client:
+        assert client.sign_out(Credential("bsk_x")) == "token_kept"
+
+
 @pytest.mark.parametrize(
     "answer",
     [

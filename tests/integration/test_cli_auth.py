@@ -208,3 +208,49 @@ def test_a_session_survives_a_server_restart(
     assert cli.run("whoami").returncode == 1  # unreachable is an error, not "logged out"
     live_server.start()
     assert cli.run("whoami").returncode == 0
+
+
+def test_a_personal_access_token_logs_in_and_survives_logout(
+    cli: Cli, live_server: LiveServer
+) -> None:
+    """`login --with-token` with a real access token; `logout` says the token stays valid (the
+    server never ends an access token on sign-out) instead of "had already ended"."""
+    import subprocess
+
+    import httpx
+
+    from tests.cli.live_cli import executable
+
+    with httpx.Client(base_url=live_server.url) as http:
+        signed_up = http.post(
+            "/api/auth/sign-up/email",
+            json={"name": "Ada", "email": "pat@example.com", "password": "correct horse battery"},
+        )
+        assert signed_up.status_code == 200, signed_up.text
+        browser_token = signed_up.json()["token"]
+        made = http.post(
+            "/api/v1/tokens",
+            json={"name": "ci", "expires_in_days": 30},
+            headers={"Authorization": f"Bearer {browser_token}"},
+        )
+        assert made.status_code == 201, made.text
+        token = made.json()["token"]
+    login = subprocess.run(
+        [*executable(), "login", "--with-token"],
+        env=cli.env,
+        cwd=cli.cwd,
+        input=token + "\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert login.returncode == 0, login.stderr
+    assert cli.run("whoami").returncode == 0
+    logout = cli.run("logout")
+    assert logout.returncode == 0, logout.stderr
+    assert "personal access token stays valid" in logout.stderr + logout.stdout
+    assert "already ended" not in logout.stderr + logout.stdout
+    # It does: the token still answers.
+    cli.env["BETTER_SKILLS_TOKEN"] = token
+    assert cli.run("whoami").returncode == 0

@@ -93,7 +93,7 @@ MAX_POLL_INTERVAL = 60.0
 MAX_TOKEN_LIFETIME = 366 * 86400.0
 
 PollState = Literal["waiting", "slow_down", "retrying"]
-SignOutResult = Literal["signed_out", "already_invalid", "unconfirmed"]
+SignOutResult = Literal["signed_out", "already_invalid", "token_kept", "unconfirmed"]
 
 
 @dataclass(frozen=True)
@@ -363,7 +363,8 @@ class AuthClient:
 
         Uses a short timeout. ``signed_out``: the server says it ended the session;
         ``already_invalid``: it says the session was already gone (``"signed_out": false``, or
-        a 401/403 error of ours); ``unconfirmed``: any other answer, which is not a
+        a 401/403 error of ours); ``token_kept``: the credential is a personal access token,
+        which sign-out never ends (it is revoked on the account page); ``unconfirmed``: any other answer, which is not a
         better-skills server's (``{"success": true}`` alone included). Raises
         :class:`ServerUnreachable` when offline and :class:`ServerError` on a 5xx.
         """
@@ -383,6 +384,8 @@ class AuthClient:
             ended = data.get("signed_out")
             if ended is True:
                 return "signed_out"
+            if ended is False and data.get("token_kind") == "access_token":
+                return "token_kept"
             return "already_invalid" if ended is False else "unconfirmed"
         if status in (401, 403) and isinstance(data.get("error"), str):
             return "already_invalid"

@@ -96,6 +96,11 @@ def run(options: LogoutOptions, deps: Deps) -> int:
         out.success(f"Signed out on {server.url}.")
     elif server_result in ("expired", "already_invalid"):
         out.info(f"The session had already ended on {server.url}.")
+    elif server_result == "token_kept":
+        out.info(
+            f"The personal access token stays valid on {server.url}: revoke it on the account "
+            "page (/account) to end it."
+        )
     elif server_result == "unconfirmed":
         out.warn(
             f"This server did not confirm the sign-out ({server.url} did not answer as a "

@@ -16,7 +16,7 @@ from better_skills.server.dependencies import caller, current_principal, service
 from better_skills.server.principal import Principal
 from better_skills.server.services import search as search_service
 from better_skills.server.services.container import Services
-from better_skills.server.services.skills import SKILL_MD, Skill
+from better_skills.server.services.skills import SKILL_MD, Skill, Upload
 from better_skills.server.services.vaults import Vault
 from better_skills.server.timefmt import iso_ms
 from better_skills.server.trpc import shapes
@@ -335,3 +335,181 @@ async def delete(ctx: Context, body: IdInput) -> dict[str, bool]:
     user = (await ctx.principal()).user_id
     await ctx.svc.skills.delete(user, body.id, ip=caller(ctx.request).ip)
     return {"success": True}
+
+
+class ResourceInput(Input):
+    path: str = Field(min_length=1, max_length=1000)
+    kind: str = "reference"
+    content: str
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class ResourceChange(ResourceInput):
+    id: str | None = Field(default=None, max_length=100)
+    delete: bool = False
+    content: str = ""
+    path: str = Field(default="", max_length=1000)
+
+
+class CreateInput(Input):
+    slug: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1, max_length=5000)
+    skillMarkdown: str
+    frontmatter: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    sourceUrl: str | None = None
+    sourceIdentifier: str | None = None
+    resources: list[ResourceInput] = Field(default_factory=list)
+    vaultId: str | None = Field(default=None, max_length=100)
+
+
+class UpdateInput(Input):
+    id: str = Field(min_length=1, max_length=100)
+    slug: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, min_length=1, max_length=5000)
+    skillMarkdown: str | None = None
+    frontmatter: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+    vaultId: str | None = Field(default=None, max_length=100)
+    resources: list[ResourceChange] | None = None
+
+
+class ResourceByPath(Input):
+    skillSlug: str = Field(min_length=1, max_length=200)
+    resourcePath: str = Field(min_length=1, max_length=1000)
+
+
+class ResourceBySkillId(Input):
+    skillId: str = Field(min_length=1, max_length=100)
+    resourcePath: str = Field(min_length=1, max_length=1000)
+
+
+def compose_skill_md(frontmatter: dict[str, Any], body: str) -> bytes:
+    """The original keeps SKILL.md as a frontmatter object and a body; we store the file."""
+    import yaml  # server only: the CLI's --help must not load it
+
+    head = yaml.safe_dump(frontmatter, sort_keys=False, allow_unicode=True)
+    return f"---\n{head}---\n{body}".encode()
+
+
+def _frontmatter(
+    base: dict[str, Any], name: str | None, description: str | None, meta: Any
+) -> dict[str, Any]:
+    fm = dict(base)
+    if name is not None:
+        fm["name"] = name
+    if description is not None:
+        fm["description"] = description
+    if meta:
+        fm["metadata"] = meta
+    return fm
+
+
+def _utf8(text: str, where: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise TrpcError("BAD_REQUEST", f"{where}: the content is not valid Unicode text") from None
+
+
+async def _written(ctx: Context, skill: Skill) -> dict[str, Any]:
+    member = await ctx.vaults()
+    meta = shapes.vault_meta(skill.summary.vault, member, read_only=False)
+    return shapes.skill_output(skill, meta)
+
+
+@procedure("skills.create", "mutation", CreateInput)
+async def create(ctx: Context, body: CreateInput) -> dict[str, Any]:
+    user = (await ctx.principal()).user_id
+    fm = _frontmatter(body.frontmatter, body.name, body.description, body.metadata)
+    files = {SKILL_MD: compose_skill_md(fm, body.skillMarkdown)}
+    for r in body.resources:
+        if r.path in files:
+            raise TrpcError("BAD_REQUEST", f'The resource path "{r.path}" appears twice')
+        files[r.path] = _utf8(r.content, r.path)
+    vault = body.vaultId
+    skill = await ctx.svc.skills.create(
+        user, Upload(files), vault=vault, slug=body.slug, ip=caller(ctx.request).ip
+    )
+    return await _written(ctx, await ctx.svc.skills.get(user, skill.summary.id, content=True))
+
+
+@procedure("skills.update", "mutation", UpdateInput)
+async def update(ctx: Context, body: UpdateInput) -> dict[str, Any]:
+    """A partial update on a whole-file-set service: start from the stored files (binary
+    ones, which the original cannot represent, stay as they are), apply the changes."""
+    user = (await ctx.principal()).user_id
+    current = await ctx.svc.skills.get(user, body.id, content=True)
+    files = {f.path: f.content or b"" for f in current.files}
+    by_id = {f.id: f.path for f in shapes.text_resources(current)}
+    if any(v is not None for v in (body.skillMarkdown, body.frontmatter, body.name)) or any(
+        v is not None for v in (body.description, body.metadata)
+    ):
+        old_body = shapes.body_of(files.get(SKILL_MD, b""))
+        fm = _frontmatter(
+            body.frontmatter if body.frontmatter is not None else current.frontmatter,
+            body.name,
+            body.description,
+            body.metadata,
+        )
+        files[SKILL_MD] = compose_skill_md(
+            fm, body.skillMarkdown if body.skillMarkdown is not None else old_body
+        )
+    renamed: dict[str, str] = {}
+    for change in body.resources or []:
+        if change.id is not None and change.id not in by_id:
+            raise TrpcError("NOT_FOUND", "Resource not found")
+        if change.id is not None:
+            files.pop(by_id[change.id], None)
+    for change in body.resources or []:
+        if change.delete:
+            continue
+        if not change.path:
+            raise TrpcError("BAD_REQUEST", "Invalid input: resources: path is required")
+        if change.path in files:
+            raise TrpcError("CONFLICT", f'The skill already has a resource "{change.path}"')
+        files[change.path] = _utf8(change.content, change.path)
+        if change.id is not None:
+            renamed[change.path] = change.id
+    skill = await ctx.svc.skills.update(
+        user,
+        current.summary.id,
+        Upload(files),
+        slug=body.slug,
+        vault=body.vaultId,
+        ip=caller(ctx.request).ip,
+        renamed_ids=renamed,
+    )
+    return await _written(ctx, await ctx.svc.skills.get(user, skill.summary.id, content=True))
+
+
+async def _resource(ctx: Context, skill_id: str, path: str) -> dict[str, Any]:
+    user = (await ctx.principal()).user_id
+    skill = await ctx.svc.skills.get(user, skill_id, content=True)
+    files = {f.path: f for f in shapes.text_resources(skill)}
+    if path not in files:
+        raise TrpcError("NOT_FOUND", "Resource not found")
+    paths = {f.id: f.path for f in skill.files}
+    out = shapes.resource(skill, files[path], paths, True)
+    out.update(skillId=skill.summary.id, skillSlug=skill.summary.slug, skillName=skill.summary.name)
+    return out
+
+
+@procedure("skills.getResourceByPath", "query", ResourceByPath)
+async def resource_by_path(ctx: Context, body: ResourceByPath) -> dict[str, Any]:
+    user = (await ctx.principal()).user_id
+    try:
+        skill = await ctx.svc.skills.get_by_slug(user, body.skillSlug)
+    except errors.Conflict as exc:  # the original takes the first match
+        first = sorted(d["path"] for d in exc.details or [])[0]
+        skill = await ctx.svc.skills.get_by_slug(user, body.skillSlug, first.split("/")[0])
+    except errors.NotFound:
+        raise TrpcError("NOT_FOUND", "Skill not found") from None
+    return await _resource(ctx, skill.summary.id, body.resourcePath)
+
+
+@procedure("skills.getResourceBySkillIdAndPath", "query", ResourceBySkillId)
+async def resource_by_skill_id(ctx: Context, body: ResourceBySkillId) -> dict[str, Any]:
+    return await _resource(ctx, body.skillId, body.resourcePath)

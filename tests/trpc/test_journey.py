@@ -89,6 +89,7 @@ async def test_original_cli_journey(client) -> None:
             ada,
         )
     )
+    assert user["renderedMarkdown"] == "Uses journey\n"  # a readable skill by its name
     refs = data_of(await query(client, "skills.references", {"skillId": made["id"]}, ada))
     assert [r["sourceSkillId"] for r in refs["references"]] == [user["id"]]
 

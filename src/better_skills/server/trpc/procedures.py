@@ -5,6 +5,7 @@ Rules live in the services; this module only translates shapes (original-system.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,16 @@ class Context:
             except errors.Unauthorized:
                 raise TrpcError("UNAUTHORIZED", "Authentication required") from None
         return self._principal
+
+    async def skill_names(self, skill: Skill) -> dict[str, str]:
+        """Names of the skills ``skill`` mentions that the caller can read (through the
+        service, so its read rule decides)."""
+        user = (await self.principal()).user_id
+        names: dict[str, str] = {}
+        for skill_id in shapes.mentioned_skills(skill):
+            with contextlib.suppress(errors.NotFound):
+                names[skill_id] = (await self.svc.skills.get(user, skill_id)).summary.name
+        return names
 
     async def vaults(self) -> dict[str, Vault]:
         user = (await self.principal()).user_id
@@ -215,7 +226,8 @@ async def _one(ctx: Context, skill: Skill, content: bool) -> dict[str, Any]:
     member = await ctx.vaults()
     vault = member.get(skill.summary.vault.id)
     meta = shapes.vault_meta(skill.summary.vault, member, read_only=not (vault and vault.can_write))
-    return shapes.skill_output(skill, meta, content=content)
+    names = await ctx.skill_names(skill)
+    return shapes.skill_output(skill, meta, content=content, skills=names)
 
 
 @procedure("skills.getById", "query", GetById)
@@ -254,7 +266,8 @@ async def sync_page(ctx: Context, body: Pagination) -> dict[str, Any]:
     items = []
     for s in page.items:
         skill = await ctx.svc.skills.get(user, s.id, content=True)
-        full = shapes.skill_output(skill, shapes.vault_meta(s.vault, member))
+        names = await ctx.skill_names(skill)
+        full = shapes.skill_output(skill, shapes.vault_meta(s.vault, member), skills=names)
         items.append(
             {
                 "id": s.id,
@@ -417,7 +430,7 @@ def _utf8(text: str, where: str) -> bytes:
 async def _written(ctx: Context, skill: Skill) -> dict[str, Any]:
     member = await ctx.vaults()
     meta = shapes.vault_meta(skill.summary.vault, member, read_only=False)
-    return shapes.skill_output(skill, meta)
+    return shapes.skill_output(skill, meta, skills=await ctx.skill_names(skill))
 
 
 @procedure("skills.create", "mutation", CreateInput)
@@ -492,7 +505,7 @@ async def _resource(ctx: Context, skill_id: str, path: str) -> dict[str, Any]:
     if path not in files:
         raise TrpcError("NOT_FOUND", "Resource not found")
     paths = {f.id: f.path for f in skill.files}
-    out = shapes.resource(skill, files[path], paths, True)
+    out = shapes.resource(skill, files[path], paths, True, await ctx.skill_names(skill))
     out.update(skillId=skill.summary.id, skillSlug=skill.summary.slug, skillName=skill.summary.name)
     return out
 

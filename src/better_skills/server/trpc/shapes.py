@@ -45,14 +45,16 @@ def body_of(skill_md: bytes) -> str:
         return text
 
 
-def render_labels(text: str, files: dict[str, str]) -> str:
-    """Mentions as labels (no links): a file of this skill by its path, anything else as
-    the original renders an unresolved target."""
+def render_labels(text: str, files: dict[str, str], skills: dict[str, str] | None = None) -> str:
+    """Mentions as labels (no links): a file of this skill by its path, a skill the caller
+    can read by its name, anything else as unknown."""
 
     def label(token: mentions.Token) -> str:
         if token.kind == "resource" and token.target in files:
             return files[token.target]
-        return f"`(unknown {token.kind})`" if token.kind == "resource" else token.target
+        if token.kind == "skill" and token.target in (skills or {}):
+            return (skills or {})[token.target]
+        return f"`(unknown {token.kind})`"
 
     return mentions.render(text, label)
 
@@ -85,7 +87,23 @@ def list_item(summary: SkillSummary, frontmatter: dict[str, Any], meta: dict[str
     }
 
 
-def resource(skill: Skill, f: SkillFile, paths: dict[str, str], content: bool) -> dict:
+def mentioned_skills(skill: Skill) -> set[str]:
+    """Ids of the skills the text files of ``skill`` mention."""
+    found: set[str] = set()
+    for f in skill.files:
+        if f.content is not None and mentions.is_text(f.content):
+            text = f.content.decode("utf-8")
+            found |= {t.target for t in mentions.mentions(text) if t.kind == "skill"}
+    return found
+
+
+def resource(
+    skill: Skill,
+    f: SkillFile,
+    paths: dict[str, str],
+    content: bool,
+    skills: dict[str, str] | None = None,
+) -> dict:
     text = (f.content or b"").decode("utf-8")
     s = skill.summary
     return {
@@ -97,17 +115,24 @@ def resource(skill: Skill, f: SkillFile, paths: dict[str, str], content: bool) -
         "metadata": {},
         "createdAt": iso_ms(s.created_at),
         "updatedAt": iso_ms(s.updated_at),
-        "renderedContent": render_labels(text, paths) if content else "",
+        "renderedContent": render_labels(text, paths, skills) if content else "",
     }
 
 
-def skill_output(skill: Skill, meta: dict[str, Any], *, content: bool = True) -> dict[str, Any]:
-    """SkillOutput from a skill read with its files' content."""
+def skill_output(
+    skill: Skill,
+    meta: dict[str, Any],
+    *,
+    content: bool = True,
+    skills: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """SkillOutput from a skill read with its files' content; ``skills`` names the mentioned
+    skills the caller can read."""
     by_path = {f.path: f for f in skill.files}
     paths = {f.id: f.path for f in skill.files}
     body = body_of(by_path[SKILL_MD].content or b"") if SKILL_MD in by_path else ""
     out = list_item(skill.summary, skill.frontmatter, meta)
     out["originalMarkdown"] = body
-    out["renderedMarkdown"] = render_labels(body, paths)
-    out["resources"] = [resource(skill, f, paths, content) for f in text_resources(skill)]
+    out["renderedMarkdown"] = render_labels(body, paths, skills)
+    out["resources"] = [resource(skill, f, paths, content, skills) for f in text_resources(skill)]
     return out

@@ -103,12 +103,20 @@ TRPC_ANSWER = {
     "description": "A tRPC envelope ({result:{data}} or {error}), or a list of them with ?batch=1",
     "content": {"application/json": {"schema": {"anyOf": [{"type": "object"}, {"type": "array"}]}}},
 }
+#: Every status a call can end with (207: the calls of a batch ended differently).
+RESPONSES: dict[int | str, dict] = {
+    status: {**TRPC_ANSWER, "description": f"{TRPC_ANSWER['description']} ({status})"}
+    for status in (200, 207, 400, 401, 403, 404, 405, 409, 412, 413, 415, 429, 500)
+}
+QUERIES = ", ".join(sorted(n for n, p in PROCEDURES.items() if p.kind == "query"))
+MUTATIONS = ", ".join(sorted(n for n, p in PROCEDURES.items() if p.kind == "mutation"))
 
 
 @router.get(
     "/trpc/{paths:path}",
-    summary="tRPC query (original CLI): " + ", ".join(sorted(PROCEDURES)),
-    responses={200: TRPC_ANSWER},
+    summary="tRPC query (original TypeScript CLI)",
+    description=f"Input: `?input=<JSON>` (`?batch=1`: keyed by position). Queries: {QUERIES}.",
+    responses=RESPONSES,
 )
 async def trpc_query(request: Request, paths: str) -> Response:
     return await _handle(request, paths)
@@ -116,8 +124,9 @@ async def trpc_query(request: Request, paths: str) -> Response:
 
 @router.post(
     "/trpc/{paths:path}",
-    summary="tRPC mutation (original CLI)",
-    responses={200: TRPC_ANSWER},
+    summary="tRPC mutation (original TypeScript CLI)",
+    description=f"Input: the JSON body (`?batch=1`: keyed by position). Mutations: {MUTATIONS}.",
+    responses=RESPONSES,
 )
 async def trpc_mutation(request: Request, paths: str) -> Response:
     return await _handle(request, paths)

@@ -74,3 +74,17 @@ async def test_unknown_procedure_and_wrong_method(client) -> None:
     error_of(wrong, 405, "METHOD_NOT_SUPPORTED", "skills.delete")
     wrong = await mutate(client, "skills.list", {}, ada)
     error_of(wrong, 405, "METHOD_NOT_SUPPORTED", "skills.list")
+
+
+async def test_oversized_or_deeply_nested_body_is_refused(app_client) -> None:
+    small = {"MAX_SKILL_BYTES": "1024", "MAX_FILE_BYTES": "1024", "MAX_SKILL_FILES": "1"}
+    async with app_client(**small) as client:
+        ada = await add_person(client)
+        huge = b'{"0": {"id": "' + b"x" * 200_000 + b'"}}'
+        response = await client.post("/trpc/skills.delete?batch=1", content=huge, headers=ada.auth)
+        assert response.status_code == 413
+        assert response.json()[0]["error"]["data"]["code"] == "PAYLOAD_TOO_LARGE"
+        deep = "[" * 30_000 + "]" * 30_000
+        response = await client.post("/trpc/skills.delete", content=deep, headers=ada.auth)
+        assert response.status_code == 400
+        assert response.json()["error"]["data"]["code"] == "PARSE_ERROR"

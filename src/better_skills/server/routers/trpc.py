@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from better_skills.protocol import errors
+from better_skills.server.body_limit import body_cap
+from better_skills.server.dependencies import services
 from better_skills.server.trpc.envelope import (
     TrpcError,
     failure,
@@ -61,8 +63,22 @@ def _parse_input(text: str | None) -> Any:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise TrpcError("PARSE_ERROR", "The input is not valid JSON") from None
+
+
+async def _read_body(request: Request) -> str:
+    """The body, refused past the cap /api/v1 uses (a skill at its size limit, as JSON)."""
+    settings = services(request).settings
+    cap = body_cap(settings.max_skill_bytes, settings.max_skill_files)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise TrpcError("PAYLOAD_TOO_LARGE", f"The request body is larger than {cap} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
 
 
 async def _handle(request: Request, paths: str) -> Response:
@@ -75,7 +91,7 @@ async def _handle(request: Request, paths: str) -> Response:
         if request.method == "GET":
             raw = _parse_input(request.query_params.get("input"))
         else:
-            raw = _parse_input((await request.body()).decode("utf-8", "replace"))
+            raw = _parse_input(await _read_body(request))
         if batched:
             if raw is None:
                 raw = {}

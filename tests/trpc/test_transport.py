@@ -88,3 +88,36 @@ async def test_oversized_or_deeply_nested_body_is_refused(app_client) -> None:
         response = await client.post("/trpc/skills.delete", content=deep, headers=ada.auth)
         assert response.status_code == 400
         assert response.json()["error"]["data"]["code"] == "PARSE_ERROR"
+
+
+BAD_TEXT = ("\u0000", "\ud800")
+
+
+async def test_nul_and_lone_surrogates_never_give_a_500(client) -> None:
+    ada = await add_person(client)
+    for bad in BAD_TEXT:
+        calls = [
+            ("skills.list", "GET", {"search": f"a{bad}"}),
+            ("skills.getById", "GET", {"id": bad}),
+            ("skills.getBySlug", "GET", {"slug": bad, "vaultSlug": bad}),
+            ("skills.search", "GET", {"query": f"ab{bad}"}),
+            ("skills.references", "GET", {"skillId": bad}),
+            ("skills.getResourceByPath", "GET", {"skillSlug": bad, "resourcePath": bad}),
+            ("vaults.setEnabled", "POST", {"vaultId": bad, "isEnabled": True}),
+            (
+                "skills.create",
+                "POST",
+                {
+                    "slug": "s",
+                    "name": f"n{bad}",
+                    "description": bad,
+                    "skillMarkdown": bad,
+                    "resources": [{"path": f"references/{bad}.md", "content": bad}],
+                },
+            ),
+        ]
+        for path, method, data in calls:
+            send = query if method == "GET" else mutate
+            response = await send(client, path, data, ada)
+            assert 400 <= response.status_code < 500, (path, bad, response.text[:300])
+            assert response.json()[0]["error"]["data"]["path"] == path

@@ -404,7 +404,7 @@ def compose_skill_md(frontmatter: dict[str, Any], body: str) -> bytes:
     import yaml  # server only: the CLI's --help must not load it
 
     head = yaml.safe_dump(frontmatter, sort_keys=False, allow_unicode=True)
-    return f"---\n{head}---\n{body}".encode()
+    return _utf8(f"---\n{head}---\n{body}", SKILL_MD)
 
 
 def _frontmatter(

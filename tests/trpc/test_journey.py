@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from tests.trpc.support import data_of, error_of, mutate, query
-from tests.vault.support import add_person, created, skill_md
+from tests.vault.support import add_person, add_team_vault, created, skill_md
 
 pytestmark = pytest.mark.anyio
 
@@ -184,3 +184,24 @@ async def test_cross_surface(client) -> None:
     seen = data_of(await query(client, "skills.getById", {"id": via_v1["id"]}, ada))
     assert seen["slug"] == "from-v1" and seen["originalMarkdown"] == "Body\n"
     assert [(r["path"], r["content"]) for r in seen["resources"]] == [("references/x.md", "x\n")]
+
+
+async def test_read_only_member_is_forbidden_and_sees_is_read_only(client) -> None:
+    ada = await add_person(client)
+    bob = await add_person(client, "Bob")
+    team = await add_team_vault(client, "acme", {ada.id: "owner", bob.id: "member"})
+    made = data_of(
+        await mutate(client, "skills.create", create_input("team-skill", vaultId=team), ada)
+    )
+    assert made["vault"]["type"] == "enterprise"
+    seen = data_of(await query(client, "skills.getById", {"id": made["id"]}, bob))
+    assert seen["vault"]["isReadOnly"] is True  # role-aware: a member may not write
+    listed = data_of(await query(client, "skills.list", {}, ada))
+    assert [i["vault"]["isReadOnly"] for i in listed["items"] if i["id"] == made["id"]] == [True]
+    change = {"id": made["id"], "skillMarkdown": "# mine now\n"}
+    refused = await mutate(client, "skills.update", change, bob)
+    error_of(refused, 403, "FORBIDDEN", "skills.update")
+    refused = await mutate(client, "skills.create", create_input("b", vaultId=team), bob)
+    error_of(refused, 403, "FORBIDDEN", "skills.create")
+    refused = await mutate(client, "skills.delete", {"id": made["id"]}, bob)
+    error_of(refused, 403, "FORBIDDEN", "skills.delete")

@@ -57,12 +57,16 @@ async def test_programs_and_api_paths_keep_json(app_client) -> None:
             await client.get("/no/such/page"),  # httpx: Accept */*
             await client.get("/no/such/page", headers={"Accept": "application/json"}),
             await client.get("/api/no/such/thing", headers=BROWSER),
-            await client.get("/trpc/nothing", headers=BROWSER),
             await client.delete("/api/auth/device/code", headers=BROWSER),
         ):
             assert response.status_code in (404, 405)
             assert response.headers["content-type"] == "application/json"
             assert response.json()["error"] in ("not_found", "method_not_allowed")
+        # /trpc answers in the tRPC envelope the original CLI parses.
+        trpc = await client.get("/trpc/nothing", headers=BROWSER)
+        assert trpc.status_code == 404
+        assert trpc.headers["content-type"] == "application/json"
+        assert trpc.json()["error"]["data"]["code"] == "NOT_FOUND"
 
 
 async def test_an_unexpected_error_is_a_page_for_a_browser(app_client) -> None:

@@ -29,11 +29,11 @@ from better_skills.server.http import error_response
 from better_skills.server.routers import (
     api_v1,
     auth_api,
-    compat,
     health,
     pages,
     search_api,
     tokens_api,
+    trpc,
 )
 from better_skills.server.routers import errors as error_pages
 from better_skills.server.services import Clock, system_clock
@@ -243,7 +243,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(auth_api.router)
     app.include_router(api_v1.router)
     app.include_router(health.router)
-    app.include_router(compat.router)
+    app.include_router(trpc.router)
     app.include_router(pages.router)
     app.include_router(tokens_api.router)
     app.include_router(error_pages.router)

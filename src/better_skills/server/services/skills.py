@@ -670,8 +670,11 @@ class SkillService:
         vault: str | None = None,
         if_match: str | None = None,
         ip: str | None = None,
+        renamed_ids: Mapping[str, str] | None = None,
     ) -> Skill:
-        """Replace the whole file set (files not listed are deleted); ``vault`` moves it."""
+        """Replace the whole file set (files not listed are deleted); ``vault`` moves it.
+        ``renamed_ids`` (new path -> id of a file of this skill that the set drops) lets a
+        renamed file keep its id, as the original's resource ids do (used by /trpc)."""
         prepared = self.prepare(upload)
         if slug is not None:
             slug = self.choose_slug(slug, prepared)
@@ -693,8 +696,10 @@ class SkillService:
                 if (target.id, new_slug) != (row.vault_id, row.slug):
                     await self._refuse_taken_slug(conn, target, new_slug, row.id)
                 existing = await q.file_ids(conn, row.id)
+                dropped = {fid for p, (fid, _) in existing.items() if p not in prepared.files}
+                kept = {p: i for p, i in (renamed_ids or {}).items() if i in dropped}
                 ids = {
-                    path: existing[path][0] if path in existing else _new_id(path)
+                    path: existing[path][0] if path in existing else kept.get(path, _new_id(path))
                     for path in prepared.files
                 }
                 resolved = self._resolve(prepared, ids)

@@ -364,8 +364,8 @@ class AuthClient:
         Uses a short timeout. ``signed_out``: the server says it ended the session;
         ``already_invalid``: it says the session was already gone (``"signed_out": false``, or
         a 401/403 error of ours); ``token_kept``: the credential is a personal access token,
-        which sign-out never ends (it is revoked on the account page); ``unconfirmed``: any other answer, which is not a
-        better-skills server's (``{"success": true}`` alone included). Raises
+        which sign-out never ends (it is revoked on the account page); ``unconfirmed``: any
+        other answer, which is not a better-skills server's (``{"success": true}`` alone included). Raises
         :class:`ServerUnreachable` when offline and :class:`ServerError` on a 5xx.
         """
         response = self.api.send(

@@ -365,8 +365,9 @@ class AuthClient:
         ``already_invalid``: it says the session was already gone (``"signed_out": false``, or
         a 401/403 error of ours); ``token_kept``: the credential is a personal access token,
         which sign-out never ends (it is revoked on the account page); ``unconfirmed``: any
-        other answer, which is not a better-skills server's (``{"success": true}`` alone included). Raises
-        :class:`ServerUnreachable` when offline and :class:`ServerError` on a 5xx.
+        other answer, which is not a better-skills server's (``{"success": true}`` alone
+        included). Raises :class:`ServerUnreachable` when offline and :class:`ServerError` on
+        a 5xx.
         """
         response = self.api.send(
             "POST", Paths.SIGN_OUT, auth=credential or True, timeout=SIGN_OUT_TIMEOUT

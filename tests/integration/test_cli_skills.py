@@ -237,3 +237,45 @@ def test_signed_out_and_unreachable(setup: Setup) -> None:
     assert out["error"] == "not_authenticated"
     down = setup.run("list", "--server", "http://127.0.0.1:9")
     assert down.returncode in (1, 4) and "Traceback" not in down.stderr
+
+
+def test_search_references_and_diff(setup: Setup) -> None:
+    target = setup.create("kubernetes-deploy", {"notes.md": "rolling restarts of pods\n"})
+    setup.create("caller", {"use.md": f"Use [[skill:{target['id']}]] first.\n"})
+
+    hits = setup.json("search", "kubernetes")
+    assert hits["items"][0]["slug"] == "kubernetes-deploy"
+    assert set(hits["items"][0]) >= {"id", "vault", "slug", "match", "score", "snippet"}
+    assert isinstance(hits["total"], int)
+    shown = setup.run("search", "rolling")
+    assert shown.returncode == 0 and "personal/kubernetes-deploy" in shown.stdout
+    assert setup.json("search", "zzzz-nothing")["items"] == []
+    assert setup.run("search", "x", "--limit", "101").returncode == 2
+
+    refs = setup.json("references", "kubernetes-deploy")
+    assert refs["skill"]["id"] == target["id"]
+    assert [(r["skill"]["slug"], r["via_path"]) for r in refs["items"]] == [("caller", "use.md")]
+    text = setup.run("references", "personal/kubernetes-deploy")
+    assert text.returncode == 0 and "personal/caller" in text.stdout
+    assert setup.json("references", "caller")["items"] == []
+    assert setup.run("references", "nobody").returncode == 3
+
+    folder = setup.tmp / "k"
+    assert setup.run("clone", "kubernetes-deploy", "--to", str(folder)).returncode == 0
+    same = setup.json("diff", "kubernetes-deploy", "--from", str(folder))
+    assert (same["added"], same["removed"], same["modified"]) == ([], [], [])
+    assert same["unchanged"] == 2
+    (folder / "notes.md").write_text("rolling restarts of deployments\n")
+    (folder / "notes.md").rename(folder / "notes2.md")
+    (folder / "SKILL.md").write_text(skill_md("kubernetes-deploy", "# New body\n"))
+    (folder / "logo.bin").write_bytes(BINARY)
+    changed = setup.json("diff", target["id"], "--from", str(folder))
+    assert changed["added"] == ["logo.bin", "notes2.md"]
+    assert changed["removed"] == ["notes.md"]
+    [modified] = changed["modified"]
+    assert modified["path"] == "SKILL.md" and modified["binary"] is False
+    assert "-# Body\n+# New body\n" in modified["diff"]
+    human = setup.run("diff", "kubernetes-deploy", "--from", str(folder))
+    assert human.returncode == 0
+    assert "removed   notes.md" in human.stdout and "+# New body" in human.stdout
+    assert setup.run("diff", "kubernetes-deploy", "--from", str(setup.tmp / "none")).returncode == 1

@@ -74,11 +74,14 @@ COMMANDS |= {
 # Online skill commands over /api/v1 (branch vault-cli): keep these lines together.
 COMMANDS |= {
     "list": ("better_skills.cli.commands.list_skills", "List the skills of your vaults."),
+    "search": ("better_skills.cli.commands.search", "Search your skills, best match first."),
     "get": ("better_skills.cli.commands.get", "Show a skill and its SKILL.md, or one file."),
     "clone": ("better_skills.cli.commands.clone", "Copy a skill into a local folder."),
     "create": ("better_skills.cli.commands.create", "Upload a new skill from a folder."),
     "update": ("better_skills.cli.commands.update", "Replace a skill with a folder's files."),
+    "diff": ("better_skills.cli.commands.diff", "Show what `update` would change."),
     "delete": ("better_skills.cli.commands.delete", "Delete a skill."),
+    "references": ("better_skills.cli.commands.references", "Skills that mention a skill."),
     "vaults": ("better_skills.cli.commands.vaults", "List your vaults, role and access."),
     "enable": (
         "better_skills.cli.commands.vaults:enable_command",

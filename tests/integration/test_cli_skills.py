@@ -209,6 +209,14 @@ def test_create_clone_update_round_trip_keeps_bytes(setup: Setup) -> None:
     assert forced.returncode == 0, forced.stderr
     assert "# Mine" in setup.api.get(f"/api/v1/skills/{skill_id}/files/SKILL.md").text
 
+    # moving into the read-only system vault: refused with the server's reason, exit 1
+    c2 = str(setup.tmp / "c2")  # fresh again: its forced update rewrote its marker
+    move = setup.json("update", skill_id, "--from", c2, "--vault", "system-default", code=1)
+    assert move["error"] == "forbidden" and move["message"]
+
+    # clone into a new folder leaves no staging folder behind
+    assert [p.name for p in setup.tmp.iterdir() if ".clone-" in p.name] == []
+
 
 def test_create_refusals_and_delete(setup: Setup) -> None:
     bad = setup.folder("bad", {"SKILL.md": b"no frontmatter\n"})
@@ -235,8 +243,11 @@ def test_signed_out_and_unreachable(setup: Setup) -> None:
     setup.cli.session_path.unlink()
     out = setup.json("list", code=4)
     assert out["error"] == "not_authenticated"
-    down = setup.run("list", "--server", "http://127.0.0.1:9")
-    assert down.returncode in (1, 4) and "Traceback" not in down.stderr
+    setup.cli.env["BETTER_SKILLS_TOKEN"] = "bsk_not_a_real_token"
+    down = setup.json("list", "--server", "http://127.0.0.1:9", code=1)
+    assert down["error"] == "server_unreachable"
+    refused = setup.json("vaults", code=4)  # the server does not accept the token
+    assert refused["error"] == "not_authenticated"
 
 
 def test_search_references_and_diff(setup: Setup) -> None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from better_skills.cli.skill_folder import FolderError, show_path
 from better_skills.cli.skill_online import (
     CLONE_MARKER,
     SKILL_EPILOG,
+    CloneMarker,
     identifier,
     label,
     marker_for,
@@ -87,9 +90,52 @@ def skill_files(skill: dict[str, Any]) -> dict[str, bytes]:
     return files
 
 
-def run(options: CloneOptions, deps: Deps) -> int:
+def _placed(root: Path, files: dict[str, bytes]) -> dict[Path, bytes]:
+    """Each file's destination, proven inside ``root`` before anything is written."""
     from better_skills.skillfmt.paths import UnsafePath, safe_join
 
+    placed: dict[Path, bytes] = {}
+    for path, data in files.items():
+        try:
+            placed[safe_join(root, path)] = data
+        except UnsafePath:
+            raise UnexpectedResponse(
+                f"The server sent an unsafe file path ({safe(path)}); nothing was written."
+            ) from None
+    return placed
+
+
+def _write_into(root: Path, files: dict[str, bytes]) -> None:
+    real_root = os.path.realpath(root)
+    for destination, data in _placed(root, files).items():
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        # A folder of the target that is a symbolic link must not lead the write elsewhere.
+        parent = os.path.realpath(destination.parent)
+        if os.path.commonpath([real_root, parent]) != real_root:
+            raise FolderError(
+                "symlink", f"{show_path(destination.parent)} leads out of the folder; not written."
+            )
+        temp = destination.with_name(f".tmp-{os.getpid()}-{destination.name}")
+        temp.write_bytes(data)
+        os.replace(temp, destination)
+
+
+def _write_new(root: Path, files: dict[str, bytes], marker: CloneMarker) -> None:
+    """A new (or empty) folder, all or nothing: written beside it, then renamed into place."""
+    root.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{root.name}.clone-", dir=root.parent))
+    try:
+        _write_into(staging, files)
+        write_marker(staging, marker)
+        if root.is_dir():
+            root.rmdir()  # empty, checked above
+        os.rename(staging, root)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def run(options: CloneOptions, deps: Deps) -> int:
     out = deps.out
     wanted = identifier(options.skill)
     cwd = deps.cwd or Path.cwd()
@@ -107,20 +153,12 @@ def run(options: CloneOptions, deps: Deps) -> int:
         )
     files = skill_files(skill)
     root = Path(os.path.abspath(target))
-    placed: dict[Path, bytes] = {}
-    for path, data in files.items():
-        try:
-            placed[safe_join(root, path)] = data
-        except UnsafePath:
-            raise UnexpectedResponse(
-                f"The server sent an unsafe file path ({safe(path)}); nothing was written."
-            ) from None
-    for destination, data in placed.items():
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        temp = destination.with_name(f".tmp-{os.getpid()}-{destination.name}")
-        temp.write_bytes(data)
-        os.replace(temp, destination)
-    write_marker(root, marker_for(skill, server))
+    marker = marker_for(skill, server)
+    if root.is_dir() and any(root.iterdir()):
+        _write_into(root, files)  # --force: each file replaced atomically, other files kept
+        write_marker(root, marker)
+    else:
+        _write_new(root, files, marker)
 
     if options.as_json:
         out.json(

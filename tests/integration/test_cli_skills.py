@@ -3,8 +3,11 @@ real ``better-skills`` executable against a real server process, signed in by de
 
 from __future__ import annotations
 
+import base64
 import filecmp
 import json
+import os
+import pty
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -46,6 +49,27 @@ class Setup:
         assert response.status_code == 201, response.text
         data: dict[str, Any] = response.json()
         return data
+
+    def on_terminal(self, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
+        """The CLI with a terminal on stdin, typing ``answer`` (for confirmation prompts)."""
+        from tests.cli.live_cli import executable
+
+        controller, terminal = pty.openpty()
+        try:
+            os.write(controller, answer.encode())
+            return subprocess.run(
+                [*executable(), *args],
+                env=self.cli.env,
+                cwd=self.cli.cwd,
+                stdin=terminal,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
+            )
+        finally:
+            os.close(controller)
+            os.close(terminal)
 
     def folder(self, name: str, files: dict[str, bytes]) -> Path:
         root = self.tmp / name
@@ -209,6 +233,13 @@ def test_create_clone_update_round_trip_keeps_bytes(setup: Setup) -> None:
     assert forced.returncode == 0, forced.stderr
     assert "# Mine" in setup.api.get(f"/api/v1/skills/{skill_id}/files/SKILL.md").text
 
+    # binary content in --json; a new slug
+    blob = setup.json("get", skill_id, "--file", "assets/blob.bin")["file"]
+    assert base64.b64decode(blob["content_base64"]) == BINARY[::-1]
+    renamed = setup.json("update", skill_id, "--from", str(setup.tmp / "c2"), "--slug", "tool-2")
+    assert renamed["skill"]["slug"] == "tool-2"
+    assert setup.json("get", "personal/tool-2")["skill"]["id"] == skill_id
+
     # moving into the read-only system vault: refused with the server's reason, exit 1
     c2 = str(setup.tmp / "c2")  # fresh again: its forced update rewrote its marker
     move = setup.json("update", skill_id, "--from", c2, "--vault", "system-default", code=1)
@@ -233,6 +264,12 @@ def test_create_refusals_and_delete(setup: Setup) -> None:
 
     no_tty = setup.run("delete", "good")
     assert no_tty.returncode == 2 and "--yes" in no_tty.stderr
+    declined = setup.on_terminal("n\n", "delete", "good-two")
+    assert declined.returncode == 1 and "Delete personal/good-two?" in declined.stderr
+    assert setup.run("get", "personal/good-two").returncode == 0
+    confirmed = setup.on_terminal("y\n", "delete", "good-two")
+    assert confirmed.returncode == 0, confirmed.stderr
+    assert setup.run("get", "personal/good-two").returncode == 3
     deleted = setup.json("delete", "personal/good", "--yes")
     assert deleted["deleted"] is True and deleted["skill"]["slug"] == "good"
     assert setup.run("get", "personal/good").returncode == 3

@@ -253,6 +253,7 @@ def test_create_refusals_and_delete(setup: Setup) -> None:
     bad = setup.folder("bad", {"SKILL.md": b"no frontmatter\n"})
     refused = setup.json("create", "--from", str(bad), code=1)
     assert refused["error"] == "invalid_skill" and "nothing was sent" in refused["message"]
+    assert refused["problems"][0]["code"] == "invalid_frontmatter"
     assert setup.json("list", "--vault", "personal")["items"] == []
 
     good = setup.folder("good", {"SKILL.md": skill_md("good").encode()})

@@ -190,7 +190,7 @@ def clean_block(text: str) -> str:
     return "\n".join(lines)
 
 
-def checked_folder(deps: Deps, folder: str, as_json: bool) -> tuple[Path, dict[str, bytes]]:
+def checked_folder(deps: Deps, folder: str) -> tuple[Path, dict[str, bytes]]:
     """``folder`` checked with the server's rules (``skillfmt.rules.check_folder``) before
     anything is sent: errors stop the command (exit 1), warnings are shown on stderr."""
     from better_skills.cli.skill_folder import FolderError, show_path
@@ -207,10 +207,12 @@ def checked_folder(deps: Deps, folder: str, as_json: bool) -> tuple[Path, dict[s
             deps.out.error(f"{safe(where)}{safe(problem.message)}")
         first = report.errors[0]
         where = f"{first.path}: " if first.path else ""
-        raise FolderError(
+        error = FolderError(
             "invalid_skill",
             f"{show_path(root)} is not a valid skill ({where}{first.message}); nothing was sent.",
         )
+        error.data["problems"] = [problem.as_dict() for problem in report.errors]  # for --json
+        raise error
     return root, report.files
 
 

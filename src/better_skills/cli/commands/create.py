@@ -59,7 +59,7 @@ def command(
 
 
 def run(options: CreateOptions, deps: Deps) -> int:
-    root, files = checked_folder(deps, options.folder, options.as_json)
+    root, files = checked_folder(deps, options.folder)
     with open_vault(deps, options.server) as vault_api:
         skill = vault_api.create(uploads(files), vault=options.vault, slug=options.slug)
         server = vault_api.api.base_url

@@ -72,7 +72,7 @@ def command(
 def run(options: UpdateOptions, deps: Deps) -> int:
     out = deps.out
     wanted = identifier(options.skill)
-    root, files = checked_folder(deps, options.folder, options.as_json)
+    root, files = checked_folder(deps, options.folder)
     marker = read_marker(root)
     with open_vault(deps, options.server) as vault_api:
         current = vault_api.resolve(wanted)

@@ -201,6 +201,9 @@ def test_create_clone_update_round_trip_keeps_bytes(setup: Setup) -> None:
     c1 = setup.tmp / "c1"
     assert (c1 / "assets/blob.bin").read_bytes() == BINARY
     assert (c1 / "SKILL.md").read_bytes().count(b"\r\n") >= 4
+    # the draft mention was resolved by the server in the same request
+    assert b"[[resource:new:" not in (c1 / "SKILL.md").read_bytes()
+    assert b"[[resource:" in (c1 / "SKILL.md").read_bytes()
     marker = json.loads((c1 / ".better-skills-clone.json").read_text())
     assert marker["skill_id"] == skill_id and marker["vault"] == "personal" and marker["etag"]
     again = setup.json("clone", skill_id, "--to", str(c1), code=1)

@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMMANDS",
+    "EXIT_CONFLICT",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_NOT_AUTHENTICATED",
+    "EXIT_NOT_FOUND",
     "EXIT_OK",
     "EXIT_USAGE",
     "build_cli",
@@ -39,10 +41,13 @@ PROG_NAME = "better-skills"
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
+EXIT_NOT_FOUND = 3
 EXIT_NOT_AUTHENTICATED = 4
+EXIT_CONFLICT = 5
 EXIT_INTERRUPTED = 130
 
-#: name -> (module defining ``command``, one-line help shown by ``better-skills --help``)
+#: name -> (module defining ``command``, or ``module:attribute``; one-line help shown by
+#: ``better-skills --help``)
 COMMANDS: dict[str, tuple[str, str]] = {
     "login": ("better_skills.cli.commands.login", "Log in with your browser (device code)."),
     "logout": ("better_skills.cli.commands.logout", "Sign out and delete the local session."),
@@ -66,6 +71,24 @@ COMMANDS |= {
         "Turn local links in a skill folder into mentions.",
     ),
 }
+# Online skill commands over /api/v1 (branch vault-cli): keep these lines together.
+COMMANDS |= {
+    "list": ("better_skills.cli.commands.list_skills", "List the skills of your vaults."),
+    "search": ("better_skills.cli.commands.search", "Search your skills, best match first."),
+    "get": ("better_skills.cli.commands.get", "Show a skill and its SKILL.md, or one file."),
+    "clone": ("better_skills.cli.commands.clone", "Copy a skill into a local folder."),
+    "create": ("better_skills.cli.commands.create", "Upload a new skill from a folder."),
+    "update": ("better_skills.cli.commands.update", "Replace a skill with a folder's files."),
+    "diff": ("better_skills.cli.commands.diff", "Show what `update` would change."),
+    "delete": ("better_skills.cli.commands.delete", "Delete a skill."),
+    "references": ("better_skills.cli.commands.references", "Skills that mention a skill."),
+    "vaults": ("better_skills.cli.commands.vaults", "List your vaults, role and access."),
+    "enable": (
+        "better_skills.cli.commands.vaults:enable_command",
+        "Include a vault in sync again.",
+    ),
+    "disable": ("better_skills.cli.commands.vaults:disable_command", "Leave a vault out of sync."),
+}
 
 ROOT_HELP = """Keep skills on a better-skills server and sync them to every coding agent.
 
@@ -86,7 +109,9 @@ Exit codes:
   0    success
   1    error (server unreachable, login denied or expired, ...)
   2    usage error (unknown option, bad argument)
+  3    not found: no such skill, vault or file (or not yours)
   4    not authenticated: run `better-skills login`
+  5    conflict: an ambiguous slug, a taken slug, or a skill changed since you cloned it
   130  interrupted (Ctrl-C)
 """
 
@@ -140,7 +165,13 @@ def exit_code_for(error: BaseException) -> int | None:
     """The exit code of an error the user can act on; ``None`` for anything else (a bug)."""
     import click
 
-    from better_skills.client.errors import ClientError, NotAuthenticated, SessionFileError
+    from better_skills.client.errors import (
+        ClientError,
+        Conflict,
+        NotAuthenticated,
+        NotFound,
+        SessionFileError,
+    )
     from better_skills.protocol.errors import OAuthError
 
     table: tuple[tuple[type[BaseException], int], ...] = (
@@ -148,6 +179,8 @@ def exit_code_for(error: BaseException) -> int | None:
         (click.UsageError, EXIT_USAGE),
         (NotAuthenticated, EXIT_NOT_AUTHENTICATED),
         (SessionFileError, EXIT_NOT_AUTHENTICATED),
+        (NotFound, EXIT_NOT_FOUND),
+        (Conflict, EXIT_CONFLICT),
         (ClientError, EXIT_ERROR),
         (OAuthError, EXIT_ERROR),
     )
@@ -240,7 +273,9 @@ def build_cli() -> click.Group:
                 return None
             import importlib
 
-            command: click.Command = importlib.import_module(entry[0]).command
+            module, _, attribute = entry[0].partition(":")
+            loaded = importlib.import_module(module)
+            command: click.Command = getattr(loaded, attribute or "command")
             return command
 
         def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

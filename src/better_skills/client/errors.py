@@ -13,7 +13,10 @@ exit code in one table (``better_skills.cli.main``). Exception tree::
         ├── ServerUnreachable    network error or timeout
         ├── ServerError          5xx or another status the contract does not allow
         ├── ServerUnhealthy      /api/health answered, but not "ok"
-        └── UnexpectedResponse   not JSON, too large, wrong shape, unsafe verification URI
+        ├── UnexpectedResponse   not JSON, too large, wrong shape, unsafe verification URI
+        ├── NotFound             a skill, vault or file that does not exist or is not yours (exit 3)
+        ├── Conflict             an ambiguous slug, a taken slug, a stale update (exit 5)
+        └── Refused              another 4xx of /api/v1 (validation, forbidden, too large)
 
 OAuth errors from the server (``access_denied``, ``expired_token``, ...) are raised as the
 classes of ``better_skills.protocol.errors``, so both sides share one set of error codes.
@@ -29,8 +32,11 @@ __all__ = [
     "ApiError",
     "ClientError",
     "ConfigError",
+    "Conflict",
     "CredentialServerMismatch",
     "NotAuthenticated",
+    "NotFound",
+    "Refused",
     "ServerError",
     "ServerUnhealthy",
     "ServerUnreachable",
@@ -160,3 +166,31 @@ class ServerUnhealthy(ApiError):
     """The server answered its health check, but is not healthy (its database is down...)."""
 
     code = "server_unhealthy"
+
+
+class NotFound(ApiError):
+    """The server has no such skill, vault or file for this caller (HTTP 404; exit 3)."""
+
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    """The request conflicts with the server's state (exit 5): an ambiguous or taken slug
+    (HTTP 409), or a skill changed since it was cloned (HTTP 412)."""
+
+    code = "conflict"
+
+
+class Refused(ApiError):
+    """Another 4xx answer of ``/api/v1``; ``code`` is the server's error code."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        hints: Sequence[str] = (),
+        data: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message, hints=hints, data=data)
+        self.code = code  # type: ignore[misc]

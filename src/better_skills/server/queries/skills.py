@@ -104,7 +104,12 @@ def _vault_page(vault_id: str, q: str | None, after: tuple[int, str] | None, lim
             tuple_(skills.c.created_at, skills.c.id)
             < tuple_(literal(created_at), literal(skill_id))
         )
-    return statement.order_by(skills.c.created_at.desc(), skills.c.id.desc()).limit(limit)
+    # vault_id leads the order (a constant here) so that PostgreSQL's planner reads the order
+    # from ix_skills_vault_id_created_at; ordered by created_at alone it chose to walk
+    # ix_skills_created_at and drop other vaults' rows (16,889 of them at 20,000 skills).
+    return statement.order_by(
+        skills.c.vault_id.desc(), skills.c.created_at.desc(), skills.c.id.desc()
+    ).limit(limit)
 
 
 async def summary_for_member(conn: AsyncConnection, skill_id: str, user_id: str) -> Any | None:

@@ -76,17 +76,27 @@ async def list_page(
     if not vault_ids:
         return []
     parts = [_vault_page(v, q, after, limit).subquery() for v in vault_ids]
-    if len(parts) == 1:
-        merged = parts[0]
-    else:
-        merged = union_all(*(select(part) for part in parts)).subquery()
-    statement = select(merged).order_by(merged.c.created_at.desc(), merged.c.id.desc()).limit(limit)
+    keys = parts[0] if len(parts) == 1 else union_all(*(select(p) for p in parts)).subquery()
+    page = (
+        select(keys.c.id)
+        .order_by(keys.c.created_at.desc(), keys.c.id.desc())
+        .limit(limit)
+        .subquery()
+    )
+    statement = (
+        SUMMARY.join(page, page.c.id == skills.c.id)
+        .order_by(skills.c.created_at.desc(), skills.c.id.desc())
+        .limit(limit)
+    )
     return (await conn.execute(statement)).all()
 
 
 def _vault_page(vault_id: str, q: str | None, after: tuple[int, str] | None, limit: int) -> Any:
-    """One vault's newest ``limit`` summaries after the cursor (matching ``q``)."""
-    statement = SUMMARY.where(skills.c.vault_id == vault_id)
+    """The keys (id, created_at) of one vault's newest ``limit`` skills after the cursor
+    (matching ``q``). Keys only: without ``q`` PostgreSQL answers it from the index alone;
+    asked for whole rows, its planner walked ix_skills_created_at instead and dropped other
+    vaults' rows (16,889 of them at 20,000 skills)."""
+    statement = select(skills.c.id, skills.c.created_at).where(skills.c.vault_id == vault_id)
     if q:
         pattern = _like(q)
         statement = statement.where(
@@ -104,12 +114,7 @@ def _vault_page(vault_id: str, q: str | None, after: tuple[int, str] | None, lim
             tuple_(skills.c.created_at, skills.c.id)
             < tuple_(literal(created_at), literal(skill_id))
         )
-    # vault_id leads the order (a constant here) so that PostgreSQL's planner reads the order
-    # from ix_skills_vault_id_created_at; ordered by created_at alone it chose to walk
-    # ix_skills_created_at and drop other vaults' rows (16,889 of them at 20,000 skills).
-    return statement.order_by(
-        skills.c.vault_id.desc(), skills.c.created_at.desc(), skills.c.id.desc()
-    ).limit(limit)
+    return statement.order_by(skills.c.created_at.desc(), skills.c.id.desc()).limit(limit)
 
 
 async def summary_for_member(conn: AsyncConnection, skill_id: str, user_id: str) -> Any | None:

@@ -152,6 +152,9 @@ vaults = Table(
     Column("owner_user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
+    # Bumped in the same transaction by every write to the vault's skills (both vaults of a
+    # move): the sync manifest's ETag is derived from it, so a 304 reads no skill rows.
+    Column("revision", BigInteger, nullable=False, server_default=text("0")),
     # Team and system slugs are unique among themselves; every personal vault is "personal".
     Index(
         "uq_vaults_shared_slug",

@@ -172,3 +172,32 @@ async def set_enabled(
         .values(enabled=enabled, updated_at=now)
     )
     return bool(result.rowcount)
+
+
+async def bump_revision(conn: AsyncConnection, *vault_ids: str) -> None:
+    """Mark the vaults' skills as changed (the sync manifest's ETag follows the revision)."""
+    ids = sorted(set(vault_ids))  # one lock order, so two movers cannot deadlock
+    if ids:
+        await conn.execute(
+            update(vaults).where(vaults.c.id.in_(ids)).values(revision=vaults.c.revision + 1)
+        )
+
+
+async def manifest_validators(conn: AsyncConnection, user_id: str) -> Sequence[Any]:
+    """Per membership: what decides the sync manifest besides the skill rows themselves."""
+    return (
+        await conn.execute(
+            select(
+                vaults.c.id,
+                vaults.c.revision,
+                vaults.c.type,
+                vaults.c.slug,
+                vaults.c.name,
+                vault_memberships.c.role,
+                vault_memberships.c.enabled,
+            )
+            .join(vault_memberships, vault_memberships.c.vault_id == vaults.c.id)
+            .where(vault_memberships.c.user_id == user_id)
+            .order_by(vaults.c.id)
+        )
+    ).all()

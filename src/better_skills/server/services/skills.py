@@ -111,7 +111,7 @@ class ManifestItem:
 @dataclass(frozen=True)
 class Manifest:
     items: list[ManifestItem]
-    etag: str  # over the items only, so an unchanged manifest keeps its validator
+    etag: str  # from the vaults' revisions (SkillService.manifest_etag)
 
 
 @dataclass(frozen=True)
@@ -358,7 +358,21 @@ class SkillService:
             rows = await q.references(conn, row.id, vault_ids)
         return [Reference(summary_from_row(r), r.via_path) for r in rows]
 
+    async def manifest_etag(self, user_id: str, *, include_disabled: bool = False) -> str:
+        """The manifest's ETag from the caller's memberships alone (no skill row is read): each
+        vault's revision, which every skill write bumps, plus what else shapes the manifest."""
+        async with self._db.read() as conn:
+            rows = await vault_queries.manifest_validators(conn, user_id)
+        digest = hashlib.sha256(b"manifest-v2\0all\n" if include_disabled else b"manifest-v2\n")
+        for r in rows:
+            fields = (r.id, str(r.revision), r.type, r.slug, r.name, r.role, str(bool(r.enabled)))
+            digest.update(("\0".join(fields) + "\n").encode())
+        return f'"{digest.hexdigest()}"'
+
     async def manifest(self, user_id: str, *, include_disabled: bool = False) -> Manifest:
+        # The ETag is read before the rows: a write in between then gives the new rows under
+        # the old ETag (the next request fetches them again), never old rows under a new one.
+        etag = await self.manifest_etag(user_id, include_disabled=include_disabled)
         async with self._db.read() as conn:
             rows = await q.manifest(conn, user_id, include_disabled=include_disabled)
         items = [
@@ -373,12 +387,7 @@ class SkillService:
             )
             for r in rows
         ]
-        digest = hashlib.sha256()
-        for r in rows:
-            fields = (r.id, r.vault_id, r.vault_slug, r.vault_name, r.vault_type, r.slug)
-            fields += (r.name, r.description, r.content_hash, str(r.updated_at))
-            digest.update(("\0".join(fields) + "\n").encode())
-        return Manifest(items, f'"{digest.hexdigest()}"')
+        return Manifest(items, etag)
 
     async def bundle(self, user_id: str, ids: list[str]) -> list[BundleItem]:
         """The files of readable skills ready to install: mentions become relative links inside
@@ -584,6 +593,7 @@ class SkillService:
         )
         await q.insert_files(conn, _file_rows(skill_id, resolved, resolved.files, now))
         await q.replace_links(conn, skill_id, links)
+        await vault_queries.bump_revision(conn, vault.id)
 
     async def _replace(
         self,
@@ -630,6 +640,7 @@ class SkillService:
         added = {p: d for p, d in resolved.files.items() if p not in existing}
         await q.insert_files(conn, _file_rows(row.id, resolved, added, now))
         await q.replace_links(conn, row.id, links)
+        await vault_queries.bump_revision(conn, row.vault_id, vault_id)  # both ends of a move
 
     async def create(
         self,
@@ -740,6 +751,7 @@ class SkillService:
                 raise errors.PreconditionFailed()
             if not await q.delete_skill(conn, row.id, row.version):
                 raise errors.PreconditionFailed("The skill changed while it was being deleted.")
+            await vault_queries.bump_revision(conn, row.vault_id)
             await audit.record(
                 conn,
                 now,

@@ -41,11 +41,12 @@ async def manifest(
     include_disabled: Annotated[bool, Query(description="1: disabled vaults too")] = False,
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
+    if if_none_match is not None:
+        # Answered from the memberships alone: no skill row is read for a 304.
+        etag = await svc.skills.manifest_etag(principal.user_id, include_disabled=include_disabled)
+        if any(tag.strip().removeprefix("W/") == etag for tag in if_none_match.split(",")):
+            return not_modified(etag)
     found = await svc.skills.manifest(principal.user_id, include_disabled=include_disabled)
-    if if_none_match is not None and any(
-        tag.strip().removeprefix("W/") == found.etag for tag in if_none_match.split(",")
-    ):
-        return not_modified(found.etag)
     body = ManifestOut(
         items=[
             ManifestItemOut(

@@ -85,12 +85,10 @@ def _retry_text(seconds: str) -> str:
 
 
 def _error_page() -> Callable[..., Response]:
-    # The pages' own renderer, so the error page looks like every other page. routers/pages.py
-    # is becoming a package (branch ``pages``) with its renderer in ``_render``: either works.
-    try:
-        from better_skills.server.routers.pages._render import error_page
-    except ModuleNotFoundError:
-        from better_skills.server.routers.pages import error_page  # type: ignore[no-redef]
+    # The pages' own renderer, so the error page looks like every other page; imported when
+    # first needed, as the pages import this module's helpers.
+    from better_skills.server.routers.pages._render import error_page
+
     return error_page
 
 

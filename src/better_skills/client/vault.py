@@ -188,11 +188,7 @@ class VaultClient:
         self, files: list[dict[str, str]], *, vault: str | None = None, slug: str | None = None
     ) -> dict[str, Any]:
         """``POST /api/v1/skills``: one request, drafts resolved by the server."""
-        body: dict[str, Any] = {"files": files}
-        if vault:
-            body["vault"] = vault
-        if slug:
-            body["slug"] = slug
+        body = _skill_body(files, vault, slug)
         return _object(self._json("POST", "/api/v1/skills", json_body=body, expect=(201,)))
 
     def replace(
@@ -205,11 +201,7 @@ class VaultClient:
         if_match: str | None = None,
     ) -> dict[str, Any]:
         """``PUT /api/v1/skills/{id}`` with ``If-Match``: 412 (stale) is :class:`Conflict`."""
-        body: dict[str, Any] = {"files": files}
-        if vault:
-            body["vault"] = vault
-        if slug:
-            body["slug"] = slug
+        body = _skill_body(files, vault, slug)
         headers = {"If-Match": if_match} if if_match else None
         path = f"/api/v1/skills/{_segment(skill_id)}"
         return _object(self._json("PUT", path, json_body=body, headers=headers))
@@ -301,6 +293,16 @@ def _segment(value: str) -> str:
     ``..``, which URL normalisation would resolve, are encoded too)."""
     encoded = quote(value, safe="")
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+def _skill_body(files: list[dict[str, str]], vault: str | None, slug: str | None) -> dict[str, Any]:
+    """The body of a skill's create or replace: the files, and the vault and slug when given."""
+    body: dict[str, Any] = {"files": files}
+    if vault:
+        body["vault"] = vault
+    if slug:
+        body["slug"] = slug
+    return body
 
 
 def _object(data: Any) -> dict[str, Any]:

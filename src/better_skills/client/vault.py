@@ -13,7 +13,6 @@ candidates as ``vault/slug``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -245,11 +244,7 @@ class VaultClient:
 
     def _refuse(self, response: ApiResponse) -> NoReturn:
         """A 4xx of the vault API as a typed error with the server's own sentence."""
-        try:
-            data = json.loads(response.body) if response.body else None
-        except ValueError:
-            data = None
-        fields = data if isinstance(data, dict) else {}
+        fields = response.error_fields()
         code = fields.get("error")
         if not isinstance(code, str) or not code:
             self.api.raise_for_error(response)  # not our error shape: not a better-skills server

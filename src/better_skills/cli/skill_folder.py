@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,6 +13,7 @@ import click
 
 from better_skills.cli.output import safe
 from better_skills.client.errors import ClientError
+from better_skills.sync.files import write_temp
 
 __all__ = [
     "FOLDER_EPILOG",
@@ -57,13 +57,8 @@ def write_files(root: Path, changes: Mapping[str, bytes]) -> None:
         for rel, data in changes.items():
             target = os.path.realpath(root / rel)
             mode = os.stat(target).st_mode & 0o7777
-            fd, temp = tempfile.mkstemp(prefix=".tmp-", dir=os.path.dirname(target))
+            temp = write_temp(os.path.dirname(target), data, mode, prefix=".tmp-")
             staged.append((temp, target))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(temp, mode)
     except BaseException:  # a full disk, or Ctrl-C: no file changed, no temporary left
         for temp, _ in staged:
             with contextlib.suppress(OSError):

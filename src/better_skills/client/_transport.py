@@ -80,6 +80,15 @@ class ApiResponse:
     #: The credential the request carried, if any (a 401 then means it was refused).
     credential: Credential | None = None
 
+    def error_fields(self) -> dict[str, Any]:
+        """The body's JSON object (an error's ``error``, ``error_description``...); empty when
+        the body is empty, not JSON or not an object."""
+        try:
+            data = json.loads(self.body) if self.body else None
+        except ValueError:
+            data = None
+        return data if isinstance(data, dict) else {}
+
 
 def wrong_server_hints(base_url: str) -> tuple[str, ...]:
     """What to say when an answer shows that ``base_url`` is not a better-skills server."""
@@ -231,12 +240,7 @@ class ApiClient:
     def raise_for_error(self, response: ApiResponse) -> NoReturn:
         """Turn a non-success answer into the right exception (always raises)."""
         status = response.status_code
-        data: Any = None
-        try:
-            data = json.loads(response.body) if response.body else None
-        except ValueError:
-            data = None
-        fields = data if isinstance(data, dict) else {}
+        fields = response.error_fields()
         code = fields.get("error")
         description = fields.get("error_description")
         description = clean(description, max_length=300) if isinstance(description, str) else None

@@ -13,7 +13,6 @@ candidates as ``vault/slug``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -188,11 +187,7 @@ class VaultClient:
         self, files: list[dict[str, str]], *, vault: str | None = None, slug: str | None = None
     ) -> dict[str, Any]:
         """``POST /api/v1/skills``: one request, drafts resolved by the server."""
-        body: dict[str, Any] = {"files": files}
-        if vault:
-            body["vault"] = vault
-        if slug:
-            body["slug"] = slug
+        body = _skill_body(files, vault, slug)
         return _object(self._json("POST", "/api/v1/skills", json_body=body, expect=(201,)))
 
     def replace(
@@ -205,11 +200,7 @@ class VaultClient:
         if_match: str | None = None,
     ) -> dict[str, Any]:
         """``PUT /api/v1/skills/{id}`` with ``If-Match``: 412 (stale) is :class:`Conflict`."""
-        body: dict[str, Any] = {"files": files}
-        if vault:
-            body["vault"] = vault
-        if slug:
-            body["slug"] = slug
+        body = _skill_body(files, vault, slug)
         headers = {"If-Match": if_match} if if_match else None
         path = f"/api/v1/skills/{_segment(skill_id)}"
         return _object(self._json("PUT", path, json_body=body, headers=headers))
@@ -253,11 +244,7 @@ class VaultClient:
 
     def _refuse(self, response: ApiResponse) -> NoReturn:
         """A 4xx of the vault API as a typed error with the server's own sentence."""
-        try:
-            data = json.loads(response.body) if response.body else None
-        except ValueError:
-            data = None
-        fields = data if isinstance(data, dict) else {}
+        fields = response.error_fields()
         code = fields.get("error")
         if not isinstance(code, str) or not code:
             self.api.raise_for_error(response)  # not our error shape: not a better-skills server
@@ -301,6 +288,16 @@ def _segment(value: str) -> str:
     ``..``, which URL normalisation would resolve, are encoded too)."""
     encoded = quote(value, safe="")
     return encoded.replace(".", "%2E") if encoded in (".", "..") else encoded
+
+
+def _skill_body(files: list[dict[str, str]], vault: str | None, slug: str | None) -> dict[str, Any]:
+    """The body of a skill's create or replace: the files, and the vault and slug when given."""
+    body: dict[str, Any] = {"files": files}
+    if vault:
+        body["vault"] = vault
+    if slug:
+        body["slug"] = slug
+    return body
 
 
 def _object(data: Any) -> dict[str, Any]:

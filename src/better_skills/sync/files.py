@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dump_json", "read_json", "write_atomic"]
+__all__ = ["dump_json", "read_json", "write_atomic", "write_temp"]
 
 #: A state file larger than this is not ours (the lock of 10,000 skills is a few MiB).
 MAX_STATE_BYTES = 64 * 1024 * 1024
@@ -27,18 +27,30 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     is replaced, not followed.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    temp = write_temp(path.parent, data, mode, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def write_temp(folder: Path | str, data: bytes, mode: int, *, prefix: str, suffix: str = "") -> str:
+    """A new temporary file in ``folder`` holding ``data`` (on disk, not just in a buffer) with
+    permissions ``mode``, ready to be renamed over its target; its path. Removed on failure."""
+    fd, temp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
-        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
         raise
+    return temp
 
 
 def read_json(path: Path) -> Any | None:

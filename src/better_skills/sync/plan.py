@@ -231,17 +231,7 @@ def _plan_wanted(
         links = [p for p in links if disk.link(p).kind != "copy"]
         unlinks = [p for p in unlinks if disk.link(p).kind != "copy"]
         if links or unlinks:
-            actions.append(
-                Action(
-                    "relink",
-                    key,
-                    item.label,
-                    "links missing or wrong",
-                    item,
-                    _paths(links),
-                    _paths(unlinks),
-                )
-            )
+            actions.append(_relink(key, item, "links missing or wrong", links, unlinks))
         return [*actions, *notes]
     if not content_ok or modified:
         kind = "install" if entry is None and on_disk.kind == "absent" else "update"
@@ -254,32 +244,17 @@ def _plan_wanted(
         ]
     if entry is None:
         # Our folder (marker) in the store but no lock entry: record it and make the links.
-        return [
-            Action(
-                "relink",
-                key,
-                item.label,
-                "recorded in the lock",
-                item,
-                _paths(links),
-                _paths(unlinks),
-            ),
-            *notes,
-        ]
+        return [_relink(key, item, "recorded in the lock", links, unlinks), *notes]
     if links or unlinks:
-        return [
-            Action(
-                "relink",
-                key,
-                item.label,
-                "links missing or wrong",
-                item,
-                _paths(links),
-                _paths(unlinks),
-            ),
-            *notes,
-        ]
+        return [_relink(key, item, "links missing or wrong", links, unlinks), *notes]
     return notes
+
+
+def _relink(
+    key: str, item: ManifestItem, reason: str, links: Sequence[str], unlinks: Sequence[str]
+) -> Action:
+    """Make the missing links and remove the unwanted ones; the files stay as they are."""
+    return Action("relink", key, item.label, reason, item, _paths(links), _paths(unlinks))
 
 
 def _paths(paths: Iterable[str]) -> tuple[Path, ...]:

@@ -34,6 +34,30 @@ BROWSER = "browser"  # signed in with the password (the pages, or the sign-in AP
 DEVICE = "device"  # a device login (RFC 8628), e.g. the CLI
 ACCESS_TOKEN = "access_token"  # a personal access token
 
+#: The account's columns, next to a session's or token's in a lookup (see :func:`user_of`).
+USER_COLUMNS = (
+    users.c.name,
+    users.c.email,
+    users.c.email_verified,
+    users.c.image,
+    users.c.created_at.label("user_created_at"),
+    users.c.updated_at.label("user_updated_at"),
+)
+
+
+def user_of(row: Any) -> dict[str, Any]:
+    """The account of a lookup row that selected :data:`USER_COLUMNS` and ``user_id``."""
+    return {
+        "id": row.user_id,
+        "name": row.name,
+        "email": row.email,
+        "emailVerified": bool(row.email_verified),
+        "image": row.image,
+        "createdAt": row.user_created_at,
+        "updatedAt": row.user_updated_at,
+    }
+
+
 #: Built once: SQLAlchemy then skips re-building the statement and its cache key per request.
 _LOOKUP = (
     select(
@@ -47,12 +71,7 @@ _LOOKUP = (
         sessions.c.user_agent,
         sessions.c.kind,
         sessions.c.scope,
-        users.c.name,
-        users.c.email,
-        users.c.email_verified,
-        users.c.image,
-        users.c.created_at.label("user_created_at"),
-        users.c.updated_at.label("user_updated_at"),
+        *USER_COLUMNS,
     )
     .join(users, users.c.id == sessions.c.user_id)
     .where(sessions.c.token_hash == bindparam("token_hash"))
@@ -212,15 +231,7 @@ class SessionService:
                 "ipAddress": row.ip_address,
                 "userAgent": row.user_agent,
             },
-            user={
-                "id": row.user_id,
-                "name": row.name,
-                "email": row.email,
-                "emailVerified": bool(row.email_verified),
-                "image": row.image,
-                "createdAt": row.user_created_at,
-                "updatedAt": row.user_updated_at,
-            },
+            user=user_of(row),
             kind=row.kind,
             scope=row.scope if row.kind == DEVICE else None,
         )

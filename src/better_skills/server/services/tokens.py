@@ -29,7 +29,9 @@ from better_skills.server.services.sessions import (
     ACCESS_TOKEN,
     BROWSER,
     LAST_USED_GRANULARITY_MS,
+    USER_COLUMNS,
     SessionView,
+    user_of,
 )
 
 MIN_DAYS, MAX_DAYS = 1, 365
@@ -47,12 +49,7 @@ _LOOKUP = (
         access_tokens.c.created_at,
         access_tokens.c.expires_at,
         access_tokens.c.last_used_at,
-        users.c.name,
-        users.c.email,
-        users.c.email_verified,
-        users.c.image,
-        users.c.created_at.label("user_created_at"),
-        users.c.updated_at.label("user_updated_at"),
+        *USER_COLUMNS,
     )
     .join(users, users.c.id == access_tokens.c.user_id)
     .where(access_tokens.c.token_hash == bindparam("token_hash"))
@@ -239,15 +236,7 @@ class TokenService:
                 "ipAddress": None,
                 "userAgent": None,
             },
-            user={
-                "id": row.user_id,
-                "name": row.name,
-                "email": row.email,
-                "emailVerified": bool(row.email_verified),
-                "image": row.image,
-                "createdAt": row.user_created_at,
-                "updatedAt": row.user_updated_at,
-            },
+            user=user_of(row),
             kind=ACCESS_TOKEN,
         )
 

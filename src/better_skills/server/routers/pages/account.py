@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter
@@ -23,6 +24,7 @@ from better_skills.server.routers.pages._forms import (
 from better_skills.server.routers.pages._render import error_page, redirect, render
 from better_skills.server.routers.pages._time import moment, now_ms
 from better_skills.server.routers.pages.device import CLIENT_NAMES
+from better_skills.server.services import Caller
 from better_skills.server.services.sessions import SessionView
 from better_skills.server.services.tokens import NewToken
 
@@ -127,25 +129,44 @@ async def account(request: Request) -> Response:
     return await account_page(request, view)
 
 
-@router.post(Paths.REVOKE_SESSION_PAGE)
-async def revoke_session(request: Request, session_id: str) -> Response:
+async def revoke_own(
+    request: Request,
+    item_id: str,
+    id_pattern: re.Pattern[str],
+    revoke: Callable[[str, str, Caller], Awaitable[bool]],
+    not_found: tuple[str, str],
+) -> Response | SessionView:
+    """An account-page revoke button (a session's or a token's): check the form, then revoke
+    one of the signed-in account's own items. The view once revoked, else the page to answer
+    with (the sign-in, a refused form, or ``not_found``'s title and text as a 404)."""
     form = await form_post(request, [])
     if not isinstance(form, Form):
         return form
     view = form.view
     if view is None:
         return redirect(login_url(Paths.ACCOUNT_PAGE))
-    found = bool(_SESSION_ID.fullmatch(session_id)) and await services(request).sessions.revoke(
-        view.user["id"], session_id, caller(request)
+    found = bool(id_pattern.fullmatch(item_id)) and await revoke(
+        view.user["id"], item_id, caller(request)
     )
     if not found:
+        title, text = not_found
         return error_page(
-            view.user,
-            404,
-            "Session not found",
-            "That session has already ended or is not one of yours.",
-            link=(Paths.ACCOUNT_PAGE, "Back to your account"),
+            view.user, 404, title, text, link=(Paths.ACCOUNT_PAGE, "Back to your account")
         )
+    return view
+
+
+@router.post(Paths.REVOKE_SESSION_PAGE)
+async def revoke_session(request: Request, session_id: str) -> Response:
+    view = await revoke_own(
+        request,
+        session_id,
+        _SESSION_ID,
+        services(request).sessions.revoke,
+        ("Session not found", "That session has already ended or is not one of yours."),
+    )
+    if isinstance(view, Response):
+        return view
     if session_id == view.session["id"]:
         response = redirect(Paths.LOGIN_PAGE)
         delete_session_cookie(response, services(request).settings)

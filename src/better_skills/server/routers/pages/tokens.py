@@ -11,8 +11,13 @@ from starlette.responses import Response
 from better_skills.protocol.device_flow import Paths
 from better_skills.server.dependencies import caller, services
 from better_skills.server.routers.pages._forms import Form, echo, form_post, login_url
-from better_skills.server.routers.pages._render import error_page, redirect
-from better_skills.server.routers.pages.account import EXPIRY_CHOICES, TokenForm, account_page
+from better_skills.server.routers.pages._render import redirect
+from better_skills.server.routers.pages.account import (
+    EXPIRY_CHOICES,
+    TokenForm,
+    account_page,
+    revoke_own,
+)
 from better_skills.server.services.tokens import MAX_NAME, ValidationFailed
 
 router = APIRouter()
@@ -49,21 +54,13 @@ async def create_token(request: Request) -> Response:
 
 @router.post(Paths.REVOKE_TOKEN_PAGE)
 async def revoke_token(request: Request, token_id: str) -> Response:
-    form = await form_post(request, [])
-    if not isinstance(form, Form):
-        return form
-    view = form.view
-    if view is None:
-        return redirect(login_url(Paths.ACCOUNT_PAGE))
-    found = bool(_TOKEN_ID.fullmatch(token_id)) and await services(request).tokens.revoke(
-        view.user["id"], token_id, caller(request)
+    view = await revoke_own(
+        request,
+        token_id,
+        _TOKEN_ID,
+        services(request).tokens.revoke,
+        ("Token not found", "That token has already been revoked or is not one of yours."),
     )
-    if not found:
-        return error_page(
-            view.user,
-            404,
-            "Token not found",
-            "That token has already been revoked or is not one of yours.",
-            link=(Paths.ACCOUNT_PAGE, "Back to your account"),
-        )
+    if isinstance(view, Response):
+        return view
     return redirect(f"{Paths.ACCOUNT_PAGE}?done=token-revoked")

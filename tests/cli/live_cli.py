@@ -122,3 +122,20 @@ class LoginProcess:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(5)
+
+
+def logged_in(cli: Cli, server: Any) -> str:
+    """Sign a person (Ada) up on ``server`` (a ``LiveServer``), log ``cli`` in by device code
+    with her approval, and return the CLI's access token."""
+    person = server.browser()
+    person.sign_up("Ada Lovelace", "ada@example.com", "correct horse battery staple")
+    login = cli.start_login()
+    try:
+        person.approve(login.user_code())
+        code, _, stderr = login.wait()
+    finally:
+        login.kill()
+        person.close()
+    assert code == 0, stderr
+    token: str = cli.session()["accessToken"]
+    return token

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli.live_cli import Cli
+from tests.cli.live_cli import Cli, logged_in
 from tests.support.live_server import LiveServer
 
 PERSONAL = "personal"
@@ -75,17 +75,7 @@ def setup(tmp_path: Path, live_server: LiveServer) -> Iterator[Setup]:
     )
     cli.env.pop("CLAUDE_CONFIG_DIR", None)
     cli.env.pop("CODEX_HOME", None)
-    person = live_server.browser()
-    person.sign_up("Ada Lovelace", "ada@example.com", "correct horse battery staple")
-    login = cli.start_login()
-    try:
-        person.approve(login.user_code())
-        code, _, stderr = login.wait()
-    finally:
-        login.kill()
-        person.close()
-    assert code == 0, stderr
-    token = cli.session()["accessToken"]
+    token = logged_in(cli, live_server)
     api = httpx.Client(
         base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )

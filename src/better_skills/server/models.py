@@ -256,3 +256,46 @@ skill_links = Table(
     Index("ix_skill_links_source_file_id", "source_file_id"),
     Index("ix_skill_links_target_file_id", "target_file_id"),
 )
+
+
+# --- Shares (issue 14): a frozen snapshot of a skill and the skills it mentions, under an
+# unguessable id. Migration 0008 creates this block.
+
+skill_shares = Table(
+    "skill_shares",
+    metadata,
+    Column("id", String(36), primary_key=True),  # a random UUID: the public share id
+    # The shared skill; NULL once it is deleted (the snapshot stays readable).
+    Column("skill_id", String(36), ForeignKey("skills.id", ondelete="SET NULL"), nullable=True),
+    Column("created_by", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger, nullable=True),
+    # The root skill's, for listings without reading the snapshot.
+    Column("slug", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("skill_count", Integer, nullable=False),
+    Column("file_count", Integer, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    # {"version": 1, "root_skill_id", "skills": [{id, slug, name, description, frontmatter,
+    # content_hash}]}: the skills in order, root first; their files are skill_share_files.
+    Column("snapshot", JSON, nullable=False),
+    Index("ix_skill_shares_created_by", "created_by"),
+    Index("ix_skill_shares_skill_id", "skill_id"),
+)
+
+skill_share_files = Table(
+    "skill_share_files",
+    metadata,
+    Column(
+        "share_id",
+        String(36),
+        ForeignKey("skill_shares.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("file_id", String(36), primary_key=True),  # the file's id when it was shared
+    Column("skill_id", String(36), nullable=False),  # the skill's id when it was shared
+    Column("path", String(255), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("content", LargeBinary, nullable=False),  # the bytes as stored then
+)

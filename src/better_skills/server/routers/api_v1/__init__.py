@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from better_skills.server.routers.api_v1 import skills, sync, vaults
+from better_skills.server.routers.api_v1 import shares, skills, sync, vaults
 
 router = APIRouter(prefix="/api/v1")
 router.include_router(vaults.router)
 router.include_router(skills.router)
 router.include_router(sync.router)
+router.include_router(shares.router)

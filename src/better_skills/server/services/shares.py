@@ -1,0 +1,482 @@
+"""Shares: a frozen snapshot of a skill and the skills it mentions, under an unguessable id
+(original-system.md §8, with revocation and a list of one's shares added).
+
+* The snapshot (§8.1) follows mention edges outwards from the shared skill, breadth first,
+  through skills the sharer can read; every included skill brings all its files, copied byte
+  for byte, so later edits and deletes of the sources do not change it.
+* Reading a share (page, bundle) needs no account: the id is the secret. A revoked share is
+  gone (404) for everyone.
+* Importing (§8.2) copies the snapshot into the caller's personal vault with new ids, every
+  mention remapped to them, and slugs made unique (``<slug>-copy``, ``<slug>-copy-2``, ...).
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from better_skills.protocol import errors
+from better_skills.protocol.shares import is_share_id, share_install_key
+from better_skills.server.db import Database
+from better_skills.server.queries import shares as q
+from better_skills.server.queries import skills as skill_queries
+from better_skills.server.queries import vaults as vault_queries
+from better_skills.server.services import Clock, audit, to_ms
+from better_skills.server.services.permissions import access
+from better_skills.server.services.skills import (
+    MAX_BUNDLE,
+    MAX_BUNDLE_BYTES,
+    SKILL_MD,
+    BundleItem,
+    SkillService,
+    Upload,
+    _columns,
+    _file_rows,
+)
+from better_skills.server.services.vaults import find_member_vault
+from better_skills.skillfmt import mentions
+from better_skills.skillfmt.rules import Limits
+
+SNAPSHOT_VERSION = 1
+#: The most skills one share holds (one bundle answer must carry them all).
+MAX_SHARE_SKILLS = MAX_BUNDLE
+#: An imported skill whose slug is empty gets this one (§8.2).
+FALLBACK_SLUG = "shared-skill"
+MAX_SLUG = 64  # skillfmt.paths.check_slug
+
+NOT_FOUND = "Share not found."
+
+
+@dataclass(frozen=True)
+class ShareFile:
+    id: str  # the file's id when it was shared
+    path: str
+    kind: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class ShareSkill:
+    id: str  # the skill's id when it was shared
+    slug: str
+    name: str
+    description: str
+    frontmatter: dict[str, Any]
+    content_hash: str
+    files: list[ShareFile] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(len(f.content) for f in self.files)
+
+
+@dataclass(frozen=True)
+class Share:
+    id: str
+    skill_id: str | None  # the shared skill; None once it is deleted
+    created_by: str
+    created_at: int
+    slug: str
+    name: str
+    description: str
+    skill_count: int
+    file_count: int
+    size: int
+    #: The snapshot, root first; empty in listings.
+    skills: list[ShareSkill] = field(default_factory=list)
+
+    @property
+    def root(self) -> ShareSkill:
+        return self.skills[0]
+
+
+@dataclass(frozen=True)
+class ImportedSkill:
+    id: str
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    root_skill_id: str
+    skills: list[ImportedSkill]
+    files: int
+    links: int
+
+
+def _share_from_row(row: Any, skills: list[ShareSkill] | None = None) -> Share:
+    return Share(
+        id=row.id,
+        skill_id=row.skill_id,
+        created_by=row.created_by,
+        created_at=row.created_at,
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        skill_count=row.skill_count,
+        file_count=row.file_count,
+        size=row.size,
+        skills=skills or [],
+    )
+
+
+def _refuse_bad_id(share_id: str) -> str:
+    if not isinstance(share_id, str) or not is_share_id(share_id):
+        raise errors.NotFound(NOT_FOUND)
+    return share_id.lower()
+
+
+def unique_slug(slug: str, taken: set[str]) -> str:
+    """§8.2: the lower-cased slug, else ``<slug>-copy``, ``<slug>-copy-2``, ... (cut so the
+    result stays a valid slug)."""
+    base = slug.strip().lower() or FALLBACK_SLUG
+    if base not in taken:
+        return base
+    n = 1
+    while True:
+        suffix = "-copy" if n == 1 else f"-copy-{n}"
+        candidate = base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
+        if candidate not in taken:
+            return candidate
+        n += 1
+
+
+class ShareService:
+    def __init__(self, db: Database, clock: Clock, skills: SkillService) -> None:
+        self._db = db
+        self._clock = clock
+        self._skills = skills
+
+    # -- Create ------------------------------------------------------------------------------
+
+    async def create(self, user_id: str, skill_id: str, *, ip: str | None = None) -> Share:
+        """Snapshot ``skill_id`` and what it mentions. The sharer must read it; a team vault's
+        skill needs its owner or an admin (§8.2's enterprise rule)."""
+        try:
+            uuid.UUID(skill_id)
+        except (ValueError, AttributeError, TypeError):
+            raise errors.NotFound("Skill not found.") from None
+        share_id = str(uuid.uuid4())
+        now = to_ms(self._clock())
+        # One transaction: the snapshot is consistent even while others write.
+        async with self._db.write() as conn:
+            row = await skill_queries.summary_for_member(conn, skill_id.lower(), user_id)
+            if row is None or not access(row.vault_type, row.role).can_read:
+                raise errors.NotFound("Skill not found.")
+            if row.vault_type == "team" and row.role not in ("owner", "admin"):
+                raise errors.Forbidden(
+                    "Only the owner or an admin of a team vault can share its skills."
+                )
+            skills = await self._snapshot(conn, user_id, row.id)
+            file_rows = [
+                {
+                    "share_id": share_id,
+                    "file_id": f.id,
+                    "skill_id": s.id,
+                    "path": f.path,
+                    "kind": f.kind,
+                    "content": f.content,
+                }
+                for s in skills
+                for f in s.files
+            ]
+            root = skills[0]
+            values = {
+                "id": share_id,
+                "skill_id": root.id,
+                "created_by": user_id,
+                "created_at": now,
+                "revoked_at": None,
+                "slug": root.slug,
+                "name": root.name,
+                "description": root.description,
+                "skill_count": len(skills),
+                "file_count": len(file_rows),
+                "size": sum(s.size for s in skills),
+                "snapshot": {
+                    "version": SNAPSHOT_VERSION,
+                    "root_skill_id": root.id,
+                    "skills": [
+                        {
+                            "id": s.id,
+                            "slug": s.slug,
+                            "name": s.name,
+                            "description": s.description,
+                            "frontmatter": s.frontmatter,
+                            "content_hash": s.content_hash,
+                        }
+                        for s in skills
+                    ],
+                },
+            }
+            await q.insert_share(conn, values, file_rows)
+            await audit.record(
+                conn,
+                now,
+                "share_create",
+                user_id=user_id,
+                ip=ip,
+                detail=f"share {share_id} skill {root.id} skills {len(skills)}",
+            )
+        return Share(
+            id=share_id,
+            skill_id=root.id,
+            created_by=user_id,
+            created_at=now,
+            slug=root.slug,
+            name=root.name,
+            description=root.description,
+            skill_count=len(skills),
+            file_count=len(file_rows),
+            size=values["size"],
+            skills=skills,
+        )
+
+    async def _snapshot(self, conn: AsyncConnection, user_id: str, root_id: str) -> list[ShareSkill]:
+        """§8.1: breadth first along outgoing mentions, through readable skills only; root
+        first, then by name and id; each skill with all its files."""
+        readable = set(await vault_queries.vault_ids(conn, user_id))
+        included = [root_id]
+        seen = {root_id}
+        frontier = [root_id]
+        while frontier:
+            targets = {t for _, t in await q.outgoing(conn, frontier)} - seen
+            found = [r for r in await q.skill_rows(conn, targets) if r.vault_id in readable]
+            frontier = sorted(r.id for r in found)
+            seen |= targets
+            included += frontier
+            if len(included) > MAX_SHARE_SKILLS:
+                raise errors.ContentTooLarge(
+                    f"This skill mentions more than {MAX_SHARE_SKILLS - 1} skills (directly "
+                    "or through others); a share holds at most that many."
+                )
+        rows = {r.id: r for r in await q.skill_rows(conn, included)}
+        if sum(r.size for r in rows.values()) > MAX_BUNDLE_BYTES:
+            raise errors.ContentTooLarge(
+                f"These skills hold more than {MAX_BUNDLE_BYTES} bytes; a share cannot hold them."
+            )
+        files: dict[str, list[ShareFile]] = {}
+        for f in await skill_queries.files(conn, list(rows), content=True):
+            files.setdefault(f.skill_id, []).append(
+                ShareFile(f.id, f.path, f.kind, bytes(f.content))
+            )
+        order = [root_id] + sorted(
+            (i for i in rows if i != root_id), key=lambda i: (rows[i].name, i)
+        )
+        return [
+            ShareSkill(
+                id=i,
+                slug=rows[i].slug,
+                name=rows[i].name,
+                description=rows[i].description,
+                frontmatter=dict(rows[i].frontmatter or {}),
+                content_hash=rows[i].content_hash,
+                files=sorted(files.get(i, []), key=lambda f: (f.path, f.id)),
+            )
+            for i in order
+        ]
+
+    # -- Read --------------------------------------------------------------------------------
+
+    async def list_mine(self, user_id: str) -> list[Share]:
+        async with self._db.read() as conn:
+            return [_share_from_row(r) for r in await q.created_by(conn, user_id)]
+
+    async def get(self, share_id: str) -> Share:
+        """A live share with its snapshot; anyone may read it (the id is the secret)."""
+        share_id = _refuse_bad_id(share_id)
+        async with self._db.read() as conn:
+            row = await q.live(conn, share_id)
+            if row is None:
+                raise errors.NotFound(NOT_FOUND)
+            file_rows = await q.files(conn, share_id)
+        files: dict[str, list[ShareFile]] = {}
+        for f in file_rows:
+            files.setdefault(f.skill_id, []).append(
+                ShareFile(f.file_id, f.path, f.kind, bytes(f.content))
+            )
+        snapshot = row.snapshot or {}
+        skills = [
+            ShareSkill(
+                id=s["id"],
+                slug=s["slug"],
+                name=s["name"],
+                description=s["description"],
+                frontmatter=dict(s.get("frontmatter") or {}),
+                content_hash=s["content_hash"],
+                files=sorted(files.get(s["id"], []), key=lambda f: (f.path, f.id)),
+            )
+            for s in snapshot.get("skills", [])
+        ]
+        if not skills:  # a snapshot is never empty; a broken row is not served half
+            raise errors.NotFound(NOT_FOUND)
+        return _share_from_row(row, skills)
+
+    async def bundle(self, share_id: str) -> tuple[Share, list[BundleItem]]:
+        """The snapshot's files ready to install: mentions become relative links between the
+        folders ``share_install_key`` names (a skill or file outside the share: a label)."""
+        share = await self.get(share_id)
+        keys = {s.id: share_install_key(share.id, s.slug) for s in share.skills}
+        by_skill = {s.id: s for s in share.skills}
+        by_file = {f.id: (s, f) for s in share.skills for f in s.files}
+        items = []
+        for s in share.skills:
+            out: list[tuple[str, bytes]] = []
+            for f in s.files:
+                data = f.content
+                if mentions.is_text(data):
+                    label = _share_link(keys[s.id], s, f.path, keys, by_skill, by_file)
+                    data = mentions.render(data.decode("utf-8"), label).encode("utf-8")
+                out.append((f.path, data))
+            items.append(BundleItem(s.id, s.content_hash, out))
+        return share, items
+
+    # -- Import ------------------------------------------------------------------------------
+
+    async def import_share(
+        self, user_id: str, share_id: str, *, ip: str | None = None
+    ) -> ImportResult:
+        """Copy the snapshot into the caller's personal vault (§8.2), all or nothing."""
+        share = await self.get(share_id)
+        new_skill = {s.id: str(uuid.uuid4()) for s in share.skills}
+        new_file = {f.id: str(uuid.uuid4()) for s in share.skills for f in s.files}
+        file_skill = {new_file[f.id]: new_skill[s.id] for s in share.skills for f in s.files}
+
+        def remap(token: mentions.Token) -> str | None:
+            if token.draft:
+                return None
+            table = new_skill if token.kind == "skill" else new_file
+            target = table.get(token.target)
+            return None if target is None else f"[[{token.kind}:{target}]]"
+
+        now = to_ms(self._clock())
+        imported: list[ImportedSkill] = []
+        all_links: list[dict[str, Any]] = []
+        file_count = link_count = 0
+        async with self._db.write() as conn:
+            vault = await find_member_vault(conn, user_id, "personal")
+            if not vault.can_write:
+                raise errors.Forbidden(vault.read_only_reason or "You may not write here.")
+            taken = await q.slugs_in(conn, vault.id)
+            for s in share.skills:
+                files: dict[str, bytes] = {}
+                for f in s.files:
+                    data = f.content
+                    if mentions.is_text(data):
+                        data = mentions.replace(data.decode("utf-8"), remap).encode("utf-8")
+                    files[f.path] = data
+                # The format's own limits: the share was valid where it was made.
+                prepared = self._skills.prepare(Upload(files), Limits())
+                resolved = SkillService._resolve(
+                    prepared, {f.path: new_file[f.id] for f in s.files}
+                )
+                slug = unique_slug(s.slug, taken)
+                taken.add(slug)
+                skill_id = new_skill[s.id]
+                links = []
+                for path, token in resolved.links:
+                    if token.kind == "skill" and token.target in file_skill.values():
+                        target = (token.target, None)
+                    elif token.kind == "resource" and token.target in file_skill:
+                        target = (file_skill[token.target], token.target)
+                    else:
+                        continue  # a mention of something the share does not hold
+                    links.append(
+                        {
+                            "source_skill_id": skill_id,
+                            "source_file_id": resolved.ids[path],
+                            "target_skill_id": target[0],
+                            "target_file_id": target[1],
+                            "kind": "mention",
+                        }
+                    )
+                await skill_queries.insert_skill(
+                    conn,
+                    {
+                        "id": skill_id,
+                        "vault_id": vault.id,
+                        "slug": slug,
+                        "version": 1,
+                        "created_by": user_id,
+                        "created_at": now,
+                        **_columns(prepared, resolved, now),
+                    },
+                )
+                await skill_queries.insert_files(
+                    conn, _file_rows(skill_id, resolved, resolved.files, now)
+                )
+                imported.append(ImportedSkill(skill_id, slug, prepared.name))
+                file_count += len(resolved.files)
+                link_count += len(links)
+                all_links += links
+            # After every skill: a link may point at a skill inserted later in the loop.
+            for done in imported:
+                await skill_queries.replace_links(
+                    conn, done.id, [r for r in all_links if r["source_skill_id"] == done.id]
+                )
+            await vault_queries.bump_revision(conn, vault.id)
+            await audit.record(
+                conn,
+                now,
+                "share_import",
+                user_id=user_id,
+                ip=ip,
+                detail=f"share {share.id} skills {len(imported)} vault {vault.id}",
+            )
+        return ImportResult(imported[0].id, imported, file_count, link_count)
+
+    # -- Revoke ------------------------------------------------------------------------------
+
+    async def revoke(self, user_id: str, share_id: str, *, ip: str | None = None) -> None:
+        """Only its creator may revoke a share; for anyone else it does not exist (404)."""
+        share_id = _refuse_bad_id(share_id)
+        now = to_ms(self._clock())
+        async with self._db.write() as conn:
+            if not await q.revoke(conn, share_id, user_id, now):
+                raise errors.NotFound(NOT_FOUND)
+            await audit.record(
+                conn, now, "share_revoke", user_id=user_id, ip=ip, detail=f"share {share_id}"
+            )
+
+
+def _markdown_target(path: str) -> str:
+    return f"<{path}>" if any(c in path for c in " ()<>") else path
+
+
+def _share_link(
+    key: str,
+    skill: ShareSkill,
+    source_path: str,
+    keys: dict[str, str],
+    skills: dict[str, ShareSkill],
+    files: dict[str, tuple[ShareSkill, ShareFile]],
+) -> Callable[[mentions.Token], str]:
+    """Renders a mention in ``source_path`` of ``skill`` as a link relative to that file among
+    the installed share folders."""
+    here = posixpath.dirname(f"{key}/{source_path}")
+
+    def label(token: mentions.Token) -> str:
+        if token.draft:
+            return f"`(unknown {token.kind})`"
+        if token.kind == "skill":
+            target = skills.get(token.target)
+            if target is None:
+                return "`(unknown skill)`"
+            text, where = target.name, f"{keys[target.id]}/{SKILL_MD}"
+        else:
+            found = files.get(token.target)
+            if found is None:
+                return "`(unknown resource)`"
+            owner, f = found
+            text = f.path if owner.id == skill.id else f"{owner.name}: {f.path}"
+            where = f"{keys[owner.id]}/{f.path}"
+        text = text.replace("[", "\\[").replace("]", "\\]")
+        return f"[{text}]({_markdown_target(posixpath.relpath(where, here))})"
+
+    return label

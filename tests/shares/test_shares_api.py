@@ -15,7 +15,6 @@ from better_skills.protocol.shares import share_install_key
 from better_skills.server.dependencies import current_principal
 from better_skills.server.principal import VAULT_READ, Principal
 from tests.vault.support import (
-
     Person,
     add_person,
     add_team_vault,
@@ -108,14 +107,14 @@ async def test_create_list_read_and_bundle(client) -> None:
 
 async def test_the_snapshot_follows_outgoing_mentions_only(client) -> None:
     ada = await add_person(client)
-    main, helper = await linked_pair(client, ada)
+    _main, helper = await linked_pair(client, ada)
     made = await share(client, ada, helper["id"])
     assert [s["slug"] for s in made["skills"]] == ["helper"]
 
 
 async def test_the_snapshot_is_frozen(client) -> None:
     ada = await add_person(client)
-    main, helper = await linked_pair(client, ada)
+    _main, helper = await linked_pair(client, ada)
     made = await share(client, ada, helper["id"])
     response = await client.put(
         f"/api/v1/skills/{helper['id']}",
@@ -291,4 +290,3 @@ async def test_a_share_holds_the_chain_of_mentions(client) -> None:
     a = await created(client, ada, {"SKILL.md": skill_md("a", "A.", f"[[skill:{b['id']}]]\n")})
     made = await share(client, ada, a["id"])
     assert [s["slug"] for s in made["skills"]] == ["a", "b", "c"]
-

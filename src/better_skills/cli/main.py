@@ -90,6 +90,21 @@ COMMANDS |= {
     "disable": ("better_skills.cli.commands.vaults:disable_command", "Leave a vault out of sync."),
 }
 
+# Shares (branch shares): keep these lines together.
+COMMANDS |= {
+    "share": ("better_skills.cli.commands.shares:share_command", "Share a skill: print its link."),
+    "shares": ("better_skills.cli.commands.shares:list_command", "List your shares."),
+    "unshare": ("better_skills.cli.commands.shares:unshare_command", "Revoke a share."),
+    "install-share": (
+        "better_skills.cli.commands.shares:install_command",
+        "Install a share's skills for your agents.",
+    ),
+    "import-share": (
+        "better_skills.cli.commands.shares:import_command",
+        "Copy a share into your personal vault.",
+    ),
+}
+
 ROOT_HELP = """Keep skills on a better-skills server and sync them to every coding agent.
 
 Start with `better-skills login`; `better-skills COMMAND --help` explains each command.

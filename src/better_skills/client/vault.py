@@ -311,3 +311,45 @@ def _items(data: Any) -> list[dict[str, Any]]:
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise UnexpectedResponse("The server's answer has no list of items.")
     return items
+
+
+# -- Shares (issue 14) ---------------------------------------------------------------------
+# Kept in one block: the share endpoints of api.md. Reading a share needs no account; creating,
+# listing, importing and revoking are the signed-in user's.
+
+
+class ShareClient(VaultClient):
+    """``/api/v1`` shares: :meth:`share_bundle` and :meth:`share_info` are sent without a
+    credential (a share URL may name another server: no token goes there)."""
+
+    def share(self, skill_id: str) -> dict[str, Any]:
+        """``POST /api/v1/skills/{id}/shares``: the new share, with its ``url``."""
+        path = f"/api/v1/skills/{_segment(skill_id)}/shares"
+        return _object(self._json("POST", path, expect=(201,), max_bytes=MAX_LIST_BYTES))
+
+    def shares(self) -> list[dict[str, Any]]:
+        """``GET /api/v1/shares``: the caller's live shares, newest first."""
+        return _items(self._json("GET", "/api/v1/shares", max_bytes=MAX_LIST_BYTES))
+
+    def unshare(self, share_id: str) -> None:
+        """``DELETE /api/v1/shares/{id}``; someone else's or unknown: :class:`NotFound`."""
+        response = self.api.send("DELETE", f"/api/v1/shares/{_segment(share_id)}", auth=True)
+        self._check(response, (204,))
+
+    def import_share(self, share_id: str) -> dict[str, Any]:
+        """``POST /api/v1/shares/{id}/import``: ``{root_skill_id, skills, imported_*}``."""
+        path = f"/api/v1/shares/{_segment(share_id)}/import"
+        return _object(self._json("POST", path, expect=(201,), max_bytes=MAX_LIST_BYTES))
+
+    def share_info(self, share_id: str) -> dict[str, Any]:
+        """``GET /api/v1/shares/{id}`` (public)."""
+        return self._public(f"/api/v1/shares/{_segment(share_id)}", MAX_LIST_BYTES)
+
+    def share_bundle(self, share_id: str) -> dict[str, Any]:
+        """``GET /api/v1/shares/{id}/bundle`` (public): the sync bundle's shape."""
+        return self._public(f"/api/v1/shares/{_segment(share_id)}/bundle", MAX_SKILL_BYTES)
+
+    def _public(self, path: str, max_bytes: int) -> dict[str, Any]:
+        response = self.api.send("GET", path, auth=False, max_bytes=max_bytes)
+        self._check(response, (200,))
+        return _object(self.api.json(response))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import uuid
 from urllib.parse import urlsplit
@@ -33,7 +34,7 @@ def parse_share_ref(value: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     segments = [s for s in _SEGMENTS.split(parts.path) if s]
-    for here, after in zip(segments, segments[1:], strict=False):
+    for here, after in itertools.pairwise(segments):
         if here == "share" and is_share_id(after):
             return after.lower()
     return None

@@ -238,7 +238,9 @@ class ShareService:
             skills=skills,
         )
 
-    async def _snapshot(self, conn: AsyncConnection, user_id: str, root_id: str) -> list[ShareSkill]:
+    async def _snapshot(
+        self, conn: AsyncConnection, user_id: str, root_id: str
+    ) -> list[ShareSkill]:
         """§8.1: breadth first along outgoing mentions, through readable skills only; root
         first, then by name and id; each skill with all its files."""
         readable = set(await vault_queries.vault_ids(conn, user_id))
@@ -266,9 +268,10 @@ class ShareService:
             files.setdefault(f.skill_id, []).append(
                 ShareFile(f.id, f.path, f.kind, bytes(f.content))
             )
-        order = [root_id] + sorted(
-            (i for i in rows if i != root_id), key=lambda i: (rows[i].name, i)
-        )
+        order = [
+            root_id,
+            *sorted((i for i in rows if i != root_id), key=lambda i: (rows[i].name, i)),
+        ]
         return [
             ShareSkill(
                 id=i,

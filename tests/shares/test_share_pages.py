@@ -50,8 +50,9 @@ async def test_the_public_page_signed_out(client) -> None:
     assert f"better-skills install-share {made['url']}" in text
     assert "references/notes.md" not in text  # helper's file: on helper's view
     assert "Sign in to import" in text and 'action="/share/' not in page.text
-    # SKILL.md as escaped text: the mention token is shown as it is stored.
-    assert "[[skill:" in text and "<script" not in page.text
+    # SKILL.md as escaped text, mentions shown as what they name.
+    assert "Use helper and references/notes.md." in text and "[[skill:" not in text
+    assert "<script" not in page.text
     other = await client.get(f"/share/{made['id']}?skill={made['skills'][1]['id']}")
     assert "references/notes.md" in text_of(other) and "Helps." in text_of(other)
 

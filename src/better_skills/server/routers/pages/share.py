@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +35,7 @@ from better_skills.server.routers.pages._render import error_page, redirect, ren
 from better_skills.server.routers.pages._time import moment, now_ms
 from better_skills.server.services.shares import Share, ShareSkill
 from better_skills.server.services.skills import SKILL_MD
-from better_skills.skillfmt.mentions import is_text
+from better_skills.skillfmt import mentions
 
 log = logging.getLogger("better_skills.server.pages")
 router = APIRouter()
@@ -77,14 +78,27 @@ class ShownFile:
     text: str | None  # None: binary, or too long to show
 
 
-def _files(skill: ShareSkill) -> list[ShownFile]:
+def _labels(share: Share) -> Callable[[mentions.Token], str]:
+    """Mentions as what they name inside the share (a skill's name, a file's path)."""
+    names = {s.id: s.name for s in share.skills}
+    files = {f.id: f.path for s in share.skills for f in s.files}
+
+    def label(token: mentions.Token) -> str:
+        found = (names if token.kind == "skill" else files).get(token.target)
+        return found if found is not None and not token.draft else f"(unknown {token.kind})"
+
+    return label
+
+
+def _files(share: Share, skill: ShareSkill) -> list[ShownFile]:
+    label = _labels(share)
     return [
         ShownFile(
             f.path,
             f.kind,
             len(f.content),
-            f.content.decode("utf-8")
-            if is_text(f.content) and len(f.content) <= MAX_SHOWN
+            mentions.render(f.content.decode("utf-8"), label)
+            if mentions.is_text(f.content) and len(f.content) <= MAX_SHOWN
             else None,
         )
         for f in skill.files
@@ -106,7 +120,7 @@ async def share_page(request: Request, share_id: str) -> Response:
         return error_page(user, 404, *NOT_FOUND, link=(Paths.HOME_PAGE, "Go to the start page"))
     wanted = request.query_params.get("skill", "")
     active = next((s for s in share.skills if s.id == wanted), share.root)
-    files = _files(active)
+    files = _files(share, active)
     skill_md = next((f for f in files if f.path == SKILL_MD), None)
     url = _share_url(request, share.id)
     done = request.query_params.get("done", "")

@@ -48,13 +48,13 @@ async def test_the_public_page_signed_out(client) -> None:
     text = text_of(page)
     assert "main" in text and "The main skill." in text
     assert f"better-skills install-share {made['url']}" in text
-    assert "references/notes.md" not in text  # helper's file: on helper's view
+    assert "references/notes.md · reference" not in text  # helper's file: on its view
     assert "Sign in to import" in text and 'action="/share/' not in page.text
     # SKILL.md as escaped text, mentions shown as what they name.
     assert "Use helper and references/notes.md." in text and "[[skill:" not in text
     assert "<script" not in page.text
     other = await client.get(f"/share/{made['id']}?skill={made['skills'][1]['id']}")
-    assert "references/notes.md" in text_of(other) and "Helps." in text_of(other)
+    assert "references/notes.md · reference" in text_of(other) and "Helps." in text_of(other)
 
 
 async def test_hostile_content_is_escaped(client) -> None:

@@ -349,6 +349,7 @@ class ShareService:
         share = await self.get(share_id)
         new_skill = {s.id: str(uuid.uuid4()) for s in share.skills}
         new_file = {f.id: str(uuid.uuid4()) for s in share.skills for f in s.files}
+        new_skill_ids = set(new_skill.values())
         file_skill = {new_file[f.id]: new_skill[s.id] for s in share.skills for f in s.files}
 
         def remap(token: mentions.Token) -> str | None:
@@ -384,7 +385,7 @@ class ShareService:
                 skill_id = new_skill[s.id]
                 links = []
                 for path, token in resolved.links:
-                    if token.kind == "skill" and token.target in file_skill.values():
+                    if token.kind == "skill" and token.target in new_skill_ids:
                         target = (token.target, None)
                     elif token.kind == "resource" and token.target in file_skill:
                         target = (file_skill[token.target], token.target)

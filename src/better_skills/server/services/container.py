@@ -13,6 +13,7 @@ from better_skills.server.services.device_flow import DeviceFlowService
 from better_skills.server.services.rate_limit import RateLimiter
 from better_skills.server.services.sessions import SessionService
 from better_skills.server.services.skills import SkillService, limits_of
+from better_skills.server.services.teams import TeamService
 from better_skills.server.services.tokens import TokenService
 from better_skills.server.services.vaults import VaultService
 from better_skills.server.settings import Settings
@@ -41,6 +42,7 @@ class Services:
     tokens: TokenService
     vaults: VaultService
     skills: SkillService
+    teams: TeamService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -70,4 +72,5 @@ class Services:
             tokens,
             vaults,
             skills,
+            TeamService(db, clock, settings.team_vaults),
         )

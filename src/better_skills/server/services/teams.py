@@ -242,14 +242,14 @@ class TeamService:
             return await find_member_vault(conn, user_id, vault.id)
 
     async def set_admin(self, email: str, is_admin: bool) -> str:
-        """``admin grant`` / ``admin revoke``: the account's id."""
+        """``admin grant`` / ``admin revoke``: the account's (normalised) email."""
         email = invitee_email(email)
         async with self._db.write() as conn:
             user = await q.user_by_email(conn, email)
             if user is None:
                 raise errors.NotFound(f"No account has the email {email}.")
             await q.set_admin(conn, user.id, is_admin, self._now())
-            return str(user.id)
+            return str(user.email)
 
     # -- members -------------------------------------------------------------------------
 

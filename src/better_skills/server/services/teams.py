@@ -346,6 +346,16 @@ class TeamService:
         if role not in GRANTABLE:
             raise _invalid("role", "A role is admin or member.")
         email = invitee_email(email)
+        try:
+            return await self._invite(user_id, my_email, vault_ref, email, role)
+        except IntegrityError:  # two invitations of one address at once: one wins
+            raise errors.Conflict(
+                f"{email} was invited by someone else at the same moment; try again."
+            ) from None
+
+    async def _invite(
+        self, user_id: str, my_email: str, vault_ref: str, email: str, role: str
+    ) -> Invitation:
         async with self._db.write() as conn:
             vault = await self._managed(conn, user_id, vault_ref)
             if email == my_email.strip().lower():

@@ -82,7 +82,7 @@ COMMANDS |= {
     "diff": ("better_skills.cli.commands.diff", "Show what `update` would change."),
     "delete": ("better_skills.cli.commands.delete", "Delete a skill."),
     "references": ("better_skills.cli.commands.references", "Skills that mention a skill."),
-    "vaults": ("better_skills.cli.commands.vaults", "List your vaults, role and access."),
+    "vaults": ("better_skills.cli.commands.vaults", "List your vaults; manage team vaults."),
     "enable": (
         "better_skills.cli.commands.vaults:enable_command",
         "Include a vault in sync again.",

@@ -282,6 +282,70 @@ class VaultClient:
             data={"details": details} if details else None,
         )
 
+    # -- team vaults (issue 14, branch teams) ----------------------------------------------
+
+    def create_vault(
+        self, name: str, *, slug: str | None = None, color: str | None = None
+    ) -> dict[str, Any]:
+        """``POST /api/v1/vaults``: a new team vault, the caller its owner."""
+        body: dict[str, Any] = {"name": name}
+        if slug:
+            body["slug"] = slug
+        if color:
+            body["color"] = color
+        return _object(self._json("POST", "/api/v1/vaults", json_body=body, expect=(201,)))
+
+    def members(self, vault: str) -> list[dict[str, Any]]:
+        """``GET /api/v1/vaults/{id}/members`` (``vault`` is an id or a slug)."""
+        path = f"/api/v1/vaults/{_segment(vault)}/members"
+        return _items(self._json("GET", path, max_bytes=MAX_LIST_BYTES))
+
+    def set_role(self, vault: str, user: str, role: str) -> dict[str, Any]:
+        """``PATCH /api/v1/vaults/{id}/members/{user}`` (``user`` is an id or an email)."""
+        path = f"/api/v1/vaults/{_segment(vault)}/members/{_segment(user)}"
+        return _object(self._json("PATCH", path, json_body={"role": role}))
+
+    def remove_member(self, vault: str, user: str) -> None:
+        """``DELETE /api/v1/vaults/{id}/members/{user}``."""
+        path = f"/api/v1/vaults/{_segment(vault)}/members/{_segment(user)}"
+        self._check(self.api.send("DELETE", path, auth=True), (204,))
+
+    def invite(self, vault: str, email: str, role: str = "member") -> dict[str, Any]:
+        """``POST /api/v1/vaults/{id}/invitations``: valid 14 days."""
+        path = f"/api/v1/vaults/{_segment(vault)}/invitations"
+        body = {"email": email, "role": role}
+        return _object(self._json("POST", path, json_body=body, expect=(201,)))
+
+    def vault_invitations(self, vault: str) -> list[dict[str, Any]]:
+        """``GET /api/v1/vaults/{id}/invitations``: the vault's pending invitations."""
+        path = f"/api/v1/vaults/{_segment(vault)}/invitations"
+        return _items(self._json("GET", path, max_bytes=MAX_LIST_BYTES))
+
+    def revoke_invitation(self, vault: str, invitation_id: str) -> None:
+        """``DELETE /api/v1/vaults/{id}/invitations/{invitation_id}``."""
+        path = f"/api/v1/vaults/{_segment(vault)}/invitations/{_segment(invitation_id)}"
+        self._check(self.api.send("DELETE", path, auth=True), (204,))
+
+    def invitations(self) -> list[dict[str, Any]]:
+        """``GET /api/v1/invitations``: pending invitations to the caller's email."""
+        return _items(self._json("GET", "/api/v1/invitations", max_bytes=MAX_LIST_BYTES))
+
+    def answer_invitation(self, invitation_id: str, *, accept: bool) -> dict[str, Any]:
+        """``POST /api/v1/invitations/{id}/accept`` (the vault) or ``/decline``."""
+        verb = "accept" if accept else "decline"
+        path = f"/api/v1/invitations/{_segment(invitation_id)}/{verb}"
+        return _object(self._json("POST", path, json_body={}))
+
+    def leave(self, vault: str) -> None:
+        """``POST /api/v1/vaults/{id}/leave``."""
+        path = f"/api/v1/vaults/{_segment(vault)}/leave"
+        self._check(self.api.send("POST", path, auth=True), (204,))
+
+    def transfer(self, vault: str, user: str) -> dict[str, Any]:
+        """``POST /api/v1/vaults/{id}/transfer``: ``user`` becomes the owner."""
+        path = f"/api/v1/vaults/{_segment(vault)}/transfer"
+        return _object(self._json("POST", path, json_body={"user_id": user}))
+
 
 def _segment(value: str) -> str:
     """One URL path segment, percent-encoded (a slug or id never changes the path: ``.`` and

@@ -66,6 +66,7 @@ def _one_line(exc: BaseException) -> str:
 EXIT_DATABASE = 1
 EXIT_SETTINGS = 2
 EXIT_CANNOT_LISTEN = 3
+#: ``admin ...`` refused (no such account, slug taken, bad value): admin.EXIT_REFUSED, 4.
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -201,12 +202,22 @@ def main(argv: list[str] | None = None) -> int:
         "variables and a .env file in the working directory (see the README).",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.parse_args(argv)
+    from better_skills.server import admin
+
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    admin.add_parser(subparsers)
+    args = parser.parse_args(argv)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"better-skills-server: {exc}", file=sys.stderr)
         return EXIT_SETTINGS
+    if args.command == "admin":
+        try:
+            return admin.run(args, settings)
+        except Exception as exc:  # the database is unreachable or refuses: one line
+            print(f"better-skills-server admin: {_one_line(exc)}", file=sys.stderr)
+            return EXIT_DATABASE
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 
@@ -40,6 +41,9 @@ users = Table(
     Column("email_verified", Boolean, nullable=False, default=False),
     Column("image", Text, nullable=True),
     Column("password_hash", Text, nullable=True),
+    # A server administrator (``better-skills-server admin grant``): may create team vaults
+    # when TEAM_VAULTS=admins.
+    Column("is_admin", Boolean, nullable=False, server_default=false()),
     Column("created_at", BigInteger, nullable=False),
     Column("updated_at", BigInteger, nullable=False),
 )
@@ -298,4 +302,36 @@ skill_share_files = Table(
     Column("path", String(255), nullable=False),
     Column("kind", String(16), nullable=False),
     Column("content", LargeBinary, nullable=False),  # the bytes as stored then
+)
+
+
+# --- Team vaults (issue 14): invitations by email. Migration 0007 creates this block.
+
+vault_invitations = Table(
+    "vault_invitations",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("vault_id", String(36), ForeignKey("vaults.id", ondelete="CASCADE"), nullable=False),
+    Column("email", String(320), nullable=False),  # normalised like users.email
+    Column("role", String(16), nullable=False),  # "admin" or "member"
+    # pending -> accepted | declined | revoked; a pending row past expires_at is expired.
+    Column("status", String(16), nullable=False),
+    Column("invited_by", String(32), ForeignKey("users.id", ondelete="SET NULL"), nullable=True),
+    Column("created_at", BigInteger, nullable=False),
+    Column("updated_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Column("accepted_at", BigInteger, nullable=True),
+    Column("declined_at", BigInteger, nullable=True),
+    Column("revoked_at", BigInteger, nullable=True),
+    Index("ix_vault_invitations_email", "email"),
+    Index("ix_vault_invitations_vault_id", "vault_id"),
+    # One pending invitation per address and vault: inviting again refreshes it.
+    Index(
+        "uq_vault_invitations_pending",
+        "vault_id",
+        "email",
+        unique=True,
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
 )

@@ -96,6 +96,8 @@ class Settings:
     max_file_bytes: int = 1024 * 1024
     max_skill_bytes: int = 10 * 1024 * 1024
     max_skill_files: int = 1000
+    #: Who may create team vaults (issue 14): "anyone" signed in, or server "admins".
+    team_vaults: str = "anyone"
 
     @property
     def is_sqlite(self) -> bool:
@@ -258,7 +260,10 @@ def load_settings(
         max_skill_files=_int(
             "MAX_SKILL_FILES", get("MAX_SKILL_FILES", "1000"), low=1, high=100_000
         ),
+        team_vaults=get("TEAM_VAULTS", "anyone").lower() or "anyone",
     )
+    if settings.team_vaults not in ("anyone", "admins"):
+        raise SettingsError(f"TEAM_VAULTS: expected anyone or admins, got {settings.team_vaults!r}")
     if not settings.is_sqlite and settings.secret_key is None:
         raise SettingsError(
             "SECRET_KEY: required with PostgreSQL so that every replica shares one key"

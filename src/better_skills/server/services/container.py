@@ -14,6 +14,7 @@ from better_skills.server.services.rate_limit import RateLimiter
 from better_skills.server.services.sessions import SessionService
 from better_skills.server.services.shares import ShareService
 from better_skills.server.services.skills import SkillService, limits_of
+from better_skills.server.services.teams import TeamService
 from better_skills.server.services.tokens import TokenService
 from better_skills.server.services.vaults import VaultService
 from better_skills.server.settings import Settings
@@ -43,6 +44,7 @@ class Services:
     vaults: VaultService
     skills: SkillService
     shares: ShareService
+    teams: TeamService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -73,4 +75,5 @@ class Services:
             vaults,
             skills,
             ShareService(db, clock, skills),
+            TeamService(db, clock, settings.team_vaults),
         )

@@ -8,6 +8,7 @@ none).
 * ``auth``: sign in, sign up, sign out; ``device``: the approval of a device code;
   ``account``: the landing and account pages; ``tokens``: personal access tokens on it;
   ``share``: the public share page and the forms that import and create shares.
+  ``settings``: vault switches, invitations, team vaults, deleting the account.
 
 Handlers translate HTTP to service calls and render every expected failure as a page with a
 4xx status, never a 500 or a JSON body.
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from better_skills.server.routers.pages import account, auth, device, share, tokens
+from better_skills.server.routers.pages import account, auth, device, settings, share, tokens
 from better_skills.server.routers.pages._forms import safe_next
 
 __all__ = ["router", "safe_next"]
@@ -28,3 +29,4 @@ router.include_router(auth.router)
 router.include_router(device.router)
 router.include_router(tokens.router)
 router.include_router(share.router)
+router.include_router(settings.router)

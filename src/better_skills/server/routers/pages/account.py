@@ -93,6 +93,10 @@ async def account_page(
         for row in rows
     ]
     listed.sort(key=lambda s: not s["current"])  # stable: the rest stay newest first
+    invitations = [
+        {"item": i, "expires": moment(i.expires_at, now)}
+        for i in await services(request).teams.my_invitations(user_id)
+    ]
     access_tokens = [
         {
             "id": token.id,
@@ -111,6 +115,7 @@ async def account_page(
         sessions=listed,
         has_terminal=any(s["is_device"] for s in listed),
         access_tokens=access_tokens,
+        invitations=invitations,
         token_form=tokens or TokenForm(),
         expiry_choices=EXPIRY_CHOICES,
         csrf_token=session_csrf(request, view),

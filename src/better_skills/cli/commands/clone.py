@@ -70,6 +70,8 @@ def command(
 def skill_files(skill: dict[str, Any]) -> dict[str, bytes]:
     """The files of a ``?content=1`` answer, each checked against its ``sha256``."""
     files: dict[str, bytes] = {}
+    if not isinstance(skill, dict) or not isinstance(skill.get("files") or [], list):
+        raise UnexpectedResponse("The server's answer is not a skill with its files.")
     for item in skill.get("files") or []:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
             raise UnexpectedResponse("The server sent a skill file without a path.")

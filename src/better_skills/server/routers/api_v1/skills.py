@@ -182,9 +182,13 @@ async def delete_skill(
 @router.get(
     "/skills/{skill_id}/files/{path:path}",
     summary="The raw bytes of one file",
+    response_class=Response,
     responses={
         **errors_for(),
-        200: {"content": {"application/octet-stream": {}}, "description": "The file"},
+        200: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The file, with the media type of its extension",
+        },
         304: {"description": "If-None-Match names the current etag"},
     },
 )

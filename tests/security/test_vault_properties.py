@@ -241,7 +241,7 @@ hostile_file = st.fixed_dictionaries(
 hostile_skill = st.one_of(
     json_values,
     st.fixed_dictionaries(
-        {"files": st.one_of(st.lists(st.one_of(hostile_file, json_values), max_size=5), json_values)},
+        {"files": st.one_of(st.lists(hostile_file | json_values, max_size=5), json_values)},
         optional={"id": json_values, "content_hash": json_values},
     ),
 )

@@ -5,10 +5,11 @@ Plain frozen dataclasses, no I/O: ``store.py`` reads and writes them, ``plan.py`
 
 from __future__ import annotations
 
-from better_skills.client.text import clean
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from better_skills.client.text import clean
 
 __all__ = [
     "DiskState",

@@ -12,7 +12,7 @@ Positive cases carry a real bearer token most of the time, and half of the time 
 (skills, files, vaults, tokens, slugs) in their path parameters and inputs, so they get past
 the 404 into the code behind it.
 
-Cases: ``FUZZ_VAULT_EXAMPLES`` per generation mode and backend (CI: 60, about 15 s a
+Cases: ``FUZZ_VAULT_EXAMPLES`` per generation mode and backend (CI: 40, about 10 s a
 backend). The long pass, ``BS_FUZZ_LONG=1`` (2,500 per mode and backend: 10,000 on both):
 
     BS_FUZZ_LONG=1 .venv/bin/pytest tests/security/test_fuzz_vault.py -s -p no:xdist
@@ -45,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.security.conftest import cheap_password_hashing
 
 LONG = os.environ.get("BS_FUZZ_LONG") == "1"
-EXAMPLES = int(os.environ.get("FUZZ_VAULT_EXAMPLES", "2500" if LONG else "60"))
+EXAMPLES = int(os.environ.get("FUZZ_VAULT_EXAMPLES", "2500" if LONG else "40"))
 VAULT_PATHS = r"^/(api/v1|trpc)/"
 CHECKS = [
     not_a_server_error,
@@ -240,3 +240,25 @@ def report_totals() -> Any:
     yield
     if TOTALS:
         print(f"\nschemathesis vault total: {TOTALS}")
+
+
+def test_every_trpc_procedure_is_documented_with_its_input_schema() -> None:
+    from better_skills.server.routers.trpc import document_procedures
+    from better_skills.server.trpc.procedures import PROCEDURES
+
+    document: dict[str, Any] = {"paths": {}}
+    document_procedures(document)
+    schemas = document["components"]["schemas"]
+    for name, proc in PROCEDURES.items():
+        method = "get" if proc.kind == "query" else "post"
+        operation = document["paths"][f"/trpc/{name}"][method]
+        assert {"200", "400", "401", "404", "429"} <= set(operation["responses"])
+        if proc.model is None:
+            continue
+        if method == "get":
+            (param,) = operation["parameters"]
+            ref = param["content"]["application/json"]["schema"]["$ref"]
+        else:
+            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        schema = schemas[ref.rsplit("/", 1)[1]]
+        assert set(schema["properties"]) == set(proc.model.model_fields), name

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -184,6 +185,8 @@ def run_fuzz(app: Any, examples: int) -> dict[str, int]:
             )
             check_answer(case, response)
             case.validate_response(response, checks=checks)
+            if LONG and counts["cases"] % 250 == 0:  # the long pass shows how far it got
+                print(f"schemathesis vault: {counts}", file=sys.stderr, flush=True)
 
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             strategy = schema.as_strategy(mode)

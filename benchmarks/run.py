@@ -61,6 +61,7 @@ RAISED_LIMITS = {
     "RATE_LIMIT_DEVICE_CODE": "1000000000/1m",
     "RATE_LIMIT_USER_CODE": "1000000000/1m",
     "RATE_LIMIT_SIGN_IN": "1000000000/1m",
+    "RATE_LIMIT_WRITES": "1000000000/1m",
 }
 #: The shortest interval the server allows, so the pending-path codes can be polled once a
 #: second each without earning slow_down.

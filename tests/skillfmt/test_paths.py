@@ -135,7 +135,12 @@ def test_normalize_reference(target: str, expected: str) -> None:
         ("---", "!!!", "unknown-vault--unnamed-skill"),
         ("a" * 100, "b", "a" * 80 + "--b"),
         ("v", "my.skill_1", "v--my.skill_1"),
-        ("../..", "..", "unnamed-skill"),  # only dots and dashes: the sanitiser empties it
+        # Only dots and dashes: the segment counts as empty, so the "--" always stays (issue
+        # 18: vault "lock.json" + skill "." used to give the key "lock.json", the lock file).
+        ("../..", "..", "unknown-vault--unnamed-skill"),
+        ("lock.json", ".", "lock.json--unnamed-skill"),
+        ("..", "lock.json", "unknown-vault--lock.json"),
+        ("v", "...", "v--unnamed-skill"),
     ],
 )
 def test_install_key(vault: str, skill: str, key: str) -> None:

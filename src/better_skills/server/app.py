@@ -10,6 +10,7 @@ import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
@@ -208,6 +209,18 @@ async def _ensure_vault_defaults_later(services: Services) -> None:
             return
 
 
+def _document_trpc(app: FastAPI) -> None:
+    """The OpenAPI document gets one operation per ``/trpc`` procedure (see routers/trpc.py)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            trpc.document_procedures(generate())
+        return app.openapi_schema  # type: ignore[return-value]
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     """The application; with no arguments it reads settings from the environment."""
     settings = settings or load_settings()
@@ -248,6 +261,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(tokens_api.router)
     app.include_router(error_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _document_trpc(app)
     _install_error_handlers(app)
     app.add_middleware(
         ApiBodyLimit, cap=body_cap(settings.max_skill_bytes, settings.max_skill_files)

@@ -87,6 +87,8 @@ class Settings:
     sign_in_email_limit: RateLimit = RateLimit(100, 15 * 60)
     sign_up_limit: RateLimit = RateLimit(20, 60 * 60)
     device_code_limit: RateLimit = RateLimit(60, 10 * 60)
+    #: Writes per user (skill creates, updates, deletes; shares and invitations): issue 18.
+    write_limit: RateLimit = RateLimit(600, 10 * 60)
     trusted_origins: tuple[str, ...] = field(default=())
     header_timeout: float = 10.0
     body_timeout: float = 30.0
@@ -244,6 +246,7 @@ def load_settings(
         device_code_limit=RateLimit.parse(
             "RATE_LIMIT_DEVICE_CODE", get("RATE_LIMIT_DEVICE_CODE", "60/10m")
         ),
+        write_limit=RateLimit.parse("RATE_LIMIT_WRITES", get("RATE_LIMIT_WRITES", "600/10m")),
         trusted_origins=(public_origin, *extra_origins),
         header_timeout=parse_duration("HEADER_TIMEOUT", get("HEADER_TIMEOUT", "10s")),
         body_timeout=parse_duration("BODY_TIMEOUT", get("BODY_TIMEOUT", "30s")),

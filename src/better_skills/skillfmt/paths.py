@@ -151,7 +151,12 @@ _KEY_RUNS = re.compile(r"[^a-z0-9._-]+")
 
 def _key_segment(value: str, fallback: str) -> str:
     segment = _KEY_RUNS.sub("-", value.strip().lower()).strip("-")[:80]
-    return segment or fallback
+    # A segment of only dots and dashes would be stripped away by the final sanitiser, taking
+    # the "--" with it: vault "lock.json" + skill "." became the key "lock.json", the store's
+    # own lock file (issue 18, a hostile manifest). Such a segment counts as empty.
+    if not segment.strip(".-"):
+        return fallback
+    return segment
 
 
 def install_key(vault_slug: str, skill_slug: str) -> str:

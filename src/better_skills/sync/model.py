@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from better_skills.client.text import clean
+
 __all__ = [
     "DiskState",
     "LinkState",
@@ -37,7 +39,8 @@ class ManifestItem:
     @property
     def label(self) -> str:
         vault = str(self.vault.get("name") or "").strip() or "unnamed vault"
-        return f"{vault} / {self.name}"
+        # Names come from the server: printable text only (no escape sequences), issue 18.
+        return clean(f"{vault} / {self.name}", max_length=300)
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ class LockEntry:
     @property
     def label(self) -> str:
         vault = str(self.vault.get("name") or "").strip() or "unnamed vault"
-        return f"{vault} / {self.name or self.slug or self.key}"
+        return clean(f"{vault} / {self.name or self.slug or self.key}", max_length=300)
 
     @property
     def is_share(self) -> bool:

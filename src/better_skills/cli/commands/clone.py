@@ -34,6 +34,7 @@ from better_skills.cli.skill_online import (
     write_marker,
 )
 from better_skills.client.errors import UnexpectedResponse
+from better_skills.skillfmt.paths import check_slug
 
 __all__ = ["CloneOptions", "command", "run", "skill_files"]
 
@@ -70,6 +71,8 @@ def command(
 def skill_files(skill: dict[str, Any]) -> dict[str, bytes]:
     """The files of a ``?content=1`` answer, each checked against its ``sha256``."""
     files: dict[str, bytes] = {}
+    if not isinstance(skill, dict) or not isinstance(skill.get("files") or [], list):
+        raise UnexpectedResponse("The server's answer is not a skill with its files.")
     for item in skill.get("files") or []:
         if not isinstance(item, dict) or not isinstance(item.get("path"), str):
             raise UnexpectedResponse("The server sent a skill file without a path.")
@@ -143,6 +146,13 @@ def run(options: CloneOptions, deps: Deps) -> int:
         skill = vault_api.resolve(wanted, content=True)
         server = vault_api.api.base_url
     slug = str(skill.get("slug") or "skill")
+    if not options.to and check_slug(slug) is not None:
+        # The default folder is ./SLUG: a slug from a hostile server such as "../../x" or
+        # "/tmp/x" would put the folder anywhere (issue 18). The server only stores valid ones.
+        raise UnexpectedResponse(
+            f"The server sent a skill slug that is not a folder name ({safe(slug, max_length=80)});"
+            " nothing was written. Choose the folder with --to DIR."
+        )
     target = cwd / Path(options.to).expanduser() if options.to else cwd / slug
     if target.exists() and not target.is_dir():
         raise FolderError("not_a_directory", f"{show_path(target)} is not a folder.")
@@ -171,5 +181,8 @@ def run(options: CloneOptions, deps: Deps) -> int:
         )
         return 0
     out.success(f"Cloned {label(skill)} into {show_path(root)} ({len(files)} files).")
-    out.info(f"Send changes back with `better-skills update {label(skill)} --from {target}`.")
+    out.info(
+        f"Send changes back with `better-skills update {label(skill)}"
+        f" --from {safe(target, max_length=1000)}`."
+    )
     return 0

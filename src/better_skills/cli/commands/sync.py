@@ -130,18 +130,20 @@ def run(options: SyncOptions, deps: Deps) -> int:
 
 
 def _print_plan(out: Any, plan: Any) -> None:
+    from better_skills.cli.output import safe
+
     if not plan.actions:
         out.data("nothing to do: everything is up to date")
         return
     for action in plan.actions:
-        line = f"{action.kind:<8} {action.key}  ({action.label})"
+        line = f"{action.kind:<8} {safe(action.key)}  ({safe(action.label)})"
         if action.reason:
-            line += f": {action.reason}"
+            line += f": {safe(action.reason)}"
         out.data(line)
         for path in action.links:
-            out.data(f"           link   {path}")
+            out.data(f"           link   {safe(path, max_length=4096)}")
         for path in action.unlinks:
-            out.data(f"           unlink {path}")
+            out.data(f"           unlink {safe(path, max_length=4096)}")
 
 
 def _print_summary(out: Any, result: Any) -> None:

@@ -33,7 +33,8 @@ router = APIRouter(tags=["trpc"])
 MAX_BATCH = 20
 
 
-async def _call(ctx: Context, path: str, method: str, raw: Any) -> dict[str, Any]:
+async def _call(ctx: Context, path: str, method: str, raw: Any, waits: list[int]) -> dict[str, Any]:
+    """One call's envelope; the seconds a TOO_MANY_REQUESTS asks to wait go into ``waits``."""
     try:
         proc = PROCEDURES.get(path)
         if proc is None:
@@ -55,7 +56,10 @@ async def _call(ctx: Context, path: str, method: str, raw: Any) -> dict[str, Any
     except TrpcError as exc:
         return failure(exc, path)
     except errors.OAuthError as exc:
-        return failure(from_service_error(exc), path)
+        error = from_service_error(exc)
+        if error.retry_after is not None:
+            waits.append(error.retry_after)
+        return failure(error, path)
 
 
 def _parse_input(text: str | None) -> Any:
@@ -85,6 +89,7 @@ async def _handle(request: Request, paths: str) -> Response:
     batched = request.query_params.get("batch") in ("1", "true")
     names = paths.split(",") if batched else [paths]
     ctx = Context(request)
+    waits: list[int] = []
     try:
         if len(names) > MAX_BATCH:
             raise TrpcError("BAD_REQUEST", f"A batch holds at most {MAX_BATCH} calls")
@@ -104,45 +109,118 @@ async def _handle(request: Request, paths: str) -> Response:
         entries = [failure(exc, name) for name in names]
     else:
         entries = [
-            await _call(ctx, n, request.method, i) for n, i in zip(names, inputs, strict=True)
+            await _call(ctx, n, request.method, i, waits)
+            for n, i in zip(names, inputs, strict=True)
         ]
     statuses = {e["error"]["data"]["httpStatus"] if "error" in e else 200 for e in entries}
     status = statuses.pop() if len(statuses) == 1 else 207
-    return JSONResponse(
-        entries if batched else entries[0],
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
+    headers = {"Cache-Control": "no-store"}
+    if waits:
+        headers["Retry-After"] = str(max(1, max(waits)))
+    return JSONResponse(entries if batched else entries[0], status_code=status, headers=headers)
 
 
-TRPC_ANSWER = {
-    "description": "A tRPC envelope ({result:{data}} or {error}), or a list of them with ?batch=1",
-    "content": {"application/json": {"schema": {"anyOf": [{"type": "object"}, {"type": "array"}]}}},
-}
-#: Every status a call can end with (207: the calls of a batch ended differently).
-RESPONSES: dict[int | str, dict] = {
-    status: {**TRPC_ANSWER, "description": f"{TRPC_ANSWER['description']} ({status})"}
-    for status in (200, 207, 400, 401, 403, 404, 405, 409, 412, 413, 415, 429, 500)
-}
-QUERIES = ", ".join(sorted(n for n, p in PROCEDURES.items() if p.kind == "query"))
-MUTATIONS = ", ".join(sorted(n for n, p in PROCEDURES.items() if p.kind == "mutation"))
-
-
-@router.get(
-    "/trpc/{paths:path}",
-    summary="tRPC query (original TypeScript CLI)",
-    description=f"Input: `?input=<JSON>` (`?batch=1`: keyed by position). Queries: {QUERIES}.",
-    responses=RESPONSES,
-)
+@router.get("/trpc/{paths:path}", include_in_schema=False)
 async def trpc_query(request: Request, paths: str) -> Response:
     return await _handle(request, paths)
 
 
-@router.post(
-    "/trpc/{paths:path}",
-    summary="tRPC mutation (original TypeScript CLI)",
-    description=f"Input: the JSON body (`?batch=1`: keyed by position). Mutations: {MUTATIONS}.",
-    responses=RESPONSES,
-)
+@router.post("/trpc/{paths:path}", include_in_schema=False)
 async def trpc_mutation(request: Request, paths: str) -> Response:
     return await _handle(request, paths)
+
+
+# -- The OpenAPI document: one operation per procedure ---------------------------------------
+#
+# The two routes above serve every procedure; the document describes each one on its own path
+# (GET for a query with ``?input=<JSON>``, POST for a mutation with a JSON body), its input
+# schema generated from the same pydantic model ``_call`` validates with, so that schemathesis
+# can fuzz them (tests/security/test_fuzz_vault.py). The wire is unchanged.
+
+_SUCCESS = {
+    "type": "object",
+    "required": ["result"],
+    "properties": {"result": {"type": "object", "required": ["data"], "properties": {"data": {}}}},
+}
+_FAILURE = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "code", "data"],
+            "properties": {
+                "message": {"type": "string"},
+                "code": {"type": "integer"},
+                "data": {
+                    "type": "object",
+                    "required": ["code", "httpStatus", "path"],
+                    "properties": {
+                        "code": {"type": "string"},
+                        "httpStatus": {"type": "integer"},
+                        "path": {"type": "string"},
+                    },
+                },
+            },
+        }
+    },
+}
+_BATCH_NOTE = (
+    ' With `?batch=1` the paths are comma-joined, inputs keyed by position (`{"0": …}`) and'
+    " the answer is a list of envelopes (207 when they end differently)."
+)
+#: Every status a single call can end with; each error is the tRPC error envelope.
+_ERROR_STATUSES = (400, 401, 403, 404, 405, 409, 412, 413, 429)
+
+
+def _responses() -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "200": {
+            "description": "Success envelope `{result: {data}}`",
+            "content": {"application/json": {"schema": _SUCCESS}},
+        }
+    }
+    for status in _ERROR_STATUSES:
+        out[str(status)] = {
+            "description": f"tRPC error envelope ({status})",
+            "content": {"application/json": {"schema": _FAILURE}},
+        }
+    out["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
+    return out
+
+
+def document_procedures(document: dict[str, Any]) -> None:
+    """Add ``/trpc/<name>`` for every procedure to an OpenAPI ``document``."""
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, proc in sorted(PROCEDURES.items()):
+        operation: dict[str, Any] = {
+            "tags": ["trpc"],
+            "summary": f"tRPC {proc.kind} {name} (original TypeScript CLI)",
+            "operationId": "trpc_" + name.replace(".", "_"),
+            "responses": _responses(),
+        }
+        if proc.model is not None:
+            model = proc.model.model_json_schema(ref_template="#/components/schemas/Trpc{model}")
+            for sub, sub_schema in model.pop("$defs", {}).items():
+                schemas[f"Trpc{sub}"] = sub_schema
+            schemas[f"Trpc{proc.model.__name__}"] = model
+            ref = {"$ref": f"#/components/schemas/Trpc{proc.model.__name__}"}
+            required = bool(model.get("required"))
+            if proc.kind == "query":
+                operation["description"] = "Input: `?input=<JSON>`." + _BATCH_NOTE
+                operation["parameters"] = [
+                    {
+                        "name": "input",
+                        "in": "query",
+                        "required": required,
+                        "content": {"application/json": {"schema": ref}},
+                    }
+                ]
+            else:
+                operation["description"] = "Input: the JSON body." + _BATCH_NOTE
+                operation["requestBody"] = {
+                    "required": required,
+                    "content": {"application/json": {"schema": ref}},
+                }
+        method = "get" if proc.kind == "query" else "post"
+        document.setdefault("paths", {})[f"/trpc/{name}"] = {method: operation}

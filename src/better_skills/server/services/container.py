@@ -10,7 +10,7 @@ from better_skills.server.security import Hasher, load_or_create_secret
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountService
 from better_skills.server.services.device_flow import DeviceFlowService
-from better_skills.server.services.rate_limit import RateLimiter
+from better_skills.server.services.rate_limit import RateLimiter, WriteLimits
 from better_skills.server.services.sessions import SessionService
 from better_skills.server.services.shares import ShareService
 from better_skills.server.services.skills import SkillService, limits_of
@@ -37,6 +37,7 @@ class Services:
     hasher: Hasher
     clock: Clock
     limiter: RateLimiter
+    write_limits: WriteLimits
     sessions: SessionService
     accounts: AccountService
     device_flow: DeviceFlowService
@@ -51,6 +52,7 @@ class Services:
         db = Database(create_engine(settings), settings.database_pool_size)
         hasher = Hasher(server_secret(settings))
         limiter = RateLimiter(hasher)
+        write_limits = WriteLimits(db, limiter, clock, settings.write_limit)
         sessions = SessionService(db, hasher, clock, settings.session_ttl)
         tokens = TokenService(db, hasher, clock)
         sessions.tokens = tokens  # one bearer lookup for sessions and access tokens
@@ -61,6 +63,7 @@ class Services:
             db,
             clock,
             limits_of(settings.max_file_bytes, settings.max_skill_bytes, settings.max_skill_files),
+            write_limits,
         )
         return cls(
             settings,
@@ -68,6 +71,7 @@ class Services:
             hasher,
             clock,
             limiter,
+            write_limits,
             sessions,
             accounts,
             device_flow,

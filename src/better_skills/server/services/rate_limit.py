@@ -23,6 +23,7 @@ from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.db import Database
 from better_skills.server.models import rate_limits
 from better_skills.server.security import Hasher
+from better_skills.server.services import Clock, to_ms
 from better_skills.server.settings import RateLimit
 
 
@@ -163,6 +164,37 @@ class RateLimiter:
         """Give back the attempts of a reservation that succeeded (limits count failures)."""
         for hashed, step in reservation.slots:
             await conn.execute(_REFUND, {"hashed": hashed, "step": step})
+
+
+class WriteLimits:
+    """Per-user limits on writes (``RATE_LIMIT_WRITES``), so one account (or a stolen token)
+    cannot flood the database with skills, shares or invitations.
+
+    One call before a write, in the service that makes it, so every surface (``/api/v1``,
+    ``/trpc``, pages) is covered: ``await services.write_limits.charge(user_id)``. Every attempt
+    counts, refused ones too (a flood of invalid writes costs the server as much CPU). A
+    ``bucket`` other than the default keeps its own count; ``rule`` overrides the setting.
+    """
+
+    def __init__(self, db: Database, limiter: RateLimiter, clock: Clock, rule: RateLimit) -> None:
+        self._db = db
+        self._limiter = limiter
+        self._clock = clock
+        self.rule = rule
+
+    async def charge(
+        self, user_id: str, bucket: str = "writes", rule: RateLimit | None = None
+    ) -> None:
+        """Count one write of ``user_id``; :class:`TooManyRequests` (429, ``Retry-After``)
+        when the account is over its limit."""
+        wait = await self._limiter.count(
+            self._db, f"{bucket}:user:{user_id}", rule or self.rule, to_ms(self._clock())
+        )
+        if wait is not None:
+            raise TooManyRequests(
+                f"Too many changes from this account. Try again in {_human(wait)}.",
+                retry_after=wait,
+            )
 
 
 def _human(seconds: int) -> str:

@@ -27,6 +27,7 @@ from better_skills.server.queries import skills as q
 from better_skills.server.queries import vaults as vault_queries
 from better_skills.server.services import Clock, audit, to_ms
 from better_skills.server.services.permissions import access
+from better_skills.server.services.rate_limit import WriteLimits
 from better_skills.server.services.vaults import Vault, VaultRef, find_member_vault
 from better_skills.skillfmt import hashing, mentions, paths
 from better_skills.skillfmt.frontmatter import parse_skill_md
@@ -262,10 +263,19 @@ def _new_id(_path: str) -> str:
 
 
 class SkillService:
-    def __init__(self, db: Database, clock: Clock, limits: Limits) -> None:
+    def __init__(
+        self, db: Database, clock: Clock, limits: Limits, write_limits: WriteLimits | None = None
+    ) -> None:
         self._db = db
         self._clock = clock
         self.limits = limits
+        self._write_limits = write_limits
+
+    async def _charge_write(self, user_id: str) -> None:
+        """Count a create, update or delete against the account's write limit (before any
+        work: refused and invalid attempts count too)."""
+        if self._write_limits is not None:
+            await self._write_limits.charge(user_id)
 
     # -- Reads -------------------------------------------------------------------------------
 
@@ -651,6 +661,7 @@ class SkillService:
         slug: str | None = None,
         ip: str | None = None,
     ) -> Skill:
+        await self._charge_write(user_id)
         prepared = self.prepare(upload)
         slug = self.choose_slug(slug, prepared)
         skill_id = str(uuid.uuid4())
@@ -686,6 +697,7 @@ class SkillService:
         """Replace the whole file set (files not listed are deleted); ``vault`` moves it.
         ``renamed_ids`` (new path -> id of a file of this skill that the set drops) lets a
         renamed file keep its id, as the original's resource ids do (used by /trpc)."""
+        await self._charge_write(user_id)
         prepared = self.prepare(upload)
         if slug is not None:
             slug = self.choose_slug(slug, prepared)
@@ -741,6 +753,7 @@ class SkillService:
     async def delete(
         self, user_id: str, skill_id: str, *, if_match: str | None = None, ip: str | None = None
     ) -> None:
+        await self._charge_write(user_id)
         now = to_ms(self._clock())
         async with self._db.write() as conn:
             row = await self._readable(conn, user_id, skill_id)

@@ -30,10 +30,12 @@ _BY_STATUS = {status: code for code, (_, status) in CODES.items() if code != "PA
 class TrpcError(Exception):
     """An error a procedure answers with: a tRPC code and the message the CLI prints."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        #: Seconds to wait (TOO_MANY_REQUESTS): sent as the answer's ``Retry-After``.
+        self.retry_after = retry_after
 
     @property
     def http_status(self) -> int:
@@ -52,7 +54,7 @@ def from_service_error(exc: errors.OAuthError) -> TrpcError:
             for d in exc.details
         ]
         message = "\n".join([exc.description, *lines])
-    return TrpcError(code, message)
+    return TrpcError(code, message, exc.retry_after)
 
 
 def from_validation_error(exc: ValidationError) -> TrpcError:

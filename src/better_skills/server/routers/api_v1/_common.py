@@ -35,6 +35,7 @@ def errors_for(*codes: int) -> dict[int | str, dict[str, Any]]:
         412: "precondition_failed",
         413: "payload_too_large",
         415: "unsupported_media_type",
+        429: "too_many_requests (RATE_LIMIT_WRITES), with Retry-After",
     }
     extra = {code: {**_ERROR, "description": names[code]} for code in codes}
     return {**ERRORS, **extra}

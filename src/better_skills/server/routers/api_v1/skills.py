@@ -82,7 +82,7 @@ async def list_skills(
     status_code=201,
     summary="Create a skill from its files (SKILL.md required)",
     response_model=SkillOut,
-    responses=errors_for(409, 413, 415),
+    responses=errors_for(409, 413, 415, 429),
 )
 async def create_skill(
     body: CreateSkill, request: Request, principal: CurrentPrincipal, svc: AppServices
@@ -138,7 +138,7 @@ async def get_skill(
     "/skills/{skill_id}",
     summary="Replace the skill's whole file set; `vault` moves it",
     response_model=SkillOut,
-    responses=errors_for(409, 412, 413, 415),
+    responses=errors_for(409, 412, 413, 415, 429),
 )
 async def replace_skill(
     skill_id: str,
@@ -165,7 +165,7 @@ async def replace_skill(
     "/skills/{skill_id}",
     status_code=204,
     summary="Delete a skill",
-    responses=errors_for(412),
+    responses=errors_for(412, 429),
 )
 async def delete_skill(
     skill_id: str,
@@ -182,9 +182,13 @@ async def delete_skill(
 @router.get(
     "/skills/{skill_id}/files/{path:path}",
     summary="The raw bytes of one file",
+    response_class=Response,
     responses={
         **errors_for(),
-        200: {"content": {"application/octet-stream": {}}, "description": "The file"},
+        200: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The file, with the media type of its extension",
+        },
         304: {"description": "If-None-Match names the current etag"},
     },
 )

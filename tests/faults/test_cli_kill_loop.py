@@ -124,15 +124,53 @@ class Home:
         }
 
 
+def installed(home: Home) -> dict[str, object]:
+    """The home's files and links, without the manifest cache (it holds a time of its own)."""
+    return {k: v for k, v in tree(home.path).items() if not k.endswith(".manifest-cache.json")}
+
+
+def assert_same_lock(tested: Home, reference: Home) -> None:
+    """The two locks hold the same entries (times and stat fingerprints aside)."""
+    a = lock_without_times(tested.path)
+    b = lock_without_times(reference.path)
+    for key in sorted(set(a["skills"]) | set(b["skills"])):  # type: ignore[arg-type]
+        x, y = a["skills"].get(key), b["skills"].get(key)  # type: ignore[attr-defined]
+        if x != y and x and y:
+            fields = {f: (x.get(f), y.get(f)) for f in set(x) | set(y) if x.get(f) != y.get(f)}
+            raise AssertionError(f"{key}: {fields}")
+        assert x == y, key
+    assert a == b
+
+
+def timed_sync(home: Home) -> tuple[float, float]:
+    """Sync ``home`` to the end: (seconds in all, seconds from the first skill written)."""
+    started = time.monotonic()
+    process = home.start_sync()
+    applying = wait_for_staging(home, process)
+    assert process.wait(120) == 0
+    ended = time.monotonic()
+    return ended - started, ended - (applying or ended)
+
+
+def wait_for_staging(home: Home, process: subprocess.Popen[bytes]) -> float | None:
+    """When the sync began writing skills (its staging folder appeared); None if it ended
+    first."""
+    staging = home.store / ".staging"
+    while process.poll() is None:
+        if staging.exists():
+            return time.monotonic()
+        time.sleep(0.002)
+    return None
+
+
 def complete(folder: Path) -> bool:
     """A skill folder of ours with every file its marker lists, and nothing else."""
     marker = read_marker(folder)
     return marker is not None and hash_folder(folder) == marker.get("files")
 
 
-def assert_sound(home: Home, before_outside: dict[str, object]) -> bool:
-    """The invariants right after a kill; True if the kill interrupted the apply (a staging
-    folder left, or the store differs from a finished sync's)."""
+def assert_sound(home: Home, before_outside: dict[str, object]) -> None:
+    """The invariants right after a kill."""
     store = home.store
     lock_path = store / "lock.json"
     lock = json.loads(lock_path.read_text()) if lock_path.exists() else {"skills": {}}
@@ -164,7 +202,6 @@ def assert_sound(home: Home, before_outside: dict[str, object]) -> bool:
             else:
                 assert complete(link), link  # a copy: only when symlinks fail
     assert home.outside() == before_outside
-    return (store / ".staging").exists()
 
 
 class Vault:
@@ -218,29 +255,36 @@ def test_sigkill_of_the_cli_at_random_moments_of_sync(
     outside = tested.outside()
 
     rng = random.Random(int(os.environ.get("BS_FAULT_SEED", time.time_ns())))
-    interrupted = finished = 0
+    landed = {"finished": 0, "before any change": 0, "mid-apply": 0, "after the apply": 0}
     for round_no in range(1, ROUNDS + 1):
         vault.change(rng, round_no)
-        started = time.monotonic()
-        done = reference.run("sync")
-        duration = time.monotonic() - started
-        assert done.returncode == 0, done.stderr
+        total, apply_time = timed_sync(reference)
 
+        before, wanted = installed(tested), installed(reference)
         process = tested.start_sync()
-        time.sleep(rng.uniform(0, duration))
+        if round_no % 2:  # anywhere: start-up, manifest, plan, apply, exit
+            time.sleep(rng.uniform(0, total))
+        else:  # inside the apply: once the first skill is being written
+            wait_for_staging(tested, process)
+            time.sleep(rng.uniform(0, apply_time))
         process.send_signal(signal.SIGKILL)
-        code = process.wait(30)
-        finished += code == 0
-        interrupted += assert_sound(tested, outside)
+        if process.wait(30) == 0:
+            landed["finished"] += 1
+        else:
+            now = installed(tested)
+            if now == before:
+                landed["before any change"] += 1
+            elif now == wanted:
+                landed["after the apply"] += 1
+            else:
+                landed["mid-apply"] += 1
+        assert_sound(tested, outside)
 
         repaired = tested.run("sync")
         assert repaired.returncode == 0, repaired.stderr
         assert "edited here" not in repaired.stderr, repaired.stderr
-        assert tree(tested.path) == tree(reference.path)
-        assert lock_without_times(tested.path) == lock_without_times(reference.path)
-    print(
-        f"CLI kills: {ROUNDS} rounds, {ROUNDS - finished} killed before the end "
-        f"({interrupted} inside the apply, staging left), {finished} finished first"
-    )
-    assert ROUNDS - finished >= 1  # at least one kill landed before the sync finished
+        assert installed(tested) == installed(reference)
+        assert_same_lock(tested, reference)
+    print(f"CLI kills in {ROUNDS} rounds: {landed}")
+    assert landed["finished"] < ROUNDS  # the kills did land
     vault.api.close()

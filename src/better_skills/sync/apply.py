@@ -496,7 +496,8 @@ class Executor:
             if refreshed != entry:
                 out[key] = refreshed
             if key not in written:
-                out[key] = _refingerprint(_from_marker(out[key], disk.skill(key)), disk.skill(key))
+                adopted = _from_marker(out[key], disk.skill(key), item)
+                out[key] = _refingerprint(adopted, disk.skill(key))
         return out
 
 
@@ -513,9 +514,10 @@ def _refingerprint(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
     return entry
 
 
-def _from_marker(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
+def _from_marker(entry: LockEntry, on_disk: SkillOnDisk, item: ManifestItem) -> LockEntry:
     """A sync killed after renaming a skill into place but before writing the lock left the
-    lock behind the folder; the folder's marker (matching its files) says what was written."""
+    lock behind the folder; the folder's marker (matching its files) says what was written,
+    and the manifest item it was written from (same id and hash) what the lock says of it."""
     marker = on_disk.marker or {}
     if (
         on_disk.files is None
@@ -525,12 +527,21 @@ def _from_marker(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
         or not isinstance(marker.get("contentHash"), str)
     ):
         return entry
-    return replace(
+    adopted = replace(
         entry,
         files=dict(on_disk.files),
         fingerprint=on_disk.fingerprint,
         content_hash=marker["contentHash"],
         updated_at=str(marker.get("installedAt") or entry.updated_at),
+    )
+    if item.id != entry.skill_id or item.content_hash != marker["contentHash"]:
+        return adopted
+    return replace(
+        adopted,
+        slug=item.slug,
+        name=item.name,
+        description=item.description,
+        remote_updated_at=item.updated_at,
     )
 
 

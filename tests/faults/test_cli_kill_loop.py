@@ -254,7 +254,9 @@ def test_sigkill_of_the_cli_at_random_moments_of_sync(
     assert tested.run("sync").returncode == 0
     outside = tested.outside()
 
-    rng = random.Random(int(os.environ.get("BS_FAULT_SEED", time.time_ns())))
+    seed = int(os.environ.get("BS_FAULT_SEED", time.time_ns() % 1_000_000))
+    print(f"BS_FAULT_SEED={seed}", flush=True)  # to replay a failure
+    rng = random.Random(seed)
     landed = {"finished": 0, "before any change": 0, "mid-apply": 0, "after the apply": 0}
     for round_no in range(1, ROUNDS + 1):
         vault.change(rng, round_no)

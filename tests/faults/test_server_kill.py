@@ -139,7 +139,9 @@ def test_sigkill_in_the_middle_of_skill_updates(pausable_server: LiveServer, bac
     assert scene.check() == "b"
 
     # 2. At random moments of the update (sending, parsing, checking, writing, committing).
-    rng = random.Random(int(os.environ.get("BS_FAULT_SEED", time.time_ns())))
+    seed = int(os.environ.get("BS_FAULT_SEED", time.time_ns() % 1_000_000))
+    print(f"BS_FAULT_SEED={seed}", flush=True)  # to replay a failure
+    rng = random.Random(seed)
     outcomes = {"old": 0, "new": 0}
     for _ in range(KILLS):
         target = scene.other()

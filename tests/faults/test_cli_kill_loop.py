@@ -82,7 +82,9 @@ class Home:
         (path / ".claude" / "settings.json").write_text("{}\n")
         assert self.run("config", "--agents", "claude-code,codex,cursor").returncode == 0
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, preexec_fn: Callable[[], None] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*executable(), *args],
             env=self.env,
@@ -92,6 +94,7 @@ class Home:
             timeout=120,
             stdin=subprocess.DEVNULL,
             check=False,
+            preexec_fn=preexec_fn,
         )
 
     def start_sync(self) -> subprocess.Popen[bytes]:

@@ -288,6 +288,17 @@ class Executor:
         staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
         temp = Path(tempfile.mkdtemp(prefix="new-", dir=staging))
+        try:
+            return self._fill_and_swap(temp, key, item, bundle, stamp)
+        except BaseException:
+            # At once, not at the end of the run: on a full disk the space of this skill's
+            # partial files is what the other skills and the lock need.
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+
+    def _fill_and_swap(
+        self, temp: Path, key: str, item: ManifestItem, bundle: Bundle, stamp: str
+    ) -> tuple[dict[str, str], str]:
         hashes: dict[str, str] = {}
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         for path, data in bundle.files.items():
@@ -324,7 +335,11 @@ class Executor:
         if stat.S_ISDIR(info.st_mode):
             old = Path(tempfile.mkdtemp(prefix="old-", dir=self.root / STAGING))
             os.rename(canonical, old / "skill")
-            os.rename(new, canonical)
+            try:
+                os.rename(new, canonical)
+            except OSError:
+                os.rename(old / "skill", canonical)  # the old version stays installed
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:  # a file or a planted symlink: removed, never followed
             os.unlink(canonical)

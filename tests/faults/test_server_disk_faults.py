@@ -147,3 +147,33 @@ def test_a_really_full_disk_under_sqlite_is_a_503_everywhere(backend: str, tmp_p
     finally:
         server.stop()
         subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_read_only_sqlite_database_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    """A database the server cannot write (a read-only mount as root, a read-only folder and
+    file otherwise): the server does not start half-way; it exits 1 (README: "the database
+    cannot be opened or migrated") with one line saying so, no traceback."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    server = LiveServer(f"sqlite:///{folder / 'better-skills.db'}", tmp_path, {})
+    server.start(timeout=120)
+    server.stop()
+    if can_mount():
+        subprocess.run(["mount", "--bind", str(folder), str(folder)], check=True)
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(folder)], check=True)
+    else:
+        for path in folder.iterdir():
+            path.chmod(0o400)
+        folder.chmod(0o500)
+    try:
+        with pytest.raises(RuntimeError, match="exited early"):
+            server.start(timeout=120)
+        assert server.process is not None and server.process.wait(10) == 1
+        last = server.log().strip().splitlines()[-1]
+        assert last.startswith("better-skills-server: cannot prepare the database at "), last
+        assert "Traceback" not in server.log()
+    finally:
+        if can_mount():
+            subprocess.run(["umount", "-l", str(folder)], check=False)
+        else:
+            folder.chmod(0o700)

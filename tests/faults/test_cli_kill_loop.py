@@ -290,6 +290,7 @@ def test_sigkill_of_the_cli_at_random_moments_of_sync(
         assert "edited here" not in repaired.stderr, repaired.stderr
         assert installed(tested) == installed(reference)
         assert_same_lock(tested, reference)
+        print(f"round {round_no}: {landed}", flush=True)
     print(f"CLI kills in {ROUNDS} rounds: {landed}")
     assert landed["finished"] < ROUNDS  # the kills did land
     vault.api.close()

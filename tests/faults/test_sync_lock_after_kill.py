@@ -8,6 +8,7 @@ of a skill whose new files the killed sync had already put in place.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,24 @@ def test_the_sync_after_a_kill_before_the_lock_write_completes_the_lock(
     a, b = lock_without_times(killed), lock_without_times(clean)
     assert a["skills"]["personal--s0"]["source"]["remoteUpdatedAt"] == stage(1).stamp  # type: ignore[attr-defined,index]
     assert a == b
+
+
+def test_temporary_files_of_a_killed_state_write_are_removed_and_nothing_else(
+    tmp_path: Path,
+) -> None:
+    """A kill inside the atomic write of ``lock.json`` or the manifest cache leaves its
+    temporary file; the next sync removes it (found by the CLI kill loop: they piled up),
+    and leaves alone files that only look similar."""
+    assert sync(tmp_path, stage(0)).result.ok  # type: ignore[union-attr]
+    store = tmp_path / ".better-skills" / "skills"
+    leftovers = [
+        tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=store)[1]
+        for name in ("lock.json", ".manifest-cache.json")
+    ]
+    others = [store / ".notes.tmp", store / ".lock.json.tmp", store / "lock.json.abcdefgh.tmp"]
+    for other in others:
+        other.write_text("not ours\n")
+
+    assert sync(tmp_path, stage(0)).result.ok  # type: ignore[union-attr]
+    assert not any(Path(p).exists() for p in leftovers)
+    assert all(other.read_text() == "not ours\n" for other in others)

@@ -31,6 +31,7 @@ from better_skills.client.errors import ApiError, ClientError
 from better_skills.skillfmt.hashing import content_hash, file_sha256
 from better_skills.skillfmt.paths import UnsafePath, safe_join
 from better_skills.sync.agents import FolderGroup
+from better_skills.sync.files import remove_stale_temps
 from better_skills.sync.model import (
     DiskState,
     Lock,
@@ -62,6 +63,8 @@ __all__ = [
 BUNDLE_BATCH = 200
 STAGING = ".staging"
 LOCK_FILE = ".sync.lock"
+#: The store's state files, written atomically (a killed write leaves a temporary file).
+STATE_FILES = ("lock.json", ".manifest-cache.json")
 
 
 class SyncBusy(ClientError):
@@ -274,6 +277,7 @@ class Executor:
 
     def _clean_staging(self) -> None:
         """Leftovers of a killed sync (we hold the lock: nobody else is using them)."""
+        remove_stale_temps(self.root, STATE_FILES)
         staging = self.root / STAGING
         if os.path.lexists(staging):
             if os.path.islink(staging) or not staging.is_dir():

@@ -49,11 +49,13 @@ class LiveServer:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        #: The command that runs the server (a test may wrap it; see tests/faults).
+        self.command: list[str] = server_executable()
 
     def start(self, timeout: float = 30.0) -> LiveServer:
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            server_executable(), env=self.env, cwd=self.folder, stdout=log, stderr=log
+            self.command, env=self.env, cwd=self.folder, stdout=log, stderr=log
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -247,7 +247,8 @@ class ApiClient:
         if status == 429:
             raise TooManyRequests(description, retry_after=_retry_after(response.headers))
         if status >= 500:
-            detail = f": {description}" if description else ""
+            # The server's description is a sentence already: no second full stop.
+            detail = f": {description.rstrip('.')}" if description else ""
             raise ServerError(
                 f"The server at {self.base_url} failed with HTTP {status}{detail}.",
                 status_code=status,

@@ -31,6 +31,7 @@ from better_skills.client.errors import ApiError, ClientError
 from better_skills.skillfmt.hashing import content_hash, file_sha256
 from better_skills.skillfmt.paths import UnsafePath, safe_join
 from better_skills.sync.agents import FolderGroup
+from better_skills.sync.files import remove_stale_temps
 from better_skills.sync.model import (
     DiskState,
     Lock,
@@ -62,6 +63,8 @@ __all__ = [
 BUNDLE_BATCH = 200
 STAGING = ".staging"
 LOCK_FILE = ".sync.lock"
+#: The store's state files, written atomically (a killed write leaves a temporary file).
+STATE_FILES = ("lock.json", ".manifest-cache.json")
 
 
 class SyncBusy(ClientError):
@@ -274,6 +277,7 @@ class Executor:
 
     def _clean_staging(self) -> None:
         """Leftovers of a killed sync (we hold the lock: nobody else is using them)."""
+        remove_stale_temps(self.root, STATE_FILES)
         staging = self.root / STAGING
         if os.path.lexists(staging):
             if os.path.islink(staging) or not staging.is_dir():
@@ -288,6 +292,17 @@ class Executor:
         staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
         temp = Path(tempfile.mkdtemp(prefix="new-", dir=staging))
+        try:
+            return self._fill_and_swap(temp, key, item, bundle, stamp)
+        except BaseException:
+            # At once, not at the end of the run: on a full disk the space of this skill's
+            # partial files is what the other skills and the lock need.
+            shutil.rmtree(temp, ignore_errors=True)
+            raise
+
+    def _fill_and_swap(
+        self, temp: Path, key: str, item: ManifestItem, bundle: Bundle, stamp: str
+    ) -> tuple[dict[str, str], str]:
         hashes: dict[str, str] = {}
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         for path, data in bundle.files.items():
@@ -324,7 +339,11 @@ class Executor:
         if stat.S_ISDIR(info.st_mode):
             old = Path(tempfile.mkdtemp(prefix="old-", dir=self.root / STAGING))
             os.rename(canonical, old / "skill")
-            os.rename(new, canonical)
+            try:
+                os.rename(new, canonical)
+            except OSError:
+                os.rename(old / "skill", canonical)  # the old version stays installed
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:  # a file or a planted symlink: removed, never followed
             os.unlink(canonical)
@@ -496,7 +515,8 @@ class Executor:
             if refreshed != entry:
                 out[key] = refreshed
             if key not in written:
-                out[key] = _refingerprint(_from_marker(out[key], disk.skill(key)), disk.skill(key))
+                adopted = _from_marker(out[key], disk.skill(key), item)
+                out[key] = _refingerprint(adopted, disk.skill(key))
         return out
 
 
@@ -513,9 +533,10 @@ def _refingerprint(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
     return entry
 
 
-def _from_marker(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
+def _from_marker(entry: LockEntry, on_disk: SkillOnDisk, item: ManifestItem) -> LockEntry:
     """A sync killed after renaming a skill into place but before writing the lock left the
-    lock behind the folder; the folder's marker (matching its files) says what was written."""
+    lock behind the folder; the folder's marker (matching its files) says what was written,
+    and the manifest item it was written from (same id and hash) what the lock says of it."""
     marker = on_disk.marker or {}
     if (
         on_disk.files is None
@@ -525,12 +546,21 @@ def _from_marker(entry: LockEntry, on_disk: SkillOnDisk) -> LockEntry:
         or not isinstance(marker.get("contentHash"), str)
     ):
         return entry
-    return replace(
+    adopted = replace(
         entry,
         files=dict(on_disk.files),
         fingerprint=on_disk.fingerprint,
         content_hash=marker["contentHash"],
         updated_at=str(marker.get("installedAt") or entry.updated_at),
+    )
+    if item.id != entry.skill_id or item.content_hash != marker["contentHash"]:
+        return adopted
+    return replace(
+        adopted,
+        slug=item.slug,
+        name=item.name,
+        description=item.description,
+        remote_updated_at=item.updated_at,
     )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dump_json", "read_json", "write_atomic", "write_temp"]
+__all__ = ["dump_json", "read_json", "remove_stale_temps", "write_atomic", "write_temp"]
 
 #: A state file larger than this is not ours (the lock of 10,000 skills is a few MiB).
 MAX_STATE_BYTES = 64 * 1024 * 1024
@@ -51,6 +52,24 @@ def write_temp(folder: Path | str, data: bytes, mode: int, *, prefix: str, suffi
             os.unlink(temp)
         raise
     return temp
+
+
+#: ``write_atomic``'s temporary files: ``.<name>.<mkstemp's 8 characters>.tmp``.
+_TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(folder: Path, names: tuple[str, ...]) -> None:
+    """Remove the temporary files a killed ``write_atomic`` of one of ``names`` left in
+    ``folder`` (the caller holds the lock that makes them stale); nothing else."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return
+    for entry in entries:
+        match = _TEMP.fullmatch(entry.name)
+        if match and match["name"] in names and not entry.is_dir(follow_symlinks=False):
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
 
 
 def read_json(path: Path) -> Any | None:

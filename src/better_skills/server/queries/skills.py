@@ -188,6 +188,28 @@ async def summary_for_member(conn: AsyncConnection, skill_id: str, user_id: str)
     ).first()
 
 
+async def summaries_for_member(
+    conn: AsyncConnection, skill_ids: Collection[str], user_id: str
+) -> Sequence[Any]:
+    """:func:`summary_for_member` of several skills at once (those that exist and whose
+    vault the user is a member of)."""
+    if not skill_ids:
+        return []
+    return (
+        await conn.execute(
+            SUMMARY.add_columns(skills.c.frontmatter, skills.c.version, vault_memberships.c.role)
+            .join(
+                vault_memberships,
+                and_(
+                    vault_memberships.c.vault_id == skills.c.vault_id,
+                    vault_memberships.c.user_id == user_id,
+                ),
+            )
+            .where(skills.c.id.in_(list(skill_ids)))
+        )
+    ).all()
+
+
 async def ids_by_slug(
     conn: AsyncConnection, vault_ids: Collection[str], slug: str
 ) -> Sequence[Any]:

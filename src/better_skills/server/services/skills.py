@@ -332,6 +332,38 @@ class SkillService:
             [_file_from_row(f, content) for f in file_rows],
         )
 
+    async def get_many(
+        self, user_id: str, skill_ids: list[str], *, content: bool = False
+    ) -> dict[str, Skill]:
+        """:meth:`get` of several skills in one read (two statements, not two per skill):
+        the readable ones by id; the others are left out, as :meth:`get` would refuse them."""
+        wanted = list(dict.fromkeys(i.lower() for i in skill_ids if is_uuid(i)))
+        if not wanted:
+            return {}
+        async with self._db.read() as conn:
+            rows = [
+                r
+                for r in await q.summaries_for_member(conn, wanted, user_id)
+                if access(r.vault_type, r.role).can_read
+            ]
+            file_rows = await q.files(conn, [r.id for r in rows], content=content)
+        files: dict[str, list[SkillFile]] = {r.id: [] for r in rows}
+        for f in file_rows:
+            files[f.skill_id].append(_file_from_row(f, content))
+        return {
+            r.id: Skill(summary_from_row(r), dict(r.frontmatter or {}), files[r.id]) for r in rows
+        }
+
+    async def cursor_at(self, user_id: str, skill_id: str) -> str | None:
+        """The list cursor that continues after this skill (the original CLI's cursors are
+        skill ids), or None when the caller cannot read it."""
+        if not is_uuid(skill_id):
+            return None
+        found = (await self.get_many(user_id, [skill_id])).get(skill_id.lower())
+        if found is None:
+            return None
+        return encode_cursor(found.summary.created_at, found.summary.id)
+
     async def get_by_slug(
         self, user_id: str, slug: str, vault: str | None = None, *, content: bool = False
     ) -> Skill:
@@ -410,7 +442,7 @@ class SkillService:
     async def bundle(self, user_id: str, ids: list[str]) -> list[BundleItem]:
         """The files of readable skills ready to install: mentions become relative links inside
         the installed store. Ids the caller cannot read are left out."""
-        wanted = list(dict.fromkeys(i.lower() for i in ids if _is_uuid(i)))
+        wanted = list(dict.fromkeys(i.lower() for i in ids if is_uuid(i)))
         async with self._db.read() as conn:
             vault_ids = set(await vault_queries.vault_ids(conn, user_id))
             skills = {
@@ -846,7 +878,7 @@ def _file_rows(
     ]
 
 
-def _is_uuid(value: str) -> bool:
+def is_uuid(value: str) -> bool:
     try:
         uuid.UUID(value)
     except (ValueError, AttributeError, TypeError):

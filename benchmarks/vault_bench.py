@@ -58,6 +58,7 @@ class Scenario:
     body: str | None = None  # JSON text
     floor_rps: dict[str, int] | None = None  # by backend
     p99_ms: float | None = None
+    connections: int | None = None  # instead of --connections
 
 
 @dataclass
@@ -139,9 +140,10 @@ def scenarios(backend: str, facts: dict[str, Any], folder: Path) -> list[Scenari
         Scenario("create", "POST /api/v1/skills (20 files)", "POST", "/api/v1/skills", "writer",
                  status=201, marker='"files"', body=str(create_file),
                  floor_rps={"sqlite": 150, "postgres": 150}),
-        Scenario("update", "PUT /api/v1/skills/{id} (20 files)", "PUT",
+        # One client: concurrent PUTs of one skill refuse each other (412) by design.
+        Scenario("update", "PUT /api/v1/skills/{id} (20 files, 1 conn.)", "PUT",
                  f"/api/v1/skills/{facts['update_id']}", "writer", marker='"files"',
-                 body=str(update_file)),
+                 body=str(update_file), connections=1),
         Scenario("trpc-list", "/trpc skills.listByOwner (20)", "GET",
                  trpc.format("skills.listByOwner", quote(json.dumps({"0": {"limit": 20}}))),
                  "big", marker='"nextCursor"'),
@@ -235,8 +237,10 @@ def run_scenario(
         wrk_args.append(scenario.body)
 
     def load(duration: float) -> dict[str, Any]:
+        connections = scenario.connections or args.connections
         command = [
-            "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s",
+            "wrk", f"-t{min(args.threads, connections)}", f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
             "--timeout", "10s", "-s", str(VAULT_LUA), server.url + scenario.path, "--", *wrk_args,
         ]  # fmt: skip
         try:

@@ -137,7 +137,9 @@ def _vault_page(vault_param: str, with_q: bool, with_after: bool) -> Any:
         # A row-value comparison: both planners turn it into a range on the index.
         statement = statement.where(
             tuple_(skills.c.created_at, skills.c.id)
-            < tuple_(bindparam("after_created", type_=Integer), bindparam("after_id"))
+            < tuple_(
+                bindparam("after_created", type_=skills.c.created_at.type), bindparam("after_id")
+            )
         )
     return statement.order_by(skills.c.created_at.desc(), skills.c.id.desc()).limit(
         bindparam("limit", type_=Integer)

@@ -58,6 +58,7 @@ class Scenario:
     body: str | None = None  # JSON text
     floor_rps: dict[str, int] | None = None  # by backend
     p99_ms: float | None = None
+    connections: int | None = None  # instead of --connections
 
 
 @dataclass
@@ -130,7 +131,49 @@ def scenarios(backend: str, facts: dict[str, Any], folder: Path) -> list[Scenari
         Scenario("bundle", "POST /api/v1/sync/bundle (100 skills)", "POST",
                  "/api/v1/sync/bundle", "small", body=str(bundle_file)),
     ]  # fmt: skip
+    create_file = folder / "create.json"
+    create_file.write_text(json.dumps({"vault": "personal", "slug": "b-@N@", "files": _files(20)}))
+    update_file = folder / "update.json"
+    update_file.write_text(json.dumps({"files": _files(20)}))
+    trpc = "/trpc/{}?batch=1&input={}"
+    found += [
+        Scenario("create", "POST /api/v1/skills (20 files)", "POST", "/api/v1/skills", "writer",
+                 status=201, marker='"files"', body=str(create_file),
+                 floor_rps={"sqlite": 150, "postgres": 150}),
+        # One client: concurrent PUTs of one skill refuse each other (412) by design.
+        Scenario("update", "PUT /api/v1/skills/{id} (20 files, 1 conn.)", "PUT",
+                 f"/api/v1/skills/{facts['update_id']}", "writer", marker='"files"',
+                 body=str(update_file), connections=1),
+        Scenario("trpc-list", "/trpc skills.listByOwner (20)", "GET",
+                 trpc.format("skills.listByOwner", quote(json.dumps({"0": {"limit": 20}}))),
+                 "big", marker='"nextCursor"'),
+        Scenario("trpc-search", f"/trpc skills.search {vault_seed.COMMON!r}", "GET",
+                 trpc.format("skills.search", quote(json.dumps(
+                     {"0": {"query": vault_seed.COMMON, "limit": 5}}))),
+                 "big", marker='"total"', p99_ms=SEARCH_P99_MS),
+        Scenario("trpc-sync", "/trpc skills.syncPage (100)", "GET",
+                 trpc.format("skills.syncPage", quote(json.dumps({"0": {"limit": 100}}))),
+                 "small", marker='"nextCursor"'),
+    ]  # fmt: skip
     return found
+
+
+def _files(count: int) -> list[dict[str, str]]:
+    """A skill of ``count`` files (SKILL.md, references, a script); the description and a
+    reference carry ``@N@``, which wrk makes unique per request."""
+    files = [
+        {
+            "path": "SKILL.md",
+            "content": "---\nname: Bench @N@\ndescription: A benchmark skill @N@.\n---\n"
+            + "Read the references.\n" * 20,
+        }
+    ]
+    for i in range(count - 2):
+        files.append(
+            {"path": f"references/part-{i:02d}.md", "content": f"# Part {i} @N@\n" + "text " * 300}
+        )
+    files.append({"path": "scripts/run.sh", "content": "#!/bin/sh\necho bench\n"})
+    return files
 
 
 def settle(server: base.Server, limit: float = 60) -> None:
@@ -164,7 +207,14 @@ def prepare(server: base.Server, tokens: dict[str, str]) -> dict[str, Any]:
             q: get("/api/v1/skills/search", "big", q=q, limit=20).json()["total"]
             for q in (vault_seed.COMMON, vault_seed.RARE, vault_seed.TWO_LETTERS)
         }
+        made = client.post(
+            "/api/v1/skills",
+            json={"vault": "personal", "slug": "bench-update", "files": _files(20)},
+            headers={"Authorization": f"Bearer {tokens['writer']}"},
+        )
+        made.raise_for_status()
         return {
+            "update_id": made.json()["id"],
             "small_ids": small_ids,
             "manifest_etag": manifest.headers["ETag"],
             "manifest_items": len(small_ids),
@@ -187,8 +237,10 @@ def run_scenario(
         wrk_args.append(scenario.body)
 
     def load(duration: float) -> dict[str, Any]:
+        connections = scenario.connections or args.connections
         command = [
-            "wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(duration))}s",
+            "wrk", f"-t{min(args.threads, connections)}", f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
             "--timeout", "10s", "-s", str(VAULT_LUA), server.url + scenario.path, "--", *wrk_args,
         ]  # fmt: skip
         try:
@@ -276,7 +328,7 @@ def bench(backend: str, skills: int, args: argparse.Namespace) -> tuple[list[Out
             base.log(f"{backend}: seeded in {seeded['seconds']} s")
             server.stop()
             server.start()
-            tokens = {"small": people[0][1], "big": people[1][1]}
+            tokens = {"small": people[0][1], "big": people[1][1], "writer": people[2][1]}
             facts = prepare(server, tokens)
             outcomes = [
                 run_scenario(server, backend, skills, s, tokens[s.who], args)

@@ -3,15 +3,21 @@
 --   wrk ... -s vault.lua URL -- METHOD TOKEN STATUS MARKER [HEADER VALUE] [BODY_FILE]
 --
 -- MARKER "-" checks the status only (a 304 has no body); HEADER "-" sends no extra header.
+-- Every "@N@" in the body becomes a value unique to the request (run, thread, counter), so
+-- that creates can each take a new slug.
 -- done() prints the same "BENCH_JSON {...}" line as bench.lua.
 
 local threads = {}
 
 function setup(thread)
+   thread:set("id", #threads + 1)
    table.insert(threads, thread)
 end
 
 local fixed = nil
+local template = nil
+local counter = 0
+local prefix = ""
 
 function init(args)
    ok, unexpected = 0, 0
@@ -28,11 +34,20 @@ function init(args)
       wrk.body = fh:read("*a")
       fh:close()
       wrk.headers["Content-Type"] = "application/json"
+      if string.find(wrk.body, "@N@", 1, true) then
+         template = wrk.body
+         prefix = tostring(os.time()) .. "-" .. tostring(id)
+      end
    end
    fixed = wrk.format()
 end
 
 function request()
+   if template then
+      counter = counter + 1
+      local unique = prefix .. "-" .. tostring(counter)
+      return wrk.format(nil, nil, nil, (string.gsub(template, "@N@", unique)))
+   end
    return fixed
 end
 

@@ -26,6 +26,11 @@ SCENARIOS = {
     "manifest",
     "manifest-304",
     "bundle",
+    "create",
+    "update",
+    "trpc-list",
+    "trpc-search",
+    "trpc-sync",
 }
 
 

@@ -133,15 +133,59 @@ async def test_sync_page_across_two_pages(client) -> None:
     if item["id"] in ids:
         assert [r["path"] for r in item["resources"]] == ["references/a.md", "references/z.md"]
         assert set(item["resources"][0]) == {"path", "renderedContent"}
-    seen = {i["id"] for i in first["items"]}
+    # The original's cursor: the id of the page's last skill (original-system.md §2).
+    assert first["nextCursor"] == first["items"][-1]["id"]
+    seen = [i["id"] for i in first["items"]]
     cursor = first["nextCursor"]
     while cursor:
         page = data_of(await query(client, "skills.syncPage", {"limit": 2, "cursor": cursor}, ada))
-        seen |= {i["id"] for i in page["items"]}
+        seen += [i["id"] for i in page["items"]]
+        assert page["nextCursor"] in (None, page["items"][-1]["id"])
         cursor = page["nextCursor"]
-    assert ids <= seen
+    assert ids <= set(seen) and len(seen) == len(set(seen))
+    listed = data_of(await query(client, "skills.listByOwner", {"limit": 1}, ada))
+    assert listed["nextCursor"] == listed["items"][0]["id"] == seen[0]
+    after = data_of(await query(client, "skills.listByOwner", {"limit": 1, "cursor": seen[0]}, ada))
+    assert after["items"][0]["id"] == seen[1]
     bad = await query(client, "skills.syncPage", {"cursor": "garbage"}, ada)
     assert error_of(bad, 400, "BAD_REQUEST", "skills.syncPage") == "Invalid cursor"
+    # A skill id the caller cannot read (or that does not exist) is no cursor either.
+    bob = await add_person(client, "Bob")
+    bobs = await created(client, bob, {"SKILL.md": skill_md("bobs")})
+    for foreign in (bobs["id"], "00000000-0000-4000-8000-000000000000"):
+        bad = await query(client, "skills.syncPage", {"cursor": foreign}, ada)
+        assert error_of(bad, 400, "BAD_REQUEST", "skills.syncPage") == "Invalid cursor"
+
+
+async def test_sync_page_reads_a_fixed_number_of_statements_whatever_its_size(client) -> None:
+    """syncPage read each skill, and each skill it mentions, on its own (2 + 2 x limit
+    statements); it reads the page in a fixed number now."""
+    from sqlalchemy import event
+
+    from tests.vault.support import services_of
+
+    ada = await add_person(client)
+    first = await created(client, ada, {"SKILL.md": skill_md("target")})
+    for n in range(6):
+        body = f"Use [[skill:{first['id']}]].\n".encode()
+        await created(client, ada, {"SKILL.md": skill_md(f"s{n}") + body})
+    engine = services_of(client).db.engine.sync_engine
+    counts = []
+    for limit in (2, 6):
+        statements: list[str] = []
+
+        def remember(_conn, _cursor, sql, *_args, seen: list[str] = statements) -> None:
+            seen.append(sql)
+
+        event.listen(engine, "before_cursor_execute", remember)
+        try:
+            page = data_of(await query(client, "skills.syncPage", {"limit": limit}, ada))
+        finally:
+            event.remove(engine, "before_cursor_execute", remember)
+        assert len(page["items"]) == limit
+        assert any("target" in i["renderedMarkdown"] for i in page["items"])
+        counts.append(len(statements))
+    assert counts[0] == counts[1], counts
 
 
 async def test_search_references_delete(client) -> None:

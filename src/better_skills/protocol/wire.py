@@ -8,6 +8,7 @@ visible ASCII, so it fits in an ``Authorization`` header without escaping (RFC 6
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 __all__ = [
@@ -32,8 +33,13 @@ def format_timestamp(moment: datetime) -> str:
 def iso_ms(epoch_ms: int) -> str:
     """:func:`format_timestamp` of a time given as milliseconds since the epoch."""
     seconds, millis = divmod(epoch_ms, 1000)
-    moment = datetime.fromtimestamp(seconds, tz=UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis:03d}Z"
+    # time.gmtime and %-formatting: a third of the cost of datetime and strftime, which
+    # showed in the profile of lists and manifests (two stamps per row).
+    t = time.gmtime(seconds)
+    return _ISO_MS % (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec, millis)
+
+
+_ISO_MS = "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ"
 
 
 def parse_timestamp(value: str) -> datetime:

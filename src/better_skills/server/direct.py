@@ -88,6 +88,8 @@ class Tx(Protocol):
 
     async def first(self, statement: Any, params: dict[str, Any]) -> Row | None: ...
 
+    async def all(self, statement: Any, params: dict[str, Any]) -> list[Row]: ...
+
     async def execute(self, statement: Any, params: dict[str, Any]) -> int: ...
 
 
@@ -132,6 +134,9 @@ class _SqliteTx:
         rows = self._direct._run(self._conn, statement, params)[0]
         return rows[0] if rows else None
 
+    async def all(self, statement: Any, params: dict[str, Any]) -> list[Row]:
+        return self._direct._run(self._conn, statement, params)[0]
+
     async def execute(self, statement: Any, params: dict[str, Any]) -> int:
         return self._direct._run(self._conn, statement, params)[1]
 
@@ -157,13 +162,32 @@ class SqliteDirect(Direct):
         except sqlite3.OperationalError as exc:  # "database is locked": try again later
             raise ConnectionError(f"SQLite busy: {exc}") from exc
 
-    async def fetch_first(self, statement: Any, params: dict[str, Any]) -> Row | None:
-        """One read on the read-only connection: an indexed read takes microseconds."""
+    def _reader_conn(self) -> sqlite3.Connection:
         if self._reader is None:
             self._reader = connect_sqlite(self._path, busy_timeout_ms=200)
             self._reader.execute("PRAGMA query_only=ON")
-        rows = self._run(self._reader, statement, params)[0]
+        return self._reader
+
+    async def fetch_first(self, statement: Any, params: dict[str, Any]) -> Row | None:
+        """One read on the read-only connection: an indexed read takes microseconds."""
+        rows = self._run(self._reader_conn(), statement, params)[0]
         return rows[0] if rows else None
+
+    async def fetch_all(self, statement: Any, params: dict[str, Any]) -> list[Row]:
+        """Every row of one read, on the read-only connection."""
+        return self._run(self._reader_conn(), statement, params)[0]
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        """Several reads that see one state of the database (a read transaction on the
+        read-only connection). The body must not await anything but its reads: they run
+        inline, so no other request's statement can run on this connection meanwhile."""
+        conn = self._reader_conn()
+        conn.execute("BEGIN")
+        try:
+            yield _SqliteTx(self, conn)
+        finally:
+            conn.execute("COMMIT")
 
     def _writer_conn(self) -> sqlite3.Connection:
         if self._writer is None:
@@ -234,6 +258,12 @@ class _PgTx:
             record = await self._conn.fetchrow(compiled.sql, *compiled.args(params))
         return None if record is None else Row(record.items())
 
+    async def all(self, statement: Any, params: dict[str, Any]) -> list[Row]:
+        compiled = self._direct.compiled(statement)
+        async with self._direct.translated():
+            records = await self._conn.fetch(compiled.sql, *compiled.args(params))
+        return [Row(r.items()) for r in records]
+
     async def execute(self, statement: Any, params: dict[str, Any]) -> int:
         compiled = self._direct.compiled(statement)
         async with self._direct.translated():
@@ -298,7 +328,7 @@ class PostgresDirect(Direct):
                 raise
             raise ConnectionError(f"PostgreSQL unavailable: {type(exc).__name__}") from exc
 
-    async def _first_use(self, durable: bool, sql: str, args: list[Any], fetch: bool) -> Any:
+    async def _first_use(self, durable: bool, sql: str, args: list[Any], fetch: bool | str) -> Any:
         """Acquire a connection and run the first command on it; once more on a fresh one if
         it was dead: after PostgreSQL restarts every pooled connection is, and the next
         request must not be the one that finds out. Returns (connection, result); the
@@ -311,7 +341,7 @@ class PostgresDirect(Direct):
             raise
 
     async def _first_use_in_gate(
-        self, durable: bool, sql: str, args: list[Any], fetch: bool
+        self, durable: bool, sql: str, args: list[Any], fetch: bool | str
     ) -> Any:
         pool = await self._pool(durable)
         for attempt in (1, 2):
@@ -319,6 +349,8 @@ class PostgresDirect(Direct):
                 conn = await pool.acquire()
             try:
                 async with self.translated():
+                    if fetch == "all":
+                        return conn, await conn.fetch(sql, *args)
                     if fetch:
                         return conn, await conn.fetchrow(sql, *args)
                     return conn, await conn.execute(sql, *args)
@@ -369,6 +401,29 @@ class PostgresDirect(Direct):
     async def fetch_first(self, statement: Any, params: dict[str, Any]) -> Row | None:
         """One read (autocommit: one round trip)."""
         return (await self.statement(statement, params))[0]
+
+    async def fetch_all(self, statement: Any, params: dict[str, Any]) -> list[Row]:
+        """Every row of one read (autocommit: one round trip)."""
+        compiled = self.compiled(statement)
+        conn, records = await self._first_use(True, compiled.sql, compiled.args(params), "all")
+        await self._release(True, conn)
+        return [Row(r.items()) for r in records]
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Tx]:
+        """Several reads that see one state of the database (a read-only repeatable-read
+        transaction)."""
+        conn, _ = await self._first_use(
+            True, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", [], False
+        )
+        try:
+            yield _PgTx(self, conn)
+            async with self.translated():
+                await conn.execute("COMMIT")
+        except BaseException as exc:
+            await self._release(True, conn, exc)
+            raise
+        await self._release(True, conn)
 
     async def statement(
         self, statement: Any, params: dict[str, Any], *, durable: bool = True

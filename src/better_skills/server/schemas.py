@@ -158,6 +158,26 @@ class SkillSummaryOut(BaseModel):
         )
 
 
+def summary_json(r: s.SkillSummary) -> dict[str, Any]:
+    """``SkillSummaryOut.from_record(r)`` as plain data, field for field, for the hot lists
+    (building and validating a model per row cost more than reading the row).
+    ``tests/vault/test_wire_fast_path.py`` keeps the two equal."""
+    v = r.vault
+    return {
+        "id": r.id,
+        "vault": {"id": v.id, "slug": v.slug, "name": v.name, "type": v.type},
+        "slug": r.slug,
+        "name": r.name,
+        "description": r.description,
+        "content_hash": r.content_hash,
+        "etag": r.etag,
+        "file_count": r.file_count,
+        "size": r.size,
+        "created_at": iso_ms(r.created_at),
+        "updated_at": iso_ms(r.updated_at),
+    }
+
+
 class SkillPageOut(BaseModel):
     items: list[SkillSummaryOut]
     next_cursor: str | None
@@ -222,6 +242,20 @@ class ManifestItemOut(BaseModel):
     description: str
     content_hash: str
     updated_at: str
+
+
+def manifest_item_json(i: s.ManifestItem) -> dict[str, Any]:
+    """A ``ManifestItemOut`` as plain data (see :func:`summary_json`)."""
+    v = i.vault
+    return {
+        "id": i.id,
+        "vault": {"id": v.id, "slug": v.slug, "name": v.name, "type": v.type},
+        "slug": i.slug,
+        "name": i.name,
+        "description": i.description,
+        "content_hash": i.content_hash,
+        "updated_at": iso_ms(i.updated_at),
+    }
 
 
 class ManifestOut(BaseModel):

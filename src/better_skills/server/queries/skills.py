@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    Integer,
     and_,
+    bindparam,
     delete,
     func,
     insert,
-    literal,
     or_,
     select,
     true,
@@ -20,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from better_skills.server.direct import Direct, Row
 from better_skills.server.models import skill_files, skill_links, skills, vault_memberships, vaults
 
 #: A skill summary: the skill's columns and its vault's.
@@ -51,17 +54,23 @@ def member_vault_ids(user_id: str) -> Any:
     return select(vault_memberships.c.vault_id).where(vault_memberships.c.user_id == user_id)
 
 
+#: The ids of a user's vaults (``user_id``).
+MEMBER_VAULT_IDS = select(vault_memberships.c.vault_id).where(
+    vault_memberships.c.user_id == bindparam("user_id")
+)
+
+
 async def list_page(
-    conn: AsyncConnection,
+    direct: Direct,
     user_id: str,
     *,
     vault_id: str | None,
     q: str | None,
     after: tuple[int, str] | None,
     limit: int,
-) -> Sequence[Any]:
+) -> list[Row]:
     """Up to ``limit`` summaries of the user's skills (of one vault, if given), newest first
-    (keyset on created_at, id).
+    (keyset on created_at, id), through the driver (see ``direct``).
 
     One keyset sub-query per vault, each walking ``ix_skills_vault_id_created_at`` for at most
     ``limit`` rows, merged with UNION ALL and limited again: O(limit x vaults) rows read. A
@@ -72,33 +81,50 @@ async def list_page(
     if vault_id is not None:
         vault_ids = [vault_id]
     else:
-        vault_ids = list((await conn.execute(member_vault_ids(user_id))).scalars())
+        members = await direct.fetch_all(MEMBER_VAULT_IDS, {"user_id": user_id})
+        vault_ids = [r.vault_id for r in members]
     if not vault_ids:
         return []
-    parts = [_vault_page(v, q, after, limit).subquery() for v in vault_ids]
+    params: dict[str, Any] = {f"v{i}": v for i, v in enumerate(vault_ids)}
+    params["limit"] = limit
+    if q:
+        params["pattern"] = _like(q)
+    if after is not None:
+        params["after_created"], params["after_id"] = after
+    statement = list_statement(len(vault_ids), bool(q), after is not None)
+    return await direct.fetch_all(statement, params)
+
+
+@lru_cache(maxsize=256)
+def list_statement(vault_count: int, with_q: bool, with_after: bool) -> Any:
+    """The page statement for ``vault_count`` vaults, with bound parameters ``v0``...,
+    ``limit``, ``pattern`` and ``after_created``/``after_id``: built (and compiled by
+    ``direct``) once per shape, not per request."""
+    parts = [_vault_page(f"v{i}", with_q, with_after).subquery() for i in range(vault_count)]
     keys = parts[0] if len(parts) == 1 else union_all(*(select(p) for p in parts)).subquery()
     page = (
         select(keys.c.id)
         .order_by(keys.c.created_at.desc(), keys.c.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
         .subquery()
     )
-    statement = (
+    return (
         SUMMARY.join(page, page.c.id == skills.c.id)
         .order_by(skills.c.created_at.desc(), skills.c.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    return (await conn.execute(statement)).all()
 
 
-def _vault_page(vault_id: str, q: str | None, after: tuple[int, str] | None, limit: int) -> Any:
+def _vault_page(vault_param: str, with_q: bool, with_after: bool) -> Any:
     """The keys (id, created_at) of one vault's newest ``limit`` skills after the cursor
-    (matching ``q``). Keys only: without ``q`` PostgreSQL answers it from the index alone;
-    asked for whole rows, its planner walked ix_skills_created_at instead and dropped other
-    vaults' rows (16,889 of them at 20,000 skills)."""
-    statement = select(skills.c.id, skills.c.created_at).where(skills.c.vault_id == vault_id)
-    if q:
-        pattern = _like(q)
+    (matching ``pattern``). Keys only: without ``q`` PostgreSQL answers it from the index
+    alone; asked for whole rows, its planner walked ix_skills_created_at instead and dropped
+    other vaults' rows (16,889 of them at 20,000 skills)."""
+    statement = select(skills.c.id, skills.c.created_at).where(
+        skills.c.vault_id == bindparam(vault_param)
+    )
+    if with_q:
+        pattern = bindparam("pattern")
         statement = statement.where(
             or_(
                 *(
@@ -107,14 +133,40 @@ def _vault_page(vault_id: str, q: str | None, after: tuple[int, str] | None, lim
                 )
             )
         )
-    if after is not None:
-        created_at, skill_id = after
+    if with_after:
         # A row-value comparison: both planners turn it into a range on the index.
         statement = statement.where(
             tuple_(skills.c.created_at, skills.c.id)
-            < tuple_(literal(created_at), literal(skill_id))
+            < tuple_(
+                bindparam("after_created", type_=skills.c.created_at.type), bindparam("after_id")
+            )
         )
-    return statement.order_by(skills.c.created_at.desc(), skills.c.id.desc()).limit(limit)
+    return statement.order_by(skills.c.created_at.desc(), skills.c.id.desc()).limit(
+        bindparam("limit", type_=Integer)
+    )
+
+
+#: :func:`summary_for_member` with bound ``skill_id`` and ``user_id``, for ``direct``.
+SUMMARY_FOR_MEMBER = (
+    SUMMARY.add_columns(skills.c.frontmatter, skills.c.version, vault_memberships.c.role)
+    .join(
+        vault_memberships,
+        and_(
+            vault_memberships.c.vault_id == skills.c.vault_id,
+            vault_memberships.c.user_id == bindparam("user_id"),
+        ),
+    )
+    .where(skills.c.id == bindparam("skill_id"))
+)
+
+
+def _files_of(content: bool) -> Any:
+    columns = (*_FILE_META, skill_files.c.content) if content else _FILE_META
+    return (
+        select(*columns)
+        .where(skill_files.c.skill_id == bindparam("skill_id"))
+        .order_by(skill_files.c.path)
+    )
 
 
 async def summary_for_member(conn: AsyncConnection, skill_id: str, user_id: str) -> Any | None:
@@ -136,6 +188,28 @@ async def summary_for_member(conn: AsyncConnection, skill_id: str, user_id: str)
             .where(skills.c.id == skill_id)
         )
     ).first()
+
+
+async def summaries_for_member(
+    conn: AsyncConnection, skill_ids: Collection[str], user_id: str
+) -> Sequence[Any]:
+    """:func:`summary_for_member` of several skills at once (those that exist and whose
+    vault the user is a member of)."""
+    if not skill_ids:
+        return []
+    return (
+        await conn.execute(
+            SUMMARY.add_columns(skills.c.frontmatter, skills.c.version, vault_memberships.c.role)
+            .join(
+                vault_memberships,
+                and_(
+                    vault_memberships.c.vault_id == skills.c.vault_id,
+                    vault_memberships.c.user_id == user_id,
+                ),
+            )
+            .where(skills.c.id.in_(list(skill_ids)))
+        )
+    ).all()
 
 
 async def ids_by_slug(
@@ -169,6 +243,10 @@ _FILE_META = (
     skill_files.c.size,
     skill_files.c.sha256,
 )
+
+
+#: One skill's files (bound ``skill_id``), by path: with content (True) or without.
+FILES_OF = {flag: _files_of(flag) for flag in (False, True)}
 
 
 async def files(
@@ -312,8 +390,7 @@ async def references(
     ).all()
 
 
-async def manifest(conn: AsyncConnection, user_id: str, *, include_disabled: bool) -> Sequence[Any]:
-    """One query: every skill of the user's (enabled) vaults, by id."""
+def _manifest_statement(include_disabled: bool) -> Any:
     statement = (
         select(
             skills.c.id,
@@ -330,12 +407,20 @@ async def manifest(conn: AsyncConnection, user_id: str, *, include_disabled: boo
         .select_from(vault_memberships)
         .join(vaults, vaults.c.id == vault_memberships.c.vault_id)
         .join(skills, skills.c.vault_id == vaults.c.id)
-        .where(vault_memberships.c.user_id == user_id)
+        .where(vault_memberships.c.user_id == bindparam("user_id"))
         .order_by(skills.c.id)
     )
     if not include_disabled:
         statement = statement.where(vault_memberships.c.enabled == true())
-    return (await conn.execute(statement)).all()
+    return statement
+
+
+_MANIFEST = {flag: _manifest_statement(flag) for flag in (False, True)}
+
+
+async def manifest(direct: Direct, user_id: str, *, include_disabled: bool) -> list[Row]:
+    """One query: every skill of the user's (enabled) vaults, by id (through the driver)."""
+    return await direct.fetch_all(_MANIFEST[include_disabled], {"user_id": user_id})
 
 
 async def summary_for_member_any(conn: AsyncConnection, vault_id: str, slug: str) -> Any | None:

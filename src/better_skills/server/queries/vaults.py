@@ -6,10 +6,11 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, exists, func, literal, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, func, literal, or_, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from better_skills.server.direct import Direct, Row
 from better_skills.server.models import skills, users, vault_memberships, vaults
 
 SYSTEM_SLUG = "system-default"
@@ -183,21 +184,24 @@ async def bump_revision(conn: AsyncConnection, *vault_ids: str) -> None:
         )
 
 
-async def manifest_validators(conn: AsyncConnection, user_id: str) -> Sequence[Any]:
-    """Per membership: what decides the sync manifest besides the skill rows themselves."""
-    return (
-        await conn.execute(
-            select(
-                vaults.c.id,
-                vaults.c.revision,
-                vaults.c.type,
-                vaults.c.slug,
-                vaults.c.name,
-                vault_memberships.c.role,
-                vault_memberships.c.enabled,
-            )
-            .join(vault_memberships, vault_memberships.c.vault_id == vaults.c.id)
-            .where(vault_memberships.c.user_id == user_id)
-            .order_by(vaults.c.id)
-        )
-    ).all()
+#: Per membership (``user_id``): what decides the sync manifest besides the skill rows.
+MANIFEST_VALIDATORS = (
+    select(
+        vaults.c.id,
+        vaults.c.revision,
+        vaults.c.type,
+        vaults.c.slug,
+        vaults.c.name,
+        vault_memberships.c.role,
+        vault_memberships.c.enabled,
+    )
+    .join(vault_memberships, vault_memberships.c.vault_id == vaults.c.id)
+    .where(vault_memberships.c.user_id == bindparam("user_id"))
+    .order_by(vaults.c.id)
+)
+
+
+async def manifest_validators(direct: Direct, user_id: str) -> list[Row]:
+    """Per membership: what decides the sync manifest besides the skill rows themselves
+    (through the driver: it is all a 304 costs)."""
+    return await direct.fetch_all(MANIFEST_VALIDATORS, {"user_id": user_id})

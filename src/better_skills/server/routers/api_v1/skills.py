@@ -17,6 +17,7 @@ from better_skills.server.dependencies import caller, require_write_scope
 from better_skills.server.routers.api_v1._common import (
     AppServices,
     CurrentPrincipal,
+    data_response,
     errors_for,
     json_response,
     not_modified,
@@ -30,6 +31,7 @@ from better_skills.server.schemas import (
     SkillPageOut,
     SkillSummaryOut,
     UpdateSkill,
+    summary_json,
 )
 from better_skills.server.services.skills import Skill, SkillFile, Upload, matches_etag
 
@@ -69,11 +71,9 @@ async def list_skills(
     page = await svc.skills.list(
         principal.user_id, q_text=q, vault=vault, limit=limit, cursor=cursor
     )
-    return json_response(
-        SkillPageOut(
-            items=[SkillSummaryOut.from_record(s) for s in page.items],
-            next_cursor=page.next_cursor,
-        )
+    # The shape of SkillPageOut, built as plain data (see schemas.summary_json).
+    return data_response(
+        {"items": [summary_json(s) for s in page.items], "next_cursor": page.next_cursor}
     )
 
 

@@ -10,6 +10,7 @@ from better_skills.server.security import Hasher, load_or_create_secret
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountService
 from better_skills.server.services.device_flow import DeviceFlowService
+from better_skills.server.services.graph import GraphService
 from better_skills.server.services.rate_limit import RateLimiter
 from better_skills.server.services.sessions import SessionService
 from better_skills.server.services.skills import SkillService, limits_of
@@ -41,6 +42,7 @@ class Services:
     tokens: TokenService
     vaults: VaultService
     skills: SkillService
+    graph: GraphService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -70,4 +72,5 @@ class Services:
             tokens,
             vaults,
             skills,
+            GraphService(db),
         )

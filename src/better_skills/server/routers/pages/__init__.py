@@ -6,7 +6,8 @@ none).
   CSRF schemes and the input validators;
 * ``_time``: times as the pages show them;
 * ``auth``: sign in, sign up, sign out; ``device``: the approval of a device code;
-  ``account``: the landing and account pages; ``tokens``: personal access tokens on it.
+  ``account``: the landing and account pages; ``tokens``: personal access tokens on it;
+* ``vault``: the web console (welcome, vault, skill pages, edits, graphs).
 
 Handlers translate HTTP to service calls and render every expected failure as a page with a
 4xx status, never a 500 or a JSON body.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from better_skills.server.routers.pages import account, auth, device, tokens
+from better_skills.server.routers.pages import account, auth, device, tokens, vault
 from better_skills.server.routers.pages._forms import safe_next
 
 __all__ = ["router", "safe_next"]
@@ -26,3 +27,4 @@ router.include_router(account.router)
 router.include_router(auth.router)
 router.include_router(device.router)
 router.include_router(tokens.router)
+router.include_router(vault.router)

@@ -48,10 +48,13 @@ def shots(page: Any, name: str) -> None:
     """The current page at each width (the same page, resized)."""
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
-            name,
-            width,
+        fits = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .map(e => e.tagName + '.' + e.className).slice(0, 5)"""
         )
+        assert fits, (name, width, wide)
         screenshot(page, f"console-{name}-{width}")
     page.set_viewport_size({"width": WIDTHS[0], "height": 900})
 
@@ -114,7 +117,7 @@ def test_console_journey(live_server: LiveServer, chromium: Any, tmp_path: Path)
     )
     made = cli.run("create", "--from", str(folder), "--json")
     assert made.returncode == 0, made.stderr
-    deploy_id = json.loads(made.stdout)["id"]
+    deploy_id = json.loads(made.stdout)["skill"]["id"]
     release = write_skill(
         tmp_path / "release",
         {

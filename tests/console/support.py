@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
 
 import httpx
 
@@ -33,10 +34,13 @@ async def page(client: httpx.AsyncClient, who: Person | None, url: str) -> httpx
 
 
 async def post(
-    client: httpx.AsyncClient, who: Person, url: str, data: dict[str, str], **kwargs
+    client: httpx.AsyncClient, who: Person, url: str, data: dict[str, str], **kwargs: Any
 ) -> httpx.Response:
     _as(client, who)
-    return await client.post(url, data=data, headers=ORIGIN, **kwargs)
+    headers = {**ORIGIN, **kwargs.pop("headers", {})}
+    if "content" in kwargs:
+        return await client.post(url, headers=headers, **kwargs)
+    return await client.post(url, data=data, headers=headers, **kwargs)
 
 
 def hidden(html: str, name: str) -> str:

@@ -218,3 +218,42 @@ async def test_welcome_graphs_and_switches(client) -> None:
     assert off.status_code == 303
     mine = (await client.get("/api/v1/vaults", headers=ada.auth)).json()
     assert [v["enabled"] for v in mine["items"] if v["type"] == "personal"] == [False]
+
+
+async def test_bad_input_is_a_4xx_page_never_a_500(client) -> None:
+    ada = await browser_person(client)
+    made = await created(client, ada, {"SKILL.md": skill_md("bad", "Bad input.")})
+    form = await page(client, ada, f"/vault/skills/{made['id']}")
+    token = hidden(form.text, "csrf_token")
+    edit = f"/vault/skills/{made['id']}/edit"
+    long_query = await page(client, ada, "/vault?q=" + "x" * 300)
+    assert long_query.status_code == 200 and "longer than 200" in text_of(long_query)
+    assert (await page(client, ada, "/vault?cursor=%%%")).status_code == 200
+    missing = await page(client, ada, f"/vault/skills/{made['id']}?file=nope.md")
+    assert missing.status_code == 404
+    no_file = await post(
+        client, ada, edit, {"csrf_token": token, "path": "nope.md", "content": "x"}
+    )
+    assert no_file.status_code == 404
+    malformed = await post(
+        client,
+        ada,
+        f"/vault/skills/{made['id']}/upload",
+        {},
+        content=b"--xx\r\nbroken",
+        headers={"Origin": "http://testserver", "Content-Type": "multipart/form-data; boundary=xx"},
+    )
+    assert malformed.status_code in (400, 403)
+    huge = await post(
+        client,
+        ada,
+        edit,
+        {"csrf_token": token, "path": "SKILL.md", "content": "x" * (2 * 1024 * 1024)},
+    )
+    assert huge.status_code == 413
+    no_upload = await post(client, ada, f"/vault/skills/{made['id']}/upload", {"csrf_token": token})
+    assert no_upload.status_code == 400
+    cross_site = await client.post(
+        edit, data={"csrf_token": token}, headers={"Origin": "https://evil.example"}
+    )
+    assert cross_site.status_code == 403

@@ -17,6 +17,8 @@ from urllib.parse import quote, urlencode
 import anyio.to_thread
 from fastapi import APIRouter
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -145,6 +147,8 @@ async def vault_page(request: Request) -> Response:
                 for h in hits
                 if chosen is None or h.summary.vault.id == chosen.id
             ]
+            if chosen is not None:  # the count of all hits is over every vault
+                total = len(skills)
         except errors.InvalidRequest as exc:
             error = exc.description
     else:
@@ -410,7 +414,7 @@ async def _big_form(
         return too_big
     try:
         form = await request.form(max_files=1, max_fields=20, max_part_size=max_bytes + 1024)
-    except Exception:  # multipart.MultiPartException and friends: the body is malformed
+    except (HTTPException, MultiPartException, ValueError):  # a malformed or oversized body
         return error_page(view.user, 400, "Could not read the form", "The form was malformed.")
     fields: dict[str, str] = {}
     upload: UploadFile | None = None

@@ -140,7 +140,7 @@ def test_on_a_phone_approve_and_deny_show_without_scrolling(
     page.fill("#signup-email", "ada@example.com")
     page.fill("#signup-password", "correct horse battery staple")
     page.click("button:has-text('Create account')")
-    page.wait_for_url("**/account")
+    page.wait_for_url("**/welcome")
     page.goto(f"{live_server.url}/device?user_code={code['user_code']}")
     assert page.evaluate("window.scrollY") == 0
     for name in ("Approve", "Deny"):
@@ -161,7 +161,8 @@ def test_tokens_and_sign_out_everywhere_in_a_browser(
     page.fill("#signup-email", "ada@example.com")
     page.fill("#signup-password", "correct horse battery staple")
     page.click("button:has-text('Create account')")
-    page.wait_for_url("**/account")
+    page.wait_for_url("**/welcome")
+    page.goto(f"{live_server.url}/account")
     assert "Next: connect your terminal" in page.inner_text("main")
     page.fill("#token-name", "CI")
     page.select_option("#token-expiry", "90")

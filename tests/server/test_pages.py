@@ -394,7 +394,7 @@ async def test_next_only_follows_same_site_paths(app_client, target: str) -> Non
             headers=ORIGIN,
         )
     assert response.status_code == 303
-    assert response.headers["location"] == "/account"
+    assert response.headers["location"] == "/welcome"  # sign-up's default, not an outside page
 
 
 async def test_next_keeps_a_same_site_path_with_its_query(app_client) -> None:
@@ -942,7 +942,7 @@ async def test_account_names_browsers_and_leads_a_newcomer_to_the_cli(app_client
     async with app_client() as client:
         client.headers["User-Agent"] = CHROME_ON_LINUX
         signed_up = await sign_up(client)
-        assert signed_up.headers["location"] == "/account"
+        assert signed_up.headers["location"] == "/welcome"
         page = await client.get("/account")
         text = text_of(page)
         assert "Chrome on Linux" in text

@@ -10,6 +10,7 @@ from better_skills.server.security import Hasher, load_or_create_secret
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountService
 from better_skills.server.services.device_flow import DeviceFlowService
+from better_skills.server.services.graph import GraphService
 from better_skills.server.services.rate_limit import RateLimiter, WriteLimits
 from better_skills.server.services.sessions import SessionService
 from better_skills.server.services.shares import ShareService
@@ -46,6 +47,7 @@ class Services:
     skills: SkillService
     shares: ShareService
     teams: TeamService
+    graph: GraphService
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
@@ -80,4 +82,5 @@ class Services:
             skills,
             ShareService(db, clock, skills),
             TeamService(db, clock, settings.team_vaults),
+            GraphService(db),
         )

@@ -25,6 +25,7 @@ from better_skills.protocol import errors
 from better_skills.server.db import Database
 from better_skills.server.queries import skills as q
 from better_skills.server.queries import vaults as vault_queries
+from better_skills.server.render.links import FileTarget, Targets
 from better_skills.server.services import Clock, audit, to_ms
 from better_skills.server.services.permissions import access
 from better_skills.server.services.rate_limit import WriteLimits
@@ -413,6 +414,28 @@ class SkillService:
             vault_ids = await vault_queries.vault_ids(conn, user_id)
             rows = await q.references(conn, row.id, vault_ids)
         return [Reference(summary_from_row(r), r.via_path) for r in rows]
+
+    async def mention_targets(self, user_id: str, texts: list[str]) -> Targets:
+        """What the mentions in ``texts`` point at, limited to the caller's vaults: a target
+        elsewhere is left out, exactly like a missing one (its name must not leak)."""
+        tokens: dict[str, set[str]] = {"skill": set(), "resource": set()}
+        for text in texts:
+            for token in mentions.mentions(text):
+                tokens[token.kind].add(token.target)
+        if not tokens["skill"] and not tokens["resource"]:
+            return Targets()
+        async with self._db.read() as conn:
+            scope = set(await vault_queries.vault_ids(conn, user_id))
+            skill_rows = await q.skill_targets(conn, tokens["skill"])
+            file_rows = await q.file_targets(conn, tokens["resource"])
+        return Targets(
+            skills={k: r.name for k, r in skill_rows.items() if r.vault_id in scope},
+            files={
+                k: FileTarget(r.skill_id, r.name, r.path)
+                for k, r in file_rows.items()
+                if r.vault_id in scope
+            },
+        )
 
     async def manifest_etag(self, user_id: str, *, include_disabled: bool = False) -> str:
         """The manifest's ETag from the caller's memberships alone (no skill row is read): each

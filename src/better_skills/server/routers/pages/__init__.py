@@ -7,8 +7,9 @@ none).
 * ``_time``: times as the pages show them;
 * ``auth``: sign in, sign up, sign out; ``device``: the approval of a device code;
   ``account``: the landing and account pages; ``tokens``: personal access tokens on it;
-  ``share``: the public share page and the forms that import and create shares.
-  ``settings``: vault switches, invitations, team vaults, deleting the account.
+* ``share``: the public share page and the forms that import and create shares;
+* ``settings``: vault switches, invitations, team vaults, deleting the account;
+* ``vault``: the web console (welcome, vault, skill pages, edits, graphs).
 
 Handlers translate HTTP to service calls and render every expected failure as a page with a
 4xx status, never a 500 or a JSON body.
@@ -18,7 +19,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from better_skills.server.routers.pages import account, auth, device, settings, share, tokens
+from better_skills.server.routers.pages import (
+    account,
+    auth,
+    device,
+    settings,
+    share,
+    tokens,
+    vault,
+)
 from better_skills.server.routers.pages._forms import safe_next
 
 __all__ = ["router", "safe_next"]
@@ -30,3 +39,4 @@ router.include_router(device.router)
 router.include_router(tokens.router)
 router.include_router(share.router)
 router.include_router(settings.router)
+router.include_router(vault.router)

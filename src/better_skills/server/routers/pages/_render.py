@@ -46,6 +46,8 @@ templates.globals.update(
     product="better-skills",
     version=__version__,
     stylesheet=_asset_url("style.css"),
+    console_stylesheet=_asset_url("console.css"),
+    highlight_stylesheet=_asset_url("highlight.css"),
     icon=_asset_url("icon.svg"),
     paths=Paths,
 )

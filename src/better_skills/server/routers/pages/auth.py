@@ -31,6 +31,10 @@ from better_skills.server.services.accounts import MIN_PASSWORD, AccountError, S
 
 router = APIRouter()
 
+#: Where a new account goes after sign-up (unless it came for something else, such as a
+#: device code): the three steps to connect a terminal.
+WELCOME_PAGE = "/welcome"
+
 #: What ``?done=`` after a redirect to the sign-in page says.
 LOGIN_NOTICES = {
     "everywhere": "You are signed out everywhere: every browser and terminal of your account.",
@@ -111,10 +115,18 @@ async def _signed_out_form(request: Request, form: str, fields: list[str]) -> Fo
 
 
 async def _signed_in(
-    request: Request, form: Form, state: LoginForm, call: Callable[[], Awaitable[SignedIn]]
+    request: Request,
+    form: Form,
+    state: LoginForm,
+    call: Callable[[], Awaitable[SignedIn]],
+    *,
+    default: str = Paths.ACCOUNT_PAGE,
 ) -> Response:
-    """Run a sign-in or sign-up; its success sets the cookie, its failure re-renders."""
+    """Run a sign-in or sign-up; its success sets the cookie, its failure re-renders.
+    ``default`` replaces the account page as where to go next (sign-up: the welcome page)."""
     next_path = safe_next(form.params.get("next"))
+    if next_path == Paths.ACCOUNT_PAGE:
+        next_path = default
     try:
         signed = await call()
     except AccountError as exc:
@@ -164,6 +176,7 @@ async def signup_submit(request: Request) -> Response:
         form,
         state,
         lambda: accounts.sign_up(name, email, form.params.get("password", ""), caller(request)),
+        default=WELCOME_PAGE,
     )
 
 

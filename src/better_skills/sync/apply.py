@@ -313,7 +313,8 @@ class Executor:
         with os.fdopen(os.open(temp / MARKER_NAME, flags, 0o644), "wb") as handle:
             handle.write(marker)
         self._swap_in(temp, self.root / key)
-        return hashes, stat_fingerprint(self.root / key)
+        # Every folder in it holds a file (none is made empty): the quick fingerprint applies.
+        return hashes, stat_fingerprint(self.root / key, hashes)
 
     def _swap_in(self, new: Path, canonical: Path) -> None:
         try:
@@ -488,13 +489,9 @@ class Executor:
                 ):
                     targets[agent] = t
             item = plan.wanted[key]
-            refreshed = replace(
-                entry,
-                targets=targets,
-                vault=dict(item.vault) if entry.skill_id == item.id else entry.vault,
-            )
-            if refreshed != entry:
-                out[key] = refreshed
+            vault = item.vault if entry.skill_id == item.id else entry.vault
+            if targets != old or vault != entry.vault:  # a no-op sync makes no new entries
+                out[key] = replace(entry, targets=targets, vault=dict(vault))
             if key not in written:
                 out[key] = _refingerprint(_from_marker(out[key], disk.skill(key)), disk.skill(key))
         return out

@@ -125,7 +125,9 @@ class _Connection(http.client.HTTPConnection):
     def connect(self) -> None:
         try:
             limit = self._deadline.cap(self.connect_timeout, ConnectTimeout)
-            sock = socket.create_connection((self.host, self.port), timeout=limit)
+            # An ASCII name as bytes: the socket module would import the idna codec for a str.
+            host = self.host.encode("ascii") if self.host.isascii() else self.host
+            sock = socket.create_connection((host, self.port), timeout=limit)  # type: ignore[arg-type]
         except TimeoutError as exc:
             raise ConnectTimeout(str(exc)) from None
         try:

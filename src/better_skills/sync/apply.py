@@ -14,12 +14,9 @@
 
 from __future__ import annotations
 
-import base64
 import errno
 import os
-import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -86,6 +83,8 @@ class Bundle:
             if isinstance(f.get("content"), str):
                 files[path] = f["content"].encode("utf-8")
             elif isinstance(f.get("content_base64"), str):
+                import base64
+
                 files[path] = base64.b64decode(f["content_base64"], validate=True)
             else:
                 raise ValueError(f"{path}: no content")
@@ -144,6 +143,18 @@ def sync_lock(root: Path, *, wait: float = 5.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _rmtree(path: Path, *, ignore_errors: bool = False) -> None:
+    import shutil  # shutil and tempfile only when something is written: a no-op sync skips them
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
+
+
+def _mkdtemp(prefix: str, folder: Path) -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
 
 
 def _describe(exc: OSError) -> str:
@@ -279,7 +290,7 @@ class Executor:
             if os.path.islink(staging) or not staging.is_dir():
                 os.unlink(staging)
             else:
-                shutil.rmtree(staging, ignore_errors=True)
+                _rmtree(staging, ignore_errors=True)
 
     def _write_skill(
         self, key: str, item: ManifestItem, bundle: Bundle, stamp: str
@@ -287,7 +298,7 @@ class Executor:
         """Write the files into a temporary folder, then rename it to ``<store>/<key>``."""
         staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
-        temp = Path(tempfile.mkdtemp(prefix="new-", dir=staging))
+        temp = _mkdtemp("new-", staging)
         hashes: dict[str, str] = {}
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         for path, data in bundle.files.items():
@@ -323,10 +334,10 @@ class Executor:
             os.rename(new, canonical)
             return
         if stat.S_ISDIR(info.st_mode):
-            old = Path(tempfile.mkdtemp(prefix="old-", dir=self.root / STAGING))
+            old = _mkdtemp("old-", self.root / STAGING)
             os.rename(canonical, old / "skill")
             os.rename(new, canonical)
-            shutil.rmtree(old, ignore_errors=True)
+            _rmtree(old, ignore_errors=True)
         else:  # a file or a planted symlink: removed, never followed
             os.unlink(canonical)
             os.rename(new, canonical)
@@ -400,6 +411,8 @@ class Executor:
             except OSError as exc:
                 if exc.errno in (errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EEXIST):
                     raise  # not a refusal of symlinks: a real problem with the folder
+        import shutil
+
         shutil.copytree(canonical, path, symlinks=False)
         return Target(str(path), "copy", not self.copy_only, stamp)
 
@@ -412,7 +425,7 @@ class Executor:
         if stat.S_ISLNK(info.st_mode):
             os.unlink(path)
         elif stat.S_ISDIR(info.st_mode) and read_marker(path) is not None:
-            shutil.rmtree(path)
+            _rmtree(path)
         else:
             raise _NotOurs(path)
 
@@ -429,9 +442,9 @@ class Executor:
             elif stat.S_ISDIR(info.st_mode):
                 staging = self.root / STAGING
                 staging.mkdir(exist_ok=True)
-                old = Path(tempfile.mkdtemp(prefix="old-", dir=staging))
+                old = _mkdtemp("old-", staging)
                 os.rename(canonical, old / "skill")
-                shutil.rmtree(old, ignore_errors=True)
+                _rmtree(old, ignore_errors=True)
             else:
                 os.unlink(canonical)
         except OSError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -66,6 +67,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="timed runs per command")
     parser.add_argument("--warmup", type=int, default=3, help="untimed runs first")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--skip-create", action="store_true", help="only list, search and get (prints JSON)"
+    )
     args = parser.parse_args()
 
     cli = executable("better-skills")
@@ -82,11 +86,18 @@ def main() -> None:
             env["SERVER_URL"] = url
             seed(url, token)
             runs, warmup = args.runs, args.warmup
-            results["list"] = summarise(time_runs([cli, "list"], env, runs, warmup))
-            results["search"] = summarise(time_runs([cli, "search", "bench"], env, runs, warmup))
-            results["get"] = summarise(
-                time_runs([cli, "get", "personal/bench-skill-7"], env, runs, warmup)
-            )
+            for name, argv in (
+                ("list", [cli, "list"]),
+                ("search", [cli, "search", "bench"]),
+                ("get", [cli, "get", "personal/bench-skill-7"]),
+            ):
+                cpu: list[float] = []
+                results[name] = summarise(time_runs(argv, env, runs, warmup, cpu))
+                results[name]["cpu_median_ms"] = round(statistics.median(cpu), 1)
+            if args.skip_create:
+                results["load_average"] = {"after": os.getloadavg()[0]}
+                print(json.dumps({"runs": args.runs, "results": results}, indent=2))
+                return
             samples = []
             for index in range(warmup + runs):
                 big = big_folder(folder, index)
@@ -97,13 +108,13 @@ def main() -> None:
         print(json.dumps({"runs": args.runs, "results": results}, indent=2))
         return
     print(f"better-skills skill commands, {args.runs} runs each (after {args.warmup} warm-up)")
-    print(f"{'command':<14} {'median':>9} {'min':>9} {'p90':>9}   target")
+    print(f"{'command':<14} {'median':>9} {'min':>9} {'p90':>9} {'cpu':>9}   target")
     for name, figures in results.items():
         target = TARGETS_MS[name]
         verdict = f"< {target:g} ms {'ok' if figures['median_ms'] < target else 'MISSED'}"
         print(
             f"{name:<14} {figures['median_ms']:>6.1f} ms {figures['min_ms']:>6.1f} ms "
-            f"{figures['p90_ms']:>6.1f} ms   {verdict}"
+            f"{figures['p90_ms']:>6.1f} ms {figures.get('cpu_median_ms', 0):>6.1f} ms   {verdict}"
         )
 
 

@@ -479,17 +479,6 @@ def test_an_oversized_declared_length_is_refused_before_reading() -> None:
         client.health()
 
 
-def test_plain_http_servers_skip_loading_the_ca_bundle_but_fail_closed() -> None:
-    from better_skills.client._transport import _tls_context_for
-
-    context = _tls_context_for("http://localhost:3000")
-    assert not isinstance(context, bool)
-    assert context.verify_mode.name == "CERT_REQUIRED"
-    assert context.check_hostname
-    assert context.get_ca_certs() == []
-    assert _tls_context_for("https://api.betterskills.ai") is True
-
-
 def test_importing_the_client_does_not_import_httpx_s_own_cli() -> None:
     """httpx would import rich and pygments (~70 ms) for its CLI; whoami must not pay that."""
     import subprocess

@@ -6,29 +6,32 @@ be right once for every request:
 - a **total deadline** per request (connect, send, headers and body together), so a server that
   trickles one byte every few seconds cannot hold a command past its timeout;
 - a **size cap** on every answer (:data:`MAX_RESPONSE_BYTES` unless a call asks for more);
-- **TLS**: verified for https; for http a context that trusts nothing, so it fails closed;
+- **TLS**: verified for https; plain http makes no TLS connection at all;
 - **no redirects**, so a token never travels to a URL the user did not configure;
 - the **credential held once**, sent only when a call asks for it, and only to the server that
   issued it (:class:`CredentialServerMismatch` otherwise);
 - **error mapping**: network failures are :class:`ServerUnreachable`, 5xx :class:`ServerError`,
   a refused credential :class:`NotAuthenticated`, the error bodies of the contract
   (``{"error", "error_description", "details"}``) the classes of ``protocol.errors``.
+
+The network is ``http.client`` (``_http11``), not httpx: importing httpx cost more than the rest
+of a ``sync`` with nothing to do. Tests inject an httpx transport (``httpx.MockTransport``) to
+play the server; only then is httpx imported.
 """
 
 from __future__ import annotations
 
 import json
-import ssl
 import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, NoReturn
+from urllib.parse import urlencode, urlsplit
 
 from better_skills import __version__
-from better_skills.client._deadline import Deadline, deadline_transport
-from better_skills.client._httpx import httpx
+from better_skills.client._deadline import Deadline
+from better_skills.client._http11 import ConnectTimeout, Http11, Http11Error, read_capped
 from better_skills.client.clock import Clock, SystemClock
 from better_skills.client.config import same_server
 from better_skills.client.credentials import Credential, refused
@@ -41,6 +44,9 @@ from better_skills.client.errors import (
 )
 from better_skills.client.text import clean
 from better_skills.protocol.errors import OAuthError, TooManyRequests, error_class_for
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -63,6 +69,8 @@ class Timeout:
     connect: float
 
     def as_httpx(self) -> httpx.Timeout:
+        from better_skills.client._httpx import httpx
+
         return httpx.Timeout(self.total, connect=min(self.connect, self.total))
 
 
@@ -74,7 +82,8 @@ class ApiResponse:
     """A complete answer: status, headers and the whole (capped) body."""
 
     status_code: int
-    headers: httpx.Headers
+    #: Case-insensitive (``headers.get("etag")``), as both ``http.client`` and httpx give them.
+    headers: Mapping[str, str]
     body: bytes
     path: str
     #: The credential the request carried, if any (a 401 then means it was refused).
@@ -109,8 +118,9 @@ def default_user_agent() -> str:
 class ApiClient:
     """HTTP to one server. Use as a context manager, or call :meth:`close`.
 
-    ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``credential`` is
-    the token that calls with ``auth=True`` carry.
+    ``transport`` replaces the network (tests pass ``httpx.MockTransport``; without one,
+    ``http.client`` carries the requests); ``credential`` is the token that calls with
+    ``auth=True`` carry.
     """
 
     def __init__(
@@ -132,19 +142,23 @@ class ApiClient:
         #: Called once with a credential that names no server, when this server accepts it.
         self.on_accepted: Callable[[Credential], None] | None = None
         self._deadline = Deadline()
-        verify = _tls_context_for(self.base_url)
+        self._headers = {
+            "User-Agent": user_agent or default_user_agent(),
+            "Accept": "application/json",
+        }
+        self._net: Http11 | None = None
+        self._http: httpx.Client | None = None
         if transport is None:
-            transport = deadline_transport(verify, self._deadline)
-        self._http = httpx.Client(
-            transport=transport,
-            timeout=timeout.as_httpx(),
-            follow_redirects=False,
-            headers={
-                "User-Agent": user_agent or default_user_agent(),
-                "Accept": "application/json",
-            },
-            verify=verify,
-        )
+            self._net = Http11(self.base_url, self._deadline)
+        else:
+            from better_skills.client._httpx import httpx
+
+            self._http = httpx.Client(
+                transport=transport,
+                timeout=timeout.as_httpx(),
+                follow_redirects=False,
+                headers=self._headers,
+            )
 
     def __enter__(self) -> ApiClient:
         return self
@@ -153,7 +167,10 @@ class ApiClient:
         self.close()
 
     def close(self) -> None:
-        self._http.close()
+        if self._net is not None:
+            self._net.close()
+        if self._http is not None:
+            self._http.close()
 
     # -- requests --------------------------------------------------------------------------
 
@@ -182,13 +199,91 @@ class ApiClient:
         limit = timeout or self.timeout
         self._deadline.at = time.monotonic() + limit.total
         try:
+            if self._net is None:
+                return self._send_httpx(
+                    method, path, json_body, form, params, all_headers, limit, max_bytes, credential
+                )
+            return self._send(
+                method, path, json_body, form, params, all_headers, limit, max_bytes, credential
+            )
+        finally:
+            self._deadline.at = None
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        headers: dict[str, str],
+        limit: Timeout,
+        max_bytes: int,
+        credential: Credential | None,
+    ) -> ApiResponse:
+        """Over ``http.client``; bodies encoded as httpx encodes them."""
+        assert self._net is not None
+        body = None
+        if json_body is not None:
+            text = json.dumps(json_body, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+            body = text.encode("utf-8")
+            headers["Content-Type"] = "application/json"
+        elif form is not None:
+            body = urlencode(dict(form)).encode("ascii")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif method in ("POST", "PUT", "PATCH"):
+            body = b""
+        target = path + ("?" + urlencode(dict(params)) if params else "")
+        try:
+            response = self._net.request(
+                method,
+                target,
+                body=body,
+                headers={**self._headers, **headers},
+                connect_timeout=min(limit.connect, limit.total),
+            )
+            try:
+                data = read_capped(response, max_bytes, UnexpectedResponse)
+            except BaseException:
+                self._net.close()  # the rest of the answer is not wanted: a new connection
+                raise
+            finally:
+                response.close()
+        except TimeoutError as exc:
+            reason = (
+                "connection timed out"
+                if isinstance(exc, ConnectTimeout)
+                else f"no answer in time: gave up after {limit.total:g} s"
+            )
+            raise ServerUnreachable(self.base_url, reason) from None
+        except (OSError, Http11Error) as exc:
+            raise ServerUnreachable(self.base_url, _describe_network_error(exc)) from None
+        return ApiResponse(response.status, response.headers, data, path, credential)
+
+    def _send_httpx(
+        self,
+        method: str,
+        path: str,
+        json_body: Any,
+        form: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        headers: dict[str, str],
+        limit: Timeout,
+        max_bytes: int,
+        credential: Credential | None,
+    ) -> ApiResponse:
+        """Through the injected httpx transport (tests)."""
+        from better_skills.client._httpx import httpx
+
+        assert self._http is not None
+        try:
             request = self._http.build_request(
                 method,
                 self.base_url + path,
                 json=json_body,
                 data=dict(form) if form is not None else None,
                 params=params,
-                headers=all_headers,
+                headers=headers,
                 timeout=limit.as_httpx(),
             )
             response = self._http.send(request, stream=True)
@@ -197,11 +292,14 @@ class ApiClient:
             finally:
                 response.close()
         except httpx.TimeoutException as exc:
-            raise ServerUnreachable(self.base_url, _describe_timeout(exc, limit)) from None
+            reason = (
+                "connection timed out"
+                if isinstance(exc, httpx.ConnectTimeout)
+                else f"no answer in time: gave up after {limit.total:g} s"
+            )
+            raise ServerUnreachable(self.base_url, reason) from None
         except httpx.TransportError as exc:
             raise ServerUnreachable(self.base_url, _describe_network_error(exc)) from None
-        finally:
-            self._deadline.at = None
         return ApiResponse(response.status_code, response.headers, body, path, credential)
 
     def request_json(
@@ -298,18 +396,9 @@ class ApiClient:
 # -- helpers -----------------------------------------------------------------------------------
 
 
-def _tls_context_for(base_url: str) -> ssl.SSLContext | bool:
-    """Skip loading the CA bundle (~30 ms) when the server is plain http.
-
-    The context we return instead trusts no certificate at all, so if a TLS connection were
-    ever made with it (an https proxy), it would fail closed rather than go unverified.
-    """
-    if urlsplit(base_url).scheme.lower() == "https":
-        return True
-    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # check_hostname and CERT_REQUIRED on
-
-
 def _read_capped(response: httpx.Response, max_bytes: int, deadline: Deadline) -> bytes:
+    from better_skills.client._httpx import httpx
+
     declared = response.headers.get("Content-Length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise UnexpectedResponse(f"The server's answer is too large ({declared} bytes).")
@@ -325,7 +414,7 @@ def _read_capped(response: httpx.Response, max_bytes: int, deadline: Deadline) -
     return b"".join(chunks)
 
 
-def _retry_after(headers: httpx.Headers) -> int | None:
+def _retry_after(headers: Mapping[str, str]) -> int | None:
     value = headers.get("Retry-After", "")
     return int(value) if value.isdigit() else None
 
@@ -344,13 +433,7 @@ def _details(value: object) -> list[dict[str, str]]:
     ]
 
 
-def _describe_timeout(exc: httpx.TimeoutException, limit: Timeout) -> str:
-    if isinstance(exc, httpx.ConnectTimeout):
-        return "connection timed out"
-    return f"no answer in time: gave up after {limit.total:g} s"
-
-
-def _describe_network_error(exc: httpx.TransportError) -> str:
+def _describe_network_error(exc: Exception) -> str:
     text = str(exc) or type(exc).__name__
     # "[Errno 111] Connection refused" -> "connection refused"
     if text.startswith("[Errno") and "] " in text:

@@ -8,12 +8,10 @@ list); adding an agent is one line in ``agents.toml``.
 from __future__ import annotations
 
 import os
-import shutil
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 __all__ = [
@@ -140,6 +138,8 @@ class AgentTable:
             path = environ.get("PATH", os.defpath)
 
             def which(name: str) -> str | None:
+                import shutil  # only on first use (detection): sync's start-up skips it
+
                 return shutil.which(name, path=path)
 
         found = []
@@ -203,6 +203,7 @@ def parse_table(data: Mapping[str, object]) -> AgentTable:
 
 @cache
 def load_table() -> AgentTable:
-    """The table shipped with the package."""
-    text = resources.files("better_skills.sync").joinpath("agents.toml").read_text("utf-8")
+    """The table shipped with the package (a file beside this module, read directly:
+    ``importlib.resources`` took longer to import than the whole table takes to parse)."""
+    text = Path(__file__).with_name("agents.toml").read_text("utf-8")
     return parse_table(tomllib.loads(text))

@@ -14,12 +14,9 @@
 
 from __future__ import annotations
 
-import base64
 import errno
 import os
-import shutil
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -89,6 +86,8 @@ class Bundle:
             if isinstance(f.get("content"), str):
                 files[path] = f["content"].encode("utf-8")
             elif isinstance(f.get("content_base64"), str):
+                import base64
+
                 files[path] = base64.b64decode(f["content_base64"], validate=True)
             else:
                 raise ValueError(f"{path}: no content")
@@ -147,6 +146,18 @@ def sync_lock(root: Path, *, wait: float = 5.0) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+def _rmtree(path: Path, *, ignore_errors: bool = False) -> None:
+    import shutil  # shutil and tempfile only when something is written: a no-op sync skips them
+
+    shutil.rmtree(path, ignore_errors=ignore_errors)
+
+
+def _mkdtemp(prefix: str, folder: Path) -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
 
 
 def _describe(exc: OSError) -> str:
@@ -283,7 +294,7 @@ class Executor:
             if os.path.islink(staging) or not staging.is_dir():
                 os.unlink(staging)
             else:
-                shutil.rmtree(staging, ignore_errors=True)
+                _rmtree(staging, ignore_errors=True)
 
     def _write_skill(
         self, key: str, item: ManifestItem, bundle: Bundle, stamp: str
@@ -291,13 +302,13 @@ class Executor:
         """Write the files into a temporary folder, then rename it to ``<store>/<key>``."""
         staging = self.root / STAGING
         staging.mkdir(exist_ok=True)
-        temp = Path(tempfile.mkdtemp(prefix="new-", dir=staging))
+        temp = _mkdtemp("new-", staging)
         try:
             return self._fill_and_swap(temp, key, item, bundle, stamp)
         except BaseException:
             # At once, not at the end of the run: on a full disk the space of this skill's
             # partial files is what the other skills and the lock need.
-            shutil.rmtree(temp, ignore_errors=True)
+            _rmtree(temp, ignore_errors=True)
             raise
 
     def _fill_and_swap(
@@ -328,7 +339,8 @@ class Executor:
         with os.fdopen(os.open(temp / MARKER_NAME, flags, 0o644), "wb") as handle:
             handle.write(marker)
         self._swap_in(temp, self.root / key)
-        return hashes, stat_fingerprint(self.root / key)
+        # Every folder in it holds a file (none is made empty): the quick fingerprint applies.
+        return hashes, stat_fingerprint(self.root / key, hashes)
 
     def _swap_in(self, new: Path, canonical: Path) -> None:
         try:
@@ -337,14 +349,14 @@ class Executor:
             os.rename(new, canonical)
             return
         if stat.S_ISDIR(info.st_mode):
-            old = Path(tempfile.mkdtemp(prefix="old-", dir=self.root / STAGING))
+            old = _mkdtemp("old-", self.root / STAGING)
             os.rename(canonical, old / "skill")
             try:
                 os.rename(new, canonical)
             except OSError:
                 os.rename(old / "skill", canonical)  # the old version stays installed
                 raise
-            shutil.rmtree(old, ignore_errors=True)
+            _rmtree(old, ignore_errors=True)
         else:  # a file or a planted symlink: removed, never followed
             os.unlink(canonical)
             os.rename(new, canonical)
@@ -418,6 +430,8 @@ class Executor:
             except OSError as exc:
                 if exc.errno in (errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EEXIST):
                     raise  # not a refusal of symlinks: a real problem with the folder
+        import shutil
+
         shutil.copytree(canonical, path, symlinks=False)
         return Target(str(path), "copy", not self.copy_only, stamp)
 
@@ -430,7 +444,7 @@ class Executor:
         if stat.S_ISLNK(info.st_mode):
             os.unlink(path)
         elif stat.S_ISDIR(info.st_mode) and read_marker(path) is not None:
-            shutil.rmtree(path)
+            _rmtree(path)
         else:
             raise _NotOurs(path)
 
@@ -447,9 +461,9 @@ class Executor:
             elif stat.S_ISDIR(info.st_mode):
                 staging = self.root / STAGING
                 staging.mkdir(exist_ok=True)
-                old = Path(tempfile.mkdtemp(prefix="old-", dir=staging))
+                old = _mkdtemp("old-", staging)
                 os.rename(canonical, old / "skill")
-                shutil.rmtree(old, ignore_errors=True)
+                _rmtree(old, ignore_errors=True)
             else:
                 os.unlink(canonical)
         except OSError as exc:
@@ -507,13 +521,9 @@ class Executor:
                 ):
                     targets[agent] = t
             item = plan.wanted[key]
-            refreshed = replace(
-                entry,
-                targets=targets,
-                vault=dict(item.vault) if entry.skill_id == item.id else entry.vault,
-            )
-            if refreshed != entry:
-                out[key] = refreshed
+            vault = item.vault if entry.skill_id == item.id else entry.vault
+            if targets != old or vault != entry.vault:  # a no-op sync makes no new entries
+                out[key] = replace(entry, targets=targets, vault=dict(vault))
             if key not in written:
                 adopted = _from_marker(out[key], disk.skill(key), item)
                 out[key] = _refingerprint(adopted, disk.skill(key))

@@ -6,7 +6,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
 def write_temp(folder: Path | str, data: bytes, mode: int, *, prefix: str, suffix: str = "") -> str:
     """A new temporary file in ``folder`` holding ``data`` (on disk, not just in a buffer) with
     permissions ``mode``, ready to be renamed over its target; its path. Removed on failure."""
+    import tempfile  # only when writing: a no-op sync never imports it
+
     fd, temp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:

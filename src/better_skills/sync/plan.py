@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,7 +113,11 @@ def is_modified(entry: LockEntry | None, disk: SkillOnDisk) -> bool:
 
 def item_key(item: ManifestItem) -> str:
     """The store folder name of a manifest item (original-system.md §6.3)."""
-    return install_key(str(item.vault.get("slug") or ""), item.slug)
+    return _install_key(str(item.vault.get("slug") or ""), item.slug)
+
+
+#: Each sync asks for every item's key twice (disk snapshot, then plan): computed once.
+_install_key = cache(install_key)
 
 
 def wanted_keys(manifest: Iterable[ManifestItem]) -> list[str]:

@@ -8,6 +8,7 @@ wrote is read as it is: its entries are ours, and the next sync refreshes them (
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
@@ -30,6 +31,7 @@ __all__ = [
     "parse_lock",
     "read_disk_state",
     "read_lock",
+    "scan_fingerprint",
     "stat_fingerprint",
     "store_root",
     "write_lock",
@@ -224,13 +226,15 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
 
 
 def _walk(folder: str, prefix: str, visit: Callable[[str, os.DirEntry[str]], None]) -> None:
-    """Every non-hidden entry under ``folder`` that is not a directory, symlinks not followed."""
+    """Every non-hidden entry under ``folder``, symlinks not followed: ``visit`` gets the files
+    (and symlinks and other non-directories) and the folders (their path ending in ``/``)."""
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             rel = f"{prefix}{entry.name}"
             if entry.is_dir(follow_symlinks=False):
+                visit(rel + "/", entry)
                 _walk(entry.path, rel + "/", visit)
             else:
                 visit(rel, entry)
@@ -245,6 +249,8 @@ def hash_folder(folder: Path) -> dict[str, str]:
     result: dict[str, str] = {}
 
     def visit(rel: str, entry: os.DirEntry[str]) -> None:
+        if rel.endswith("/"):
+            return
         if entry.is_symlink():
             result[rel] = "symlink:" + os.readlink(entry.path)
         elif entry.is_file(follow_symlinks=False):
@@ -258,21 +264,84 @@ def hash_folder(folder: Path) -> dict[str, str]:
     return result
 
 
-def stat_fingerprint(folder: Path) -> str:
-    """A digest of every file's (path, type, size, mtime, inode): cheap to recompute, and it
-    changes whenever a file is written, replaced, added or removed."""
-    parts: list[str] = []
+# -- stat fingerprints ------------------------------------------------------------------------
+#
+# A fingerprint is a digest of (path, mode, size, mtime, ctime, inode) of a skill folder, of
+# each of its files and of each folder holding them, as git's index keeps for each file. While
+# it matches, the files are as they were when their hashes were recorded, and are not read
+# again. Checking it takes one ``lstat`` per path that the lock records (no directory listing):
+# a file added, removed or renamed anywhere in the folder changes the mtime of the folder it is
+# in, which is the skill folder or one of its sub-folders, all of which are stat'ed. That holds
+# only when every (non-hidden) sub-folder holds a recorded file; a folder with an empty
+# sub-folder of its own gets no fingerprint, and is hashed each time. ctime is in it because a
+# program can set mtime back (``touch -d``) but not ctime.
+
+FINGERPRINT_PREFIX = "v2:"
+
+
+def _stat_line(rel: str, info: os.stat_result) -> str:
+    return (
+        f"{rel}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}"
+        f"\0{info.st_ino}"
+    )
+
+
+def _folders_of(files: Iterable[str]) -> set[str]:
+    """``""`` (the skill folder) and every folder (``a/``, ``a/b/``) above ``files``."""
+    folders = {""}
+    for path in files:
+        cut = path.rfind("/")
+        while cut > 0:
+            folder = path[: cut + 1]
+            if folder in folders:
+                break
+            folders.add(folder)
+            cut = path.rfind("/", 0, cut)
+    return folders
+
+
+def _digest(lines: list[str]) -> str:
+    lines.sort()
+    return FINGERPRINT_PREFIX + file_sha256("\n".join(lines).encode("utf-8", "surrogateescape"))
+
+
+def stat_fingerprint(
+    folder: Path | str, files: Iterable[str], root_info: os.stat_result | None = None
+) -> str:
+    """The fingerprint of ``folder`` holding exactly ``files`` (their paths, ``/``-separated):
+    one ``lstat`` per file and per folder. Raises ``OSError`` when one is missing."""
+    base = str(folder)
+    lines = [_stat_line("", root_info if root_info is not None else os.lstat(base))]
+    names = list(files)
+    for rel in _folders_of(names):
+        if rel:  # "a/b/": lstat without the slash, which would follow a symlink
+            lines.append(_stat_line(rel, os.lstat(f"{base}/{rel[:-1]}")))
+    for rel in names:
+        lines.append(_stat_line(rel, os.lstat(f"{base}/{rel}")))
+    return _digest(lines)
+
+
+def scan_fingerprint(folder: Path) -> str | None:
+    """The fingerprint of ``folder`` as found by listing it (before its files are hashed, so a
+    change made while they are read shows up next time); ``None`` when it cannot have one."""
+    lines = [_stat_line("", os.lstat(folder))]
+    files: list[str] = []
+    folders = {""}
 
     def visit(rel: str, entry: os.DirEntry[str]) -> None:
-        info = entry.stat(follow_symlinks=False)
-        parts.append(f"{rel}\0{info.st_mode}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_ino}")
+        lines.append(_stat_line(rel, entry.stat(follow_symlinks=False)))
+        if rel.endswith("/"):
+            folders.add(rel)
+        else:
+            files.append(rel)
 
     _walk(str(folder), "", visit)
-    parts.sort()
-    return file_sha256("\n".join(parts).encode("utf-8", "surrogateescape"))
+    if folders != _folders_of(files):
+        return None  # a sub-folder without files: stat'ing the files would not see into it
+    return _digest(lines)
 
 
-def _skill_on_disk(path: Path, entry: LockEntry | None) -> SkillOnDisk:
+def _skill_on_disk(path: str, entry: LockEntry | None) -> SkillOnDisk:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
@@ -281,30 +350,42 @@ def _skill_on_disk(path: Path, entry: LockEntry | None) -> SkillOnDisk:
         return SkillOnDisk("other")
     if not stat.S_ISDIR(info.st_mode):
         return SkillOnDisk("other")
-    try:
-        fingerprint = stat_fingerprint(path)
-        if entry is not None and entry.files is not None and entry.fingerprint == fingerprint:
+    if entry is not None and entry.files is not None and entry.fingerprint:
+        try:
+            quick = stat_fingerprint(path, entry.files, info)
+        except OSError:
+            quick = None
+        if quick == entry.fingerprint:
             # Unchanged since we verified it: the recorded hashes hold, the marker is not needed.
-            return SkillOnDisk("dir", None, dict(entry.files), fingerprint)
-        files = hash_folder(path)
-    except OSError:
-        return SkillOnDisk("dir", read_marker(path), {"": "unreadable"})
-    return SkillOnDisk("dir", read_marker(path), files, fingerprint)
-
-
-def _link_state(path: str, canonical_real: str, real_parent: str) -> LinkState:
+            return SkillOnDisk("dir", None, dict(entry.files), quick)
+    folder = Path(path)
     try:
-        info = os.lstat(path)
+        fingerprint = scan_fingerprint(folder)
+        files = hash_folder(folder)
+    except OSError:
+        return SkillOnDisk("dir", read_marker(folder), {"": "unreadable"})
+    return SkillOnDisk("dir", read_marker(folder), files, fingerprint)
+
+
+def _link_state(path: str, canonical_real: str, real_parent: str, expected: str) -> LinkState:
+    """What is at ``path``: ``expected`` is the relative target our link there has. One
+    ``readlink`` for a link (the common case), which also says that a path is not a link."""
+    try:
+        target = os.readlink(path)
     except FileNotFoundError:
         return LinkState("absent")
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: there is something, and it is not a link
+            return LinkState("foreign")
+    else:
+        if target == expected:
+            return LinkState("ours")
+        resolved = os.path.normpath(os.path.join(real_parent, target))
+        return LinkState("ours" if resolved == canonical_real else "other-link")
+    try:
+        info = os.lstat(path)
     except OSError:
         return LinkState("foreign")
-    if stat.S_ISLNK(info.st_mode):
-        target = os.readlink(path)
-        resolved = os.path.normpath(os.path.join(real_parent, target))
-        if resolved == canonical_real:
-            return LinkState("ours")
-        return LinkState("other-link")
     if stat.S_ISDIR(info.st_mode):
         marker = read_marker(Path(path))
         if marker is not None:
@@ -327,26 +408,31 @@ def read_disk_state(
     wanted = set(wanted_keys)
     keys = list(dict.fromkeys([*lock.entries, *wanted]))
     skills = {}
+    base = str(root)
     for key in keys:
         entry = lock.entries.get(key)
         if entry is not None and entry.is_share:
             continue  # shares are left alone: no need to read them
-        skills[key] = _skill_on_disk(root / key, entry)
+        skills[key] = _skill_on_disk(f"{base}/{key}", entry)
     links: dict[str, LinkState] = {}
     dirs = [str(d) for d in link_dirs]
     root_real = os.path.realpath(root)
-    real_parents: dict[str, str] = {}  # one realpath per folder, not per link
+    # One realpath per folder, not per link, and the relative target our links there have.
+    parents: dict[str, tuple[str, str]] = {}
     for key in keys:
-        paths = [f"{d}/{key}" for d in dirs] if key in wanted else []
+        paths = [(d, f"{d}/{key}") for d in dirs] if key in wanted else []
         entry = lock.entries.get(key)
         if entry is not None and not entry.is_share:
-            paths += [t.path for t in entry.targets.values()]
+            paths += [(os.path.dirname(t.path), t.path) for t in entry.targets.values()]
         canonical_real = f"{root_real}/{key}"
-        for path in paths:
-            if path in links or path == f"{root}/{key}":
+        canonical = f"{base}/{key}"
+        for parent, path in paths:
+            if path in links or path == canonical:
                 continue
-            parent = os.path.dirname(path)
-            if parent not in real_parents:
-                real_parents[parent] = os.path.realpath(parent)
-            links[path] = _link_state(path, canonical_real, real_parents[parent])
+            found = parents.get(parent)
+            if found is None:
+                real = os.path.realpath(parent)
+                found = parents[parent] = (real, os.path.relpath(root_real, real) + "/")
+            real_parent, to_root = found
+            links[path] = _link_state(path, canonical_real, real_parent, to_root + key)
     return DiskState(skills, links)

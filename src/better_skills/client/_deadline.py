@@ -102,5 +102,5 @@ def deadline_transport(verify: ssl.SSLContext | bool, deadline: Deadline) -> htt
     """
     transport = httpx.HTTPTransport(verify=verify)
     pool = transport._pool
-    pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)  # type: ignore[union-attr]
+    pool._network_backend = _DeadlineBackend(pool._network_backend, deadline)
     return transport

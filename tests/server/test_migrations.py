@@ -17,7 +17,7 @@ from sqlalchemy import Column, MetaData, String
 from better_skills.server.db import AUTOGENERATE_OPTIONS, create_engine, migrate
 from better_skills.server.models import metadata
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.empty_database]
 
 
 async def differences(settings: Any, target: MetaData) -> list[Any]:

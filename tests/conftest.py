@@ -3,6 +3,11 @@
 Backends: tests that touch the database run once per backend in ``--backends`` (default
 ``sqlite,postgres``). PostgreSQL tests create a fresh database and drop it afterwards; if the
 server on 127.0.0.1:5432 is unreachable they fail loudly (``--backends sqlite`` to skip them).
+Each database a test gets is a copy of one migrated in advance (``@pytest.mark.empty_database``
+for an empty one: see tests/support/databases.py).
+
+Everything here is safe under pytest-xdist: temporary folders, free ports and randomly named
+PostgreSQL databases are per test, the migrated templates per worker process.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from typing import Any
 
 import pytest
 
+from tests.support.app import open_app
 from tests.support.clock import FakeClock
-from tests.support.databases import fresh_database
+from tests.support.databases import Templates, fresh_database
 from tests.support.live_server import LiveServer
 
 
@@ -48,14 +54,31 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+@pytest.fixture(scope="session")
+def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    templates = Templates(tmp_path_factory.mktemp("templates"))
+    yield templates
+    templates.close()
+
+
 @pytest.fixture
-def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    with fresh_database(backend, tmp_path) as url:
+def templates(request: pytest.FixtureRequest) -> Templates | None:
+    """The migrated templates, or None for a test marked ``empty_database``."""
+    if request.node.get_closest_marker("empty_database"):
+        return None
+    return request.getfixturevalue("database_templates")
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, templates: Templates | None) -> Iterator[str]:
+    with fresh_database(backend, tmp_path, templates) as url:
         yield url
 
 
 @pytest.fixture
-def server_factory(backend: str, tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+def server_factory(
+    backend: str, tmp_path: Path, templates: Templates | None
+) -> Iterator[Callable[..., LiveServer]]:
     """Start real server processes; each call gets a fresh database unless one is given."""
     started: list[LiveServer] = []
     databases: list[Any] = []
@@ -64,7 +87,7 @@ def server_factory(backend: str, tmp_path: Path) -> Iterator[Callable[..., LiveS
         if database_url is None:
             folder = tmp_path / f"db{len(databases)}"
             folder.mkdir()
-            manager = fresh_database(backend, folder)
+            manager = fresh_database(backend, folder, templates)
             database_url = manager.__enter__()
             databases.append(manager)
         folder = tmp_path / f"server{len(started)}"
@@ -109,20 +132,13 @@ def settings_factory(database_url: str, tmp_path: Path) -> Callable[..., Any]:
 
 @pytest.fixture
 def app_client(settings_factory: Callable[..., Any], clock: FakeClock) -> Callable[..., Any]:
-    """An httpx client wired to the real application in this process, with the fake clock."""
-    import httpx
-
-    from better_skills.server.app import create_app
+    """``async with app_client(ip, **env) as client``: an httpx client wired to the real
+    application in this process (``client.app``), with the fake clock and cheap hashing
+    (tests/support/app.py). An unhandled exception is raised into the test."""
 
     @asynccontextmanager
-    async def open_client(ip: str = "127.0.0.1", **env: str) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(settings_factory(**env), clock=clock)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, client=(ip, 50000))
-            async with httpx.AsyncClient(
-                transport=transport, base_url="http://testserver"
-            ) as client:
-                client.app = app  # type: ignore[attr-defined]
-                yield client
+    async def open_client(ip: str = "127.0.0.1", **env: str) -> AsyncIterator[Any]:
+        async with open_app(settings_factory(**env), clock) as app, app.client(ip) as client:
+            yield client
 
     return open_client

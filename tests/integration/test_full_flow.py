@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
+
 from better_skills.protocol.device_flow import CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_GRANT_TYPE
 from tests.support.live_server import LiveServer
 
 
+@pytest.mark.empty_database  # a first start: the server runs the migrations itself
 def test_code_sign_up_claim_approve_poll_session_sign_out(live_server: LiveServer) -> None:
     with live_server.client() as device:
         issued = device.post(

@@ -48,6 +48,7 @@ def test_simultaneous_polls_redeem_once(server_factory: Callable[..., LiveServer
     }
 
 
+@pytest.mark.empty_database  # the migrations run at this start
 def test_with_workers_the_supervisor_stays_small(server_factory: Callable[..., LiveServer]) -> None:
     """The migration runs in a child process: uvicorn's supervisor, which never serves a
     request, must not carry SQLAlchemy, the app and Alembic (about 50 MiB) for its lifetime."""

@@ -18,6 +18,7 @@ def test_bootstrap_in_a_clean_clone_is_idempotent(tmp_path: Path) -> None:
     subprocess.run(["git", "clone", "--quiet", str(ROOT), str(clone)], check=True, timeout=60)
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
 
+    started = time.monotonic()
     first = subprocess.run(
         ["scripts/bootstrap", "server"],
         cwd=clone,
@@ -27,6 +28,7 @@ def test_bootstrap_in_a_clean_clone_is_idempotent(tmp_path: Path) -> None:
         timeout=600,
     )
     assert first.returncode == 0, first.stderr
+    first_took = time.monotonic() - started
     version = subprocess.run(
         [".venv/bin/better-skills-server", "--version"],
         cwd=clone,
@@ -56,4 +58,5 @@ def test_bootstrap_in_a_clean_clone_is_idempotent(tmp_path: Path) -> None:
     )
     assert again.returncode == 0
     assert "installing" not in again.stderr  # nothing left to do
-    assert time.monotonic() - started < 10
+    # Relative, not a fixed bound: a loaded machine slows both runs alike.
+    assert time.monotonic() - started < first_took / 4

@@ -6,7 +6,6 @@ well-formed value or raise the RFC error they are meant to raise, never anything
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
 import os
@@ -147,17 +146,35 @@ def test_parse_json_returns_an_object_or_refuses(body: bytes) -> None:
     assert isinstance(parsed, dict)
 
 
+#: Nesting that any Python parses (its recursion limit is about 1,000 levels).
+SHALLOW = 500
+
+
 @PROPERTY
-@given(st.integers(min_value=1, max_value=MAX_BODY // 2), st.sampled_from(["[]", "{}"]))
-def test_parse_json_survives_any_nesting_that_fits_the_cap(depth: int, brackets: str) -> None:
+@given(
+    st.integers(min_value=1, max_value=SHALLOW) | st.integers(SHALLOW + 1, MAX_BODY // 2),
+    st.sampled_from(["[]", "{}"]),
+)
+def test_parse_json_parses_shallow_nesting_and_refuses_deeper_with_a_400(
+    depth: int, brackets: str
+) -> None:
+    """Nesting up to SHALLOW levels parses; deeper nesting that fits the body cap parses or
+    is refused as invalid_request (RecursionError must not escape as a 500)."""
     opening, closing = brackets
     body = (
         ('{"a":' * depth + "1" + "}" * depth)
         if opening == "{"
         else ('{"a":' + opening * depth + closing * depth + "}")
     )
-    with contextlib.suppress(errors.InvalidRequest):
+    if depth <= SHALLOW:
         assert isinstance(parse_json(body.encode()), dict)
+        return
+    try:
+        parsed = parse_json(body.encode())
+    except errors.InvalidRequest as refused:
+        assert refused.error == "invalid_request"
+    else:
+        assert isinstance(parsed, dict)
 
 
 # -- read_params --------------------------------------------------------------------------
@@ -326,11 +343,21 @@ def test_only_our_origin_is_trusted(origin: str | None, referer: str | None) -> 
         assert referer is not None and referer.startswith("http://testserver/")
 
 
+latin1_text = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=60)
+
+
 @PROPERTY
-@given(st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0xFF), max_size=60))
-def test_bearer_token_is_none_or_a_bare_token(header: str) -> None:
+@given(st.sampled_from(["Bearer ", "bearer ", "BEARER  ", "Basic ", "Bearer", ""]), latin1_text)
+def test_bearer_token_is_the_bare_token_of_a_bearer_header(scheme: str, rest: str) -> None:
+    """``Bearer <token>`` in any case gives the token without white space; any other header
+    (another scheme, no token, no space after the scheme) gives None."""
+    header = scheme + rest
     request = Request({"type": "http", "headers": [(b"authorization", header.encode("latin-1"))]})
     token = bearer_token(request)
+    if scheme.lower().strip() == "bearer" and scheme.endswith(" "):
+        assert token == (rest.strip() or None)
+    elif scheme in ("Basic ", "Bearer"):
+        assert token is None or header.lower().startswith("bearer ")
     if token is not None:
         assert token == token.strip() and token
         assert header.lower().startswith("bearer ")
@@ -370,13 +397,27 @@ def test_any_way_of_typing_a_code_finds_it(code: str, data: Any) -> None:
 
 
 @PROPERTY
-@given(st.text(alphabet=string.printable, max_size=20))
-def test_only_alphabet_codes_normalize_to_a_valid_code(raw: str) -> None:
+@given(
+    valid_codes,
+    st.lists(
+        st.tuples(st.integers(0, USER_CODE_LENGTH), st.sampled_from([*string.printable, "ß"])),
+        max_size=3,
+    ),
+)
+def test_only_alphabet_codes_normalize_to_a_valid_code(
+    code: str, insertions: list[tuple[int, str]]
+) -> None:
     """A code the server looks up is 8 letters of the alphabet after normalising, whatever
-    was typed: the search space of a guess is never larger than 20**8."""
-    code = normalize_user_code(raw)
-    if len(code) == USER_CODE_LENGTH and set(code) <= set(USER_CODE_ALPHABET):
-        assert set(raw.upper()) <= set(USER_CODE_ALPHABET) | set("- \t")
+    was typed: the search space of a guess is never larger than 20**8. A valid code with
+    characters typed into it stays valid exactly when they are separators."""
+    typed = code.lower()
+    for at, char in insertions:
+        typed = typed[:at] + char + typed[at:]
+    normalized = normalize_user_code(typed)
+    valid = len(normalized) == USER_CODE_LENGTH and set(normalized) <= set(USER_CODE_ALPHABET)
+    assert valid == all(char in "- \t" for _, char in insertions)
+    if valid:
+        assert normalized == code
 
 
 # -- Redirect targets of the pages --------------------------------------------------------

@@ -43,7 +43,7 @@ async def test_the_database_never_holds_a_usable_secret(app_client) -> None:
         assert secret not in dump
 
 
-async def test_every_step_is_audited(app_client) -> None:
+async def test_every_step_is_audited(app_client, clock) -> None:
     async with app_client() as device, app_client() as person:
         user = (await sign_up(person))["user"]
         code = await issue(device)
@@ -57,11 +57,12 @@ async def test_every_step_is_audited(app_client) -> None:
         session_id = (await person.get("/api/auth/get-session")).json()["session"]["id"]
         services = person.app.state.services  # type: ignore[attr-defined]
         await services.sessions.revoke(user["id"], session_id, Caller(ip="127.0.0.1"))
-        await person.post(
+        signed_in = await person.post(
             "/api/auth/sign-in/email",
             json={"email": "ada@example.com", "password": PASSWORD},
             headers=ORIGIN,
         )
+        assert signed_in.status_code == 200, signed_in.text
         async with services.db.read() as conn:
             rows = (await conn.execute(select(audit_log).order_by(audit_log.c.id))).all()
     events = [row.event for row in rows]
@@ -81,4 +82,7 @@ async def test_every_step_is_audited(app_client) -> None:
     assert redeem.user_id == user["id"]
     assert redeem.client_id == "better-skills-cli"
     assert redeem.ip_address == "127.0.0.1"
-    assert all(row.at > 0 for row in rows)
+    # Sign-up signs in too: the explicit sign-in is the second row.
+    assert events.count("sign_in") == 2, events
+    # Each row carries the service clock's time (the fake clock stood still).
+    assert {row.at for row in rows} == {int(clock.now * 1000)}

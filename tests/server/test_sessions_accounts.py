@@ -36,6 +36,23 @@ async def test_sign_up_normalises_the_email_and_hashes_with_argon2id(app_client)
         assert PASSWORD not in stored
 
 
+async def test_the_server_hashes_at_rfc_9106_cost(settings_factory, clock) -> None:
+    """Other tests inject a cheap cost; the application's own default is RFC 9106's
+    low-memory profile (argon2id, 64 MiB, 3 passes, 4 lanes)."""
+    import httpx
+
+    from better_skills.server.app import create_app
+
+    app = create_app(settings_factory(), clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            await sign_up(client)
+        async with app.state.services.db.read() as conn:
+            stored = (await conn.execute(select(users.c.password_hash))).scalar_one()
+    assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
+
+
 async def test_sign_up_cookie_is_httponly_and_lax(app_client) -> None:
     async with app_client() as client:
         response = await client.post(

@@ -24,6 +24,7 @@ def modes(path: Path) -> dict[str, int]:
 
 
 @pytest.mark.backends("sqlite")
+@pytest.mark.empty_database  # the server, not a copy of a template, makes the file
 async def test_the_sqlite_files_are_created_0600(app_client, database_url: str) -> None:
     path = Path(database_url.split(":///", 1)[1])
     assert modes(path) == {}

@@ -1,9 +1,17 @@
-"""Fresh test databases: a SQLite file, or a PostgreSQL database created and dropped per use."""
+"""Fresh test databases: a SQLite file, or a PostgreSQL database created and dropped per use.
+
+Running the migrations takes a second or more per database, so each test process migrates
+one template per backend (:class:`Templates`) and hands out copies of it: a file copy for
+SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL. Tests marked ``empty_database`` get
+an empty database instead, on which the server runs the migrations itself.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,16 +34,79 @@ def postgres_available() -> bool:
     return True
 
 
-@contextmanager
-def fresh_database(backend: str, folder: Path) -> Iterator[str]:
-    """A ``DATABASE_URL`` for an empty database of ``backend`` ("sqlite" or "postgres")."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'better-skills.db'}"
-        return
+def _new_postgres(template: str | None = None) -> tuple[str, str]:
+    """A new PostgreSQL database: its name and URL. Commits are not flushed to disk before
+    they return (``synchronous_commit = off``): nothing a test checks survives a crash of
+    the PostgreSQL server, and the flush is most of a small commit's cost."""
     name = f"bs_test_{secrets.token_hex(6)}"
-    _admin_execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    _admin_execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    _admin_execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    return name, f"{PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+
+
+def _drop_postgres(name: str) -> None:
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _migrate(url: str) -> None:
+    from better_skills.server.db import create_engine, migrate
+    from better_skills.server.settings import load_settings
+
+    async def run() -> None:
+        engine = create_engine(load_settings({"DATABASE_URL": url, "SECRET_KEY": "k" * 40}))
+        try:
+            await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+class Templates:
+    """One migrated database per backend, made on first use and copied for each test."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+
+    def sqlite(self) -> Path:
+        if self._sqlite is None:
+            path = self.folder / "template.db"
+            _migrate(f"sqlite:///{path}")
+            self._sqlite = path
+        return self._sqlite
+
+    def postgres(self) -> str:
+        if self._postgres is None:
+            name, url = _new_postgres()
+            try:
+                _migrate(url)
+            except BaseException:
+                _drop_postgres(name)
+                raise
+            self._postgres = name
+        return self._postgres
+
+    def close(self) -> None:
+        if self._postgres is not None:
+            _drop_postgres(self._postgres)
+            self._postgres = None
+
+
+@contextmanager
+def fresh_database(backend: str, folder: Path, templates: Templates | None = None) -> Iterator[str]:
+    """A ``DATABASE_URL`` for a database of ``backend`` ("sqlite" or "postgres") of its own:
+    migrated to the latest revision when ``templates`` is given, else empty."""
+    if backend == "sqlite":
+        path = folder / "better-skills.db"
+        if templates is not None:
+            shutil.copyfile(templates.sqlite(), path)
+            os.chmod(path, 0o600)  # as the server makes it
+        yield f"sqlite:///{path}"
+        return
+    name, url = _new_postgres(templates.postgres() if templates is not None else None)
     try:
-        yield f"{base}/{name}"
+        yield url
     finally:
-        _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop_postgres(name)

@@ -215,7 +215,8 @@ def _report(error: Exception, state: AppState, code: int) -> None:
     from better_skills.protocol.errors import AccessDenied, ExpiredToken, OAuthError
 
     out = Output()
-    message, hints = str(error), ()
+    hints: tuple[str, ...] = ()
+    message = str(error)
     if isinstance(error, ServerUnreachable):
         message, hints = error.message, tuple(unreachable_hints(state))
     elif isinstance(error, ClientError):

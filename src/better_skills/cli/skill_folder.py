@@ -39,7 +39,7 @@ class FolderError(ClientError):
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = code  # type: ignore[misc]  # a per-instance code, as ApiError has
 
 
 def show_path(path: Path | str) -> str:

@@ -358,7 +358,7 @@ class ApiClient:
             error = error_class(description, status_code=status)
             if error_class is OAuthError:
                 error.error = clean(code, max_length=64)  # type: ignore[misc]
-            error.details = _details(fields.get("details"))  # type: ignore[attr-defined]
+            error.details = _details(fields.get("details"))
             raise error
         raise UnexpectedResponse(
             f"The server at {self.base_url} answered HTTP {status} to {response.path}.",

@@ -25,11 +25,6 @@ TOKEN_TYPE: Final = "Bearer"
 #: RFC 8628 §3.5: a client adds this many seconds to its interval after each ``slow_down``.
 SLOW_DOWN_INCREMENT: Final = 5
 
-#: Optional field of the device authorization request: the CLI machine's host name, which the
-#: approval page and the account page show ("ada-laptop"). Not part of RFC 8628.
-HOSTNAME_FIELD: Final = "hostname"
-MAX_HOSTNAME_LENGTH: Final = 253
-
 #: The alphabet of user codes: RFC 8628 §6.1's 20 consonants, no vowels and no look-alikes.
 USER_CODE_ALPHABET: Final = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH: Final = 8

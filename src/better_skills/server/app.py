@@ -37,6 +37,7 @@ from better_skills.server.routers import (
     trpc,
 )
 from better_skills.server.routers import errors as error_pages
+from better_skills.server.security import PRODUCTION_HASH_COST, HashCost
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
@@ -221,13 +222,18 @@ def _document_trpc(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
-    """The application; with no arguments it reads settings from the environment."""
+def create_app(
+    settings: Settings | None = None,
+    clock: Clock = system_clock,
+    hash_cost: HashCost = PRODUCTION_HASH_COST,
+) -> FastAPI:
+    """The application; with no arguments it reads settings from the environment. Tests
+    inject a fake ``clock`` and a cheap password ``hash_cost``."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = Services.build(settings, clock)
+        services = Services.build(settings, clock, hash_cost)
         if not os.environ.get(MIGRATED_ENV):
             await migrate(services.db.engine)
         app.state.services = services

@@ -146,8 +146,8 @@ def run(options: AdoptOptions, deps: Deps) -> int:
         for item in adopted:
             out.info(f"adopted {safe(item['folder'])} as {safe(item['skill'])}")
             out.info(f"  the original is kept at {item['movedTo']}")
-        for folder, error in failed:
-            out.error(f"{safe(folder)}: {safe(error)}")
+        for label, error in failed:
+            out.error(f"{safe(label)}: {safe(error)}")
     if not adopted and not failed:
         raise ClientError("nothing to adopt")
     return 1 if failed or (synced not in (None, 0)) else 0

@@ -25,7 +25,7 @@ from better_skills.client.errors import (
     SessionStoreUnwritable,
 )
 from better_skills.client.session_store import StoredSession
-from better_skills.protocol.device_flow import MAX_HOSTNAME_LENGTH, TOKEN_TYPE
+from better_skills.protocol.device_flow import MAX_HOSTNAME, TOKEN_TYPE
 from better_skills.protocol.wire import format_timestamp, is_header_safe
 
 if TYPE_CHECKING:
@@ -362,7 +362,7 @@ def machine_name() -> str | None:
     except OSError:
         return None
     allowed = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
-    if not name or len(name) > MAX_HOSTNAME_LENGTH or not set(name) <= allowed:
+    if not name or len(name) > MAX_HOSTNAME or not set(name) <= allowed:
         return None
     return name
 

@@ -17,7 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.db import Database
 from better_skills.server.models import audit_log, users
-from better_skills.server.security import PasswordHasher, new_id
+from better_skills.server.security import (
+    PRODUCTION_HASH_COST,
+    HashCost,
+    PasswordHasher,
+    new_id,
+)
 from better_skills.server.services import Caller, Clock, audit, to_ms
 from better_skills.server.services.rate_limit import RateLimiter, Reservation, address_bucket
 from better_skills.server.services.sessions import NewSession, SessionService
@@ -111,6 +116,7 @@ class AccountService:
         limiter: RateLimiter,
         clock: Clock,
         settings: Settings,
+        hash_cost: HashCost = PRODUCTION_HASH_COST,
     ) -> None:
         self._db = db
         self._sessions = sessions
@@ -119,6 +125,7 @@ class AccountService:
         self._sign_in_limit = settings.sign_in_limit
         self._sign_in_email_limit = settings.sign_in_email_limit
         self._sign_up_limit = settings.sign_up_limit
+        self._hash_cost = hash_cost
         self._passwords: PasswordHasher | None = None
         self._hash_slots: anyio.CapacityLimiter | None = None
         self._sign_up_slots: anyio.CapacityLimiter | None = None
@@ -126,7 +133,7 @@ class AccountService:
     @property
     def passwords(self) -> PasswordHasher:
         if self._passwords is None:
-            self._passwords = PasswordHasher()
+            self._passwords = PasswordHasher(self._hash_cost)
         return self._passwords
 
     async def _in_hash_slot(self, function: Any, *args: Any) -> Any:

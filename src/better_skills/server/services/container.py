@@ -6,7 +6,12 @@ import secrets
 from dataclasses import dataclass
 
 from better_skills.server.db import Database, create_engine
-from better_skills.server.security import Hasher, load_or_create_secret
+from better_skills.server.security import (
+    PRODUCTION_HASH_COST,
+    HashCost,
+    Hasher,
+    load_or_create_secret,
+)
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountService
 from better_skills.server.services.device_flow import DeviceFlowService
@@ -50,7 +55,14 @@ class Services:
     graph: GraphService
 
     @classmethod
-    def build(cls, settings: Settings, clock: Clock = system_clock) -> Services:
+    def build(
+        cls,
+        settings: Settings,
+        clock: Clock = system_clock,
+        hash_cost: HashCost = PRODUCTION_HASH_COST,
+    ) -> Services:
+        """Every service, on ``settings``; ``clock`` and the password ``hash_cost`` are for
+        tests to inject."""
         db = Database(create_engine(settings), settings.database_pool_size)
         hasher = Hasher(server_secret(settings))
         limiter = RateLimiter(hasher)
@@ -58,7 +70,7 @@ class Services:
         sessions = SessionService(db, hasher, clock, settings.session_ttl)
         tokens = TokenService(db, hasher, clock)
         sessions.tokens = tokens  # one bearer lookup for sessions and access tokens
-        accounts = AccountService(db, sessions, limiter, clock, settings)
+        accounts = AccountService(db, sessions, limiter, clock, settings, hash_cost)
         device_flow = DeviceFlowService(db, hasher, limiter, sessions, clock, settings)
         vaults = VaultService(db, clock)
         skills = SkillService(

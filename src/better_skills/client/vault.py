@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Self
 from urllib.parse import quote
 
 from better_skills.client.errors import Conflict, NotFound, Refused, UnexpectedResponse
@@ -85,7 +85,7 @@ class VaultClient:
     def __init__(self, api: ApiClient) -> None:
         self.api = api
 
-    def __enter__(self) -> VaultClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:

@@ -4,6 +4,7 @@ vaults, their members and invitations (issue 14)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,12 +135,12 @@ MEMBER_FIELDS = ("user_id", "name", "email", "role", "enabled", "joined_at")
 INVITATION_FIELDS = ("id", "vault", "email", "role", "status", "invited_by", "expires_at", "url")
 
 
-def _team_command(name: str, help_text: str) -> Any:
+def _team_command(name: str, help_text: str) -> Callable[[Callable[..., int]], click.Command]:
     """A ``vaults`` subcommand with ``--json`` and ``--server``, given the vault client."""
 
-    def wrap(func: Any) -> click.Command:
+    def wrap(func: Callable[..., int]) -> click.Command:
         @click.pass_context
-        def run_it(ctx: click.Context, as_json: bool, server: str | None, **args: Any) -> int:
+        def run_it(ctx: click.Context, /, as_json: bool, server: str | None, **args: Any) -> int:
             deps = Deps.default(ctx.ensure_object(AppState))
             with open_vault(deps, server) as vault_api:
                 return int(func(vault_api, deps, as_json, **args) or 0)
@@ -168,7 +169,8 @@ def _vault_done(deps: Deps, as_json: bool, vault: dict[str, Any], message: str) 
 def _invitations_table(deps: Deps, items: list[dict[str, Any]], *, with_vault: bool) -> None:
     rows = []
     for i in items:
-        vault = i.get("vault") if isinstance(i.get("vault"), dict) else {}
+        raw = i.get("vault")
+        vault: dict[str, Any] = raw if isinstance(raw, dict) else {}
         first = safe(vault.get("slug"), max_length=100) if with_vault else safe(i.get("email"))
         rows.append(
             (

@@ -37,6 +37,7 @@ from better_skills.server.routers import (
     trpc,
 )
 from better_skills.server.routers import errors as error_pages
+from better_skills.server.routers.api_v1 import hot_reads
 from better_skills.server.security import PRODUCTION_HASH_COST, HashCost
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
@@ -267,6 +268,8 @@ def create_app(
     app.include_router(tokens_api.router)
     app.include_router(error_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # The hottest reads in front of every route, below FastAPI's dependency machinery.
+    hot_reads.install(app.router.routes)
     _document_trpc(app)
     _install_error_handlers(app)
     app.add_middleware(

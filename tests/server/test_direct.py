@@ -148,3 +148,18 @@ async def test_a_worker_opens_at_most_three_pools_of_database_pool_size(app_clie
                 )
             ).scalar_one()
         assert 3 <= opened <= 3 * 2
+
+
+def test_a_row_reads_columns_by_attribute_and_keeps_the_dicts_own() -> None:
+    from better_skills.server.direct import Row
+
+    row = Row(id="s1", slug="demo", items="a column named like a dict method", size=0)
+    assert (row.id, row.slug, row.size) == ("s1", "demo", 0)
+    assert row["items"] == "a column named like a dict method"
+    assert callable(row.items)  # the dict's method wins, as with __getattr__ before
+    assert dict(row.items())["slug"] == "demo"
+    assert row.get("nope", 1) == 1
+    with pytest.raises(AttributeError, match="nope"):
+        _ = row.nope
+    assert not hasattr(row, "nope")
+    assert getattr(row, "size", 9) == 0

@@ -45,7 +45,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.security.conftest import cheap_password_hashing
+from tests.support.app import cheap_hash_cost
 
 LONG = os.environ.get("BS_FUZZ_LONG") == "1"
 EXAMPLES = int(os.environ.get("FUZZ_VAULT_EXAMPLES", "2500" if LONG else "40"))
@@ -176,7 +176,6 @@ def run_fuzz(app: Any, examples: int) -> dict[str, int]:
     counts = {"cases": 0, "2xx": 0, "3xx": 0, "4xx": 0, "operations": 0}
     counts["operations"] = sum(1 for _ in schema.get_all_operations())
     with asgi.get_client(app) as session:
-        cheap_password_hashing(app.state.services)
         seeds = seed_values(session, app.state.services)
 
         def exercise(case: Any, checks: list[Any]) -> None:
@@ -227,7 +226,10 @@ def test_the_vault_surfaces_give_no_5xx_and_only_documented_errors(
 ) -> None:
     from better_skills.server.app import create_app
 
-    app = create_app(settings_factory(RATE_LIMIT_WRITES="0/1m", RATE_LIMIT_SIGN_UP="0/1m"))
+    app = create_app(
+        settings_factory(RATE_LIMIT_WRITES="0/1m", RATE_LIMIT_SIGN_UP="0/1m"),
+        hash_cost=cheap_hash_cost(),
+    )
     try:
         counts = run_fuzz(app, EXAMPLES)
     finally:

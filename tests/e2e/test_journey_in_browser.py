@@ -64,7 +64,7 @@ def test_a_share_made_in_the_browser_reaches_another_persons_cli(
     assert url == f"{live_server.url}/share/{share_id}"
     command = ada_page.locator("pre.command").first.inner_text()
     assert command.strip() == f"better-skills install-share {url}"
-    assert ada_page.locator("h1").inner_text() == "deploy-checklist"
+    assert ada_page.locator("h1").first.inner_text() == "deploy-checklist"
     shots(ada_page, "journey-share-made")
     listed = json.loads(ada.run("shares", "--json").stdout)
     assert [s["id"] for s in listed["items"]] == [share_id]

@@ -189,3 +189,39 @@ async def test_invitations_spend_the_write_budget(app_client: Any, clock: Any) -
         clock.advance(int(refused.headers["Retry-After"]))
         sent = await client.post(url, json={"email": "p9@example.com"}, headers=ada.auth)
         assert sent.status_code == 201, sent.text
+
+
+async def test_console_share_and_invite_forms_past_the_limit_are_a_429_page(
+    app_client: Any,
+) -> None:
+    """The console's Share button and invitation form reach the same budget; past it the
+    page says so with status 429 (never a 500), and nothing is stored."""
+    from tests.console.support import browser_person, hidden, page, post, text_of
+
+    async with app_client(RATE_LIMIT_WRITES="2/1h") as client:
+        ada = await browser_person(client, "Ada")
+        vault_id = await add_team_vault(client, "acme", {ada.id: "owner"})
+        skill = await created(client, ada, {"SKILL.md": skill_md("shared")})  # 1 of 2
+        shown = await page(client, ada, f"/vault/skills/{skill['id']}")
+        token = hidden(shown.text, "csrf_token")
+        share_url = f"/vault/skills/{skill['id']}/share"
+        made = await post(client, ada, share_url, {"csrf_token": token})  # 2 of 2
+        assert made.status_code == 303, made.text[:300]
+        refused = await post(client, ada, share_url, {"csrf_token": token})
+        assert refused.status_code == 429, refused.text[:300]
+        assert "Too many changes" in text_of(refused)
+        settings = await page(client, ada, "/settings")
+        invite = await post(
+            client,
+            ada,
+            f"/settings/teams/{vault_id}/invitations",
+            {
+                "csrf_token": hidden(settings.text, "csrf_token"),
+                "email": "p@example.com",
+                "role": "member",
+            },
+        )
+        assert invite.status_code == 429, invite.text[:300]
+        assert "Too many changes" in text_of(invite)
+        assert await rows_of(client, skill_shares) == 1
+        assert await rows_of(client, vault_invitations) == 0

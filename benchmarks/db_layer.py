@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/db_layer.py                      # SQLite in a temp folder
     .venv/bin/python benchmarks/db_layer.py --postgres           # a scratch PostgreSQL database
     PYTHONPATH=/other/checkout/src .venv/bin/python benchmarks/db_layer.py   # another tree
+    .venv/bin/python benchmarks/db_layer.py --stock-aiosqlite    # the engine on aiosqlite itself
 
 No HTTP and no load generator: CPU time per call of each layer, on uvloop, so that a change to
 the data layer can be judged on a busy machine where requests/s are too noisy.
@@ -24,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from better_skills.server.db import Database, create_engine, migrate
+from better_skills.server.db import Database, _configure_sqlite, create_engine, migrate
 from better_skills.server.models import sessions, users
 from better_skills.server.settings import load_settings
 
@@ -70,9 +71,59 @@ async def measure(name: str, call: Callable[[], Awaitable[Any]], count: int) -> 
     print(f"{name:<58}{wall:>9.0f} us wall{used:>9.0f} us CPU")
 
 
-async def run(database_url: str, count: int) -> None:
+def stock_aiosqlite_engine(settings: Any) -> Any:
+    """The SQLite engine as ``create_engine`` makes it, with aiosqlite's own connection (a
+    worker thread per connection) instead of ``sqlite_inline``'s calls on the loop."""
+    import aiosqlite
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    path = str(settings.sqlite_path)
+
+    async def connect() -> Any:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        for pragma in ("busy_timeout=2000", "journal_mode=WAL", "synchronous=NORMAL"):
+            await conn.execute(f"PRAGMA {pragma}")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    engine = create_async_engine(
+        settings.database_url, pool_size=4, max_overflow=4, async_creator=connect
+    )
+    _configure_sqlite(engine)
+    return engine
+
+
+async def loop_stall(db: Database, megabytes: int) -> None:
+    """The longest the event loop went unserved while one write stored ``megabytes`` of text
+    (a large skill upload): a ticker that should wake every millisecond measures it."""
+    blob = "x" * (megabytes * 1024 * 1024)
+    worst, running = 0.0, True
+
+    async def ticker() -> None:
+        nonlocal worst
+        last = time.perf_counter()
+        while running:
+            await asyncio.sleep(0.001)
+            now = time.perf_counter()
+            worst, last = max(worst, now - last), now
+
+    task = asyncio.create_task(ticker())
+    await asyncio.sleep(0.01)
+    started = time.perf_counter()
+    async with db.write() as conn:
+        await conn.execute(users.update().where(users.c.id == "u").values(name=blob))
+    took = time.perf_counter() - started
+    running = False
+    await task
+    print(
+        f"{f'write of {megabytes} MiB: longest loop stall':<58}{worst * 1e3:>9.1f} ms"
+        f"{took * 1e3:>9.1f} ms for the write"
+    )
+
+
+async def run(database_url: str, count: int, stock: bool = False) -> None:
     settings = load_settings({"DATABASE_URL": database_url, "SECRET_KEY": "k" * 40}, Path("/-"))
-    engine = create_engine(settings)
+    engine = stock_aiosqlite_engine(settings) if stock else create_engine(settings)
     await migrate(engine)
     db = Database(engine)
     async with db.write() as conn:
@@ -142,6 +193,8 @@ async def run(database_url: str, count: int) -> None:
                 count,
             )
         await measure("write: direct.transaction + one UPDATE", transaction, count)
+    if engine.dialect.name == "sqlite":  # PostgreSQL's driver never runs on the loop
+        await loop_stall(db, 16)
     await db.dispose()
 
 
@@ -149,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--count", type=int, default=3000)
+    parser.add_argument("--stock-aiosqlite", action="store_true", help="SQLite on aiosqlite")
     args = parser.parse_args(argv)
     try:
         import uvloop
@@ -158,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     if not args.postgres:
         with tempfile.TemporaryDirectory() as tmp:
-            asyncio.run(run(f"sqlite:///{tmp}/layer.db", args.count))
+            asyncio.run(run(f"sqlite:///{tmp}/layer.db", args.count, args.stock_aiosqlite))
         return 0
     import psycopg
 

@@ -658,6 +658,7 @@ def run_load(url: str, args: list[str], duration: float, options: Options) -> di
             str(options.threads),
             "--connections",
             str(options.connections),
+            "--",  # a token may start with "-": never read it as an option
             *args,
         ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)

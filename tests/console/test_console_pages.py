@@ -52,6 +52,10 @@ async def test_skill_page_renders_and_others_get_404(client) -> None:
     assert '<span class="k">def</span>' in html
     code = await page(client, ada, f"/vault/skills/{made['id']}?file=scripts%2Frun.py")
     assert '<pre class="highlight">' in code.text
+    # References both ways, on any file's page.
+    assert "Mentioned by this skill other" in text_of(code)
+    incoming = text_of(await page(client, ada, f"/vault/skills/{other['id']}"))
+    assert "Mentioning this skill main" in incoming
     binary = await page(client, ada, f"/vault/skills/{made['id']}?file=assets%2Fblob.bin")
     assert "binary file of 256 bytes" in text_of(binary)
     download = await page(

@@ -13,13 +13,13 @@ import pytest
 
 from tests.cli.live_cli import Cli, LoginProcess
 from tests.e2e.conftest import screenshot
+from tests.support.flow import PASSWORD
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 URL = r"(http://\S+/device\?user_code=[A-Z-]+)"
 CODE = r"\b([BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4})\b"
-PASSWORD = "correct horse battery staple"
 
 
 def start_login(cli: Cli) -> tuple[LoginProcess, str, str]:

@@ -58,7 +58,7 @@ def test_a_share_link_signed_out_then_imported(live_server: LiveServer, chromium
     for width, height in ((1280, 900), (390, 844)):
         page, problems = new_page(chromium, width, height)
         page.goto(url)
-        assert page.locator("h1").inner_text() == "deploy-checklist"
+        assert page.locator("h1").first.inner_text() == "deploy-checklist"
         assert "The deploy-checklist skill, shared." in page.locator(".lead").inner_text()
         assert (
             f"better-skills install-share {url}" in page.locator("pre.command").first.inner_text()

@@ -7,7 +7,7 @@ read directly, not through the server. Two ways to land the kill:
 - exactly inside the transaction: a wrapper of the server (``paused_server.py``, test code)
   blocks after the files are written and before the links are, and the test kills it there;
 - at random moments while a large update (150 files, ~1.2 MB) streams in and is written:
-  ``BS_SERVER_KILLS`` iterations per backend (2 in CI).
+  ``BS_SERVER_KILLS`` iterations per backend (1 in CI).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from tests.faults.support import account_token, as_upload, query, stored_skill
 from tests.support.live_server import LiveServer
 
 FILES = 150
-KILLS = int(os.environ.get("BS_SERVER_KILLS", "2"))
+KILLS = int(os.environ.get("BS_SERVER_KILLS", "1"))
 
 
 def skill_md(name: str, body: str) -> bytes:

@@ -10,37 +10,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE
+from tests.support.flow import PASSWORD, issue_at, poll_at
 from tests.support.live_server import LiveServer
-
-
-def issue(server: LiveServer) -> dict:
-    with server.client() as client:
-        response = client.post("/api/auth/device/code", data={"client_id": CLIENT_ID})
-        response.raise_for_status()
-        return response.json()
-
-
-def poll(url: str, device_code: str) -> httpx.Response:
-    return httpx.post(
-        url + "/api/auth/device/token",
-        data={
-            "grant_type": DEVICE_CODE_GRANT_TYPE,
-            "device_code": device_code,
-            "client_id": CLIENT_ID,
-        },
-        timeout=20,
-    )
 
 
 def test_simultaneous_polls_redeem_once(server_factory: Callable[..., LiveServer]) -> None:
     server = server_factory(POLL_INTERVAL="1", WORKERS="2")
-    code = issue(server)
+    code = issue_at(server.url)
     person = server.browser()
-    person.sign_up("Ada", "ada@example.com", "correct horse battery")
+    person.sign_up("Ada", "ada@example.com", PASSWORD)
     person.approve(code["user_code"])
     with ThreadPoolExecutor(16) as pool:
-        answers = list(pool.map(lambda _: poll(server.url, code["device_code"]), range(16)))
+        answers = list(pool.map(lambda _: poll_at(server.url, code["device_code"]), range(16)))
     assert sum(a.status_code == 200 for a in answers) == 1
     assert {a.json()["error"] for a in answers if a.status_code != 200} <= {
         "invalid_grant",
@@ -66,14 +47,14 @@ def test_with_workers_the_supervisor_stays_small(server_factory: Callable[..., L
 
 def test_pending_login_survives_a_server_kill(server_factory: Callable[..., LiveServer]) -> None:
     server = server_factory(POLL_INTERVAL="1")
-    code = issue(server)
+    code = issue_at(server.url)
     server.kill()
     server.start()
     person = server.browser()
-    person.sign_up("Ada", "ada@example.com", "correct horse battery")
+    person.sign_up("Ada", "ada@example.com", PASSWORD)
     person.approve(code["user_code"])
     time.sleep(1)
-    assert poll(server.url, code["device_code"]).status_code == 200
+    assert poll_at(server.url, code["device_code"]).status_code == 200
 
 
 @pytest.mark.backends("postgres")
@@ -83,11 +64,11 @@ def test_replicas_share_codes_sessions_and_limits(
     first = server_factory(database_url, POLL_INTERVAL="1", RATE_LIMIT_USER_CODE="6/15m")
     second = server_factory(database_url, POLL_INTERVAL="1", RATE_LIMIT_USER_CODE="6/15m")
 
-    code = issue(first)
+    code = issue_at(first.url)
     person = second.browser()
-    person.sign_up("Ada", "ada@example.com", "correct horse battery")
+    person.sign_up("Ada", "ada@example.com", PASSWORD)
     person.approve(code["user_code"])
-    token = poll(first.url, code["device_code"]).json()["access_token"]
+    token = poll_at(first.url, code["device_code"]).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     assert httpx.get(second.url + "/api/auth/get-session", headers=auth).json() is not None
 

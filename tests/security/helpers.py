@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from html import unescape
 from typing import Any
 
 import httpx
@@ -13,6 +11,9 @@ from sqlalchemy import func, select
 
 from better_skills.protocol.device_flow import Paths
 from better_skills.server.models import metadata
+from tests.support.flow import PASSWORD, hidden
+
+__all__ = ["hidden"]  # the security tests import it from here too
 
 #: Every POST endpoint of the JSON API; each parses its body with ``http.read_params``.
 API_POSTS = [
@@ -64,13 +65,6 @@ async def count_rows(services: Any) -> dict[str, int]:
     return counts
 
 
-def hidden(html: str, name: str) -> str:
-    """The value of a hidden form field."""
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert match, f"no hidden field {name!r}"
-    return unescape(match.group(1))
-
-
 async def page_sign_up(
     client: httpx.AsyncClient, email: str = "ada@example.com", name: str = "Ada"
 ) -> None:
@@ -82,7 +76,7 @@ async def page_sign_up(
         data={
             "name": name,
             "email": email,
-            "password": "correct horse battery staple",
+            "password": PASSWORD,
             "csrf_token": hidden(form.text, "csrf_token"),
             "next": "/account",
         },

@@ -10,10 +10,10 @@ import httpx
 import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
+from tests.support.flow import PASSWORD
 from tests.support.live_server import LiveServer
 
 pytestmark = pytest.mark.backends("postgres")
-PASSWORD = "correct horse battery staple"
 WRONG = ["BCDF-BCDF", "GHJK-GHJK", "LMNP-LMNP", "QRST-QRST"]
 
 

@@ -15,33 +15,14 @@ import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
 from tests.security.tcp_proxy import TcpProxy
+from tests.support.flow import PASSWORD, issue_at, poll_at
 from tests.support.live_server import LiveServer
-
-PASSWORD = "correct horse battery staple"
-
-
-def issue(url: str) -> dict:
-    response = httpx.post(url + Paths.DEVICE_CODE, json={"client_id": CLIENT_ID}, timeout=20)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def poll(url: str, device_code: str) -> httpx.Response:
-    return httpx.post(
-        url + Paths.DEVICE_TOKEN,
-        data={
-            "grant_type": DEVICE_CODE_GRANT_TYPE,
-            "device_code": device_code,
-            "client_id": CLIENT_ID,
-        },
-        timeout=20,
-    )
 
 
 def redeem(url: str, device_code: str) -> str:
     """Poll politely (1 s interval) until the token comes."""
     for _ in range(10):
-        response = poll(url, device_code)
+        response = poll_at(url, device_code)
         if response.status_code == 200:
             return response.json()["access_token"]
         assert response.json()["error"] in ("authorization_pending", "slow_down"), response.text
@@ -115,7 +96,7 @@ def test_sigkill_while_logins_are_pending_loses_nothing(
     server = server_factory(**env)
     person = server.browser()
     person.sign_up("Ada", "ada@example.com", PASSWORD)
-    fresh, opened, approved = issue(server.url), issue(server.url), issue(server.url)
+    fresh, opened, approved = issue_at(server.url), issue_at(server.url), issue_at(server.url)
     person.claim(opened["user_code"])
     person.approve(approved["user_code"])
 
@@ -132,7 +113,7 @@ def test_sigkill_while_logins_are_pending_loses_nothing(
     for code in (approved, opened, fresh):
         token = redeem(server.url, code["device_code"])
         assert whoami(server.url, token) == "ada@example.com"
-        assert poll(server.url, code["device_code"]).json()["error"] == "invalid_grant"
+        assert poll_at(server.url, code["device_code"]).json()["error"] == "invalid_grant"
     person.close()
 
     if backend == "sqlite":
@@ -182,7 +163,7 @@ def test_postgres_going_away_is_a_503_and_the_server_recovers_by_itself(
     server = server_factory(proxy.rewrite(database_url), POLL_INTERVAL="1")
     person = server.browser()
     person.sign_up("Ada", "ada@example.com", PASSWORD)
-    before = issue(server.url)
+    before = issue_at(server.url)
     token = redeem_after_approval(server, person)
 
     for _ in range(2):  # down and up twice: recovery is not a one-off
@@ -195,7 +176,7 @@ def test_postgres_going_away_is_a_503_and_the_server_recovers_by_itself(
         assert_unavailable(
             httpx.post(server.url + Paths.DEVICE_CODE, json={"client_id": CLIENT_ID}, timeout=10)
         )
-        assert_unavailable(poll(server.url, before["device_code"]))
+        assert_unavailable(poll_at(server.url, before["device_code"]))
         assert_unavailable(
             httpx.get(
                 server.url + Paths.GET_SESSION,
@@ -211,7 +192,7 @@ def test_postgres_going_away_is_a_503_and_the_server_recovers_by_itself(
         assert wait_healthy(server.url, within=15) < 15
         # Everything works again, and the code issued before the outage is still there.
         assert whoami(server.url, token) == "ada@example.com"
-        assert poll(server.url, before["device_code"]).json()["error"] in (
+        assert poll_at(server.url, before["device_code"]).json()["error"] in (
             "authorization_pending",
             "slow_down",
         )
@@ -222,7 +203,7 @@ def test_postgres_going_away_is_a_503_and_the_server_recovers_by_itself(
 
 
 def redeem_after_approval(server: LiveServer, person) -> str:
-    code = issue(server.url)
+    code = issue_at(server.url)
     person.approve(code["user_code"])
     return redeem(server.url, code["device_code"])
 
@@ -258,7 +239,7 @@ def test_a_partition_from_postgres_still_gets_a_quick_503(
     """No reset, no refusal: packets just stop. Health answers within its own timeout, API
     calls within the database timeouts, never hanging; it recovers when the link is back."""
     server = server_factory(proxy.rewrite(database_url), POLL_INTERVAL="1")
-    assert issue(server.url)
+    assert issue_at(server.url)
     proxy.hang()
     started = time.monotonic()
     health = httpx.get(server.url + Paths.HEALTH, timeout=30)
@@ -271,7 +252,7 @@ def test_a_partition_from_postgres_still_gets_a_quick_503(
     assert time.monotonic() - started < 16
     proxy.restore()
     wait_healthy(server.url, within=20)
-    assert issue(server.url)
+    assert issue_at(server.url)
 
 
 @pytest.mark.anyio

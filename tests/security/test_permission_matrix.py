@@ -9,10 +9,18 @@ every ``/trpc`` procedure, called against someone else's skill or vault by
 * ``expired``: the owner's own session token, expired;
 * ``revoked``: the owner's own personal access token, revoked.
 
+Team management (members, invitations, transfer, renaming: kind "manage") is for the vault's
+owner and admins: a non-member gets 404, a member 403, anyone against the system vault 400 (it
+is not a team vault). Accepting or declining an invitation sent to someone else is 404 for
+everyone. Shares: creating one of a skill the caller may not share is 403/404 (anyone may
+share a system skill: they can read it); revoking or importing someone else's (or a revoked)
+share is 404. A share's own public reads are checked in ``test_shares_are_gone_once_revoked``.
+
 Reads of what the caller cannot read are 404 (401 without a live credential); writes are 403
 or 404 (401); list-like reads never show the target; and every table that holds vault data
-(skills, files, links, vaults, memberships, users, tokens) is read before and after each call
-and must be unchanged. Mentions of another vault's skill or file are refused on every write.
+(skills, files, links, vaults, memberships, invitations, shares, users, tokens) is read
+before and after each call and must be unchanged. Mentions of another vault's skill or file
+are refused on every write.
 
 The matrix is data: to cover a new endpoint or procedure, add one :class:`Call` line to
 ``CALLS`` (placeholders such as ``{skill_id}`` are filled from :class:`Target`).
@@ -21,6 +29,7 @@ The matrix is data: to cover a new endpoint or procedure, add one :class:`Call` 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +39,7 @@ import pytest
 from sqlalchemy import select, update
 
 from better_skills.server import models
+from better_skills.server.http import session_cookie_name
 from better_skills.server.services import to_ms
 from tests.vault.support import Person, add_person, add_team_vault, created, skill_md, uploads
 
@@ -50,7 +60,10 @@ class Call:
     """One way to reach a target. ``surface`` "api" (``path`` with ``{placeholders}``, a JSON
     ``body`` template) or "trpc" (``path`` is the procedure, ``body`` its input). ``kind``:
     "read" (404), "write" (403 or 404), or "list" (200 without the target in it).
-    ``member_may``: a read-only member may do this to their own membership (not a bypass)."""
+    "manage" (owner or admin only: 404, 403 for a member, 400 on the system vault).
+    ``member_may``: a read-only member may do this to their own membership (not a bypass);
+    an int above 1 is the success status. ``system_may``: the success status for anyone
+    against the system vault's skill (0: not allowed)."""
 
     surface: str
     method: str
@@ -58,13 +71,14 @@ class Call:
     kind: str
     body: Any = None
     member_may: bool | int = False
+    system_may: int = 0
 
     @property
     def name(self) -> str:
         return f"{self.surface}:{self.method} {self.path}"
 
 
-R, W, L = "read", "write", "list"
+R, W, L, M = "read", "write", "list", "manage"
 OWN_UPDATE = {"files": [{"path": "SKILL.md", "content": "{own_md}"}]}
 
 #: Every id-based endpoint and procedure (and the list-like ones, which must hide the target).
@@ -90,6 +104,24 @@ CALLS: list[Call] = [
     Call("api", "GET", "/api/v1/sync/manifest?include_disabled=1", L),
     Call("api", "POST", "/api/v1/sync/bundle", L, {"ids": ["{skill_id}"]}),
     Call("api", "GET", "/api/v1/vaults", L),
+    # /api/v1 team vaults ({vault_id} is the target's vault; {member_id} a third member)
+    Call("api", "GET", "/api/v1/vaults/{vault_id}", R),
+    Call("api", "PATCH", "/api/v1/vaults/{vault_id}", M, {"name": "pwned"}),
+    Call("api", "GET", "/api/v1/vaults/{vault_id}/members", M),
+    Call("api", "PATCH", "/api/v1/vaults/{vault_id}/members/{member_id}", M, {"role": "admin"}),
+    Call("api", "DELETE", "/api/v1/vaults/{vault_id}/members/{member_id}", M),
+    Call("api", "POST", "/api/v1/vaults/{vault_id}/transfer", M, {"user_id": "{member_id}"}),
+    Call("api", "GET", "/api/v1/vaults/{vault_id}/invitations", M),
+    Call("api", "POST", "/api/v1/vaults/{vault_id}/invitations", M, {"email": "x@example.com"}),
+    Call("api", "DELETE", "/api/v1/vaults/{vault_id}/invitations/{invitation_id}", M),
+    Call("api", "POST", "/api/v1/invitations/{invitation_id}/accept", W),
+    Call("api", "POST", "/api/v1/invitations/{invitation_id}/decline", W),
+    Call("api", "GET", "/api/v1/invitations", L),
+    # /api/v1 shares ({share_id}: the owner's share of the target; {revoked_share}: revoked)
+    Call("api", "POST", "/api/v1/skills/{skill_id}/shares", W, system_may=201),
+    Call("api", "DELETE", "/api/v1/shares/{share_id}", W),
+    Call("api", "POST", "/api/v1/shares/{revoked_share}/import", W),
+    Call("api", "GET", "/api/v1/shares", L),
     # /trpc
     Call("trpc", "GET", "skills.getById", R, {"id": "{skill_id}"}),
     Call("trpc", "GET", "skills.getBySlug", R, {"slug": "{slug}", "vaultSlug": "{vault_slug}"}),
@@ -130,6 +162,9 @@ CALLS: list[Call] = [
     Call("trpc", "GET", "skills.syncPage", L, {"limit": 100}),
     Call("trpc", "GET", "skills.search", L, {"query": MARKER}),
     Call("trpc", "GET", "vaults.listMine", L),
+    Call("trpc", "GET", "skills.graphForSkill", L, {"skillId": "{skill_id}"}),
+    # Last: a member may leave (and is a non-member from then on).
+    Call("api", "POST", "/api/v1/vaults/{vault_id}/leave", M, member_may=204),
 ]
 
 #: Writes whose files mention the target: refused whoever the caller is (issue 18 item 2).
@@ -145,6 +180,9 @@ TABLES = [
     models.skills,
     models.skill_files,
     models.skill_links,
+    models.vault_invitations,
+    models.skill_shares,
+    models.skill_share_files,
 ]
 
 
@@ -213,9 +251,18 @@ async def setup(client: httpx.AsyncClient) -> dict[str, Any]:
     owner = await add_person(client, "Owner", kind="browser")
     callers = {k: await add_person(client, k) for k in ("stranger", "non_member", "read_only")}
     callers["system"] = callers["stranger"]
+    bystander = await add_person(client, "bystander")
     team_id = await add_team_vault(
-        client, "acme", {owner.id: "owner", callers["read_only"].id: "member"}
+        client,
+        "acme",
+        {owner.id: "owner", callers["read_only"].id: "member", bystander.id: "member"},
     )
+    invited = await client.post(
+        f"/api/v1/vaults/{team_id}/invitations",
+        json={"email": f"{MARKER}@example.com"},
+        headers=owner.auth,
+    )
+    assert invited.status_code == 201, invited.text
     files = {
         "SKILL.md": skill_md("target-skill", description=f"The {MARKER} skill."),
         "references/notes.md": f"{MARKER} notes\n".encode(),
@@ -231,6 +278,16 @@ async def setup(client: httpx.AsyncClient) -> dict[str, Any]:
     )
     assert made.status_code == 201, made.text
     pat = made.json()
+    shares = {}
+    for where, skill in (("personal", personal), ("team", team), ("system", system.json())):
+        live, revoked = [
+            await client.post(f"/api/v1/skills/{skill['id']}/shares", headers=owner.auth)
+            for _ in range(2)
+        ]
+        assert live.status_code == revoked.status_code == 201, (live.text, revoked.text)
+        gone = await client.delete(f"/api/v1/shares/{revoked.json()['id']}", headers=owner.auth)
+        assert gone.status_code == 204, gone.text
+        shares[where] = (live.json()["id"], revoked.json()["id"])
     own = {}
     for name in ("stranger", "non_member", "read_only"):
         mine = await created(client, callers[name], {"SKILL.md": skill_md(f"own-{name}")})
@@ -243,12 +300,17 @@ async def setup(client: httpx.AsyncClient) -> dict[str, Any]:
         "pat": pat,
         "own": own,
         "files": files,
+        "member_id": bystander.id,
+        "invitation_id": invited.json()["id"],
+        "shares": shares,
     }
 
 
 def target_for(world: dict[str, Any], skill: dict[str, Any], own: dict[str, Any] | None) -> Target:
     notes = next((f for f in skill["files"] if f["path"] != "SKILL.md"), skill["files"][0])
     file_id = notes.get("id") or ""
+    where = next(w for w, t in world["targets"].items() if t["id"] == skill["id"])
+    share_id, revoked_share = world["shares"][where]
     return Target(
         {
             "skill_id": skill["id"],
@@ -261,6 +323,10 @@ def target_for(world: dict[str, Any], skill: dict[str, Any], own: dict[str, Any]
             "file_id": file_id,
             "resource": notes["path"],
             "files": uploads({"SKILL.md": skill_md("replaced", description="pwned")}),
+            "member_id": world["member_id"],
+            "invitation_id": world["invitation_id"],
+            "share_id": share_id,
+            "revoked_share": revoked_share,
         }
     )
 
@@ -302,6 +368,14 @@ def allowed(attacker: str, c: Call) -> tuple[set[int], bool]:
     if attacker in ("expired", "revoked"):
         return {401}, False
     readable = attacker in ("read_only", "system")
+    if attacker == "system" and c.system_may:
+        return {c.system_may}, True
+    if c.kind == M:
+        if attacker == "system":
+            return {400}, True  # the system vault is not a team vault: nothing to manage
+        if readable and c.member_may:
+            return {int(c.member_may)}, True
+        return ({403, 404} if readable else {404}), False
     if c.kind == L:
         return {200}, readable
     if c.kind == R:
@@ -338,7 +412,9 @@ async def test_no_caller_reads_or_changes_what_is_not_theirs(client, attacker: s
         if not may_see:
             assert skill["id"] not in response.text, (attacker, c.name)
             assert MARKER not in response.text, (attacker, c.name)
-        if not (c.member_may and response.status_code == 200):
+            if c.kind == L:  # an empty graph or list: not even the name
+                assert skill["slug"] not in response.text, (attacker, c.name)
+        if not ((c.member_may or c.system_may) and response.status_code < 300):
             assert await snapshot(client) == before, (attacker, c.name)
         checked += 1
     assert checked >= 20
@@ -376,3 +452,52 @@ async def test_mentions_cannot_point_into_another_vault(client, where: str) -> N
             assert response.status_code in (400, 404), (where, token, c.name, response.text[:300])
             status_and_code(c, response)
             assert await snapshot(client) == before, (where, token, c.name)
+
+
+async def test_shares_are_gone_once_revoked_and_not_enumerable(client) -> None:
+    """A share's reads are public (the id is the secret): a revoked share is 404 on every
+    surface, ids are random UUIDs, and no listing shows another person's shares."""
+    world = await setup(client)
+    stranger = world["callers"]["stranger"]
+    live, revoked = world["shares"]["personal"]
+    for path in ("/api/v1/shares/{}", "/api/v1/shares/{}/bundle", "/share/{}"):
+        shown = await client.get(path.format(live))
+        assert shown.status_code == 200, (path, shown.text[:300])
+        for who in ({}, stranger.auth, world["owner"].auth):
+            gone = await client.get(path.format(revoked), headers=who)
+            assert gone.status_code == 404, (path, gone.text[:300])
+            assert MARKER not in gone.text
+    for share_id in (live, revoked):
+        parsed = uuid.UUID(share_id)
+        assert parsed.version == 4 and str(parsed) == share_id  # 122 random bits
+    neighbours = {str(uuid.UUID(int=uuid.UUID(live).int + d)) for d in (-1, 1)}
+    for guess in (*neighbours, "1", "0" * 32, "../shares"):
+        missing = await client.get(f"/api/v1/shares/{quote(guess, safe='')}")
+        assert missing.status_code == 404, (guess, missing.text[:300])
+        status_and_code(Call("api", "GET", "", R), missing)
+    mine = await client.get("/api/v1/shares", headers=stranger.auth)
+    assert mine.status_code == 200 and mine.json()["items"] == []
+    owners = await client.get("/api/v1/shares", headers=world["owner"].auth)
+    listed = {s["id"] for s in owners.json()["items"]}
+    assert live in listed and revoked not in listed
+
+
+#: The console's pages about one skill: another user's skill is a 404 page.
+PAGES = ["/vault/skills/{id}", "/vault/skills/{id}?edit=1", "/vault/skills/{id}/graph"]
+
+
+@pytest.mark.parametrize("where", ["personal", "team"])
+async def test_console_pages_of_another_users_skill_are_404(client, where: str) -> None:
+    world = await setup(client)
+    skill = world["targets"][where]
+    reader = await add_person(client, "reader", kind="browser")
+    for path in PAGES:
+        url = path.format(id=skill["id"])
+        for who, status in ((world["owner"], 200), (reader, 404)):
+            client.cookies.clear()
+            client.cookies.set(session_cookie_name(client.app.state.services.settings), who.token)
+            shown = await client.get(url)
+            assert shown.status_code == status, (url, who.name, shown.text[:300])
+            if status == 404:
+                assert MARKER not in shown.text and "target-skill" not in shown.text
+    client.cookies.clear()

@@ -3,7 +3,8 @@
 
 * the frontmatter parser on YAML built to hurt (alias bombs, deep nesting, tags, any
   mapping): a JSON-safe dict or ``FrontmatterError``, quickly; and a round trip;
-* the mention parser and renderer: rendered output holds no live token, and a rendered link
+* the mention parser and renderer: rendered output holds no live token (but escaped ones),
+  and a rendered link
   to another skill stays inside the store whatever the slugs;
 * path normalisation: an accepted path is NFC, has no control character, and joins inside the
   folder; ``normalize_reference`` never gives an absolute path;
@@ -142,10 +143,11 @@ token_text = st.lists(
 @PROPERTY
 @given(token_text)
 def test_rendered_text_has_no_live_token_left(text: str) -> None:
+    """Every live token becomes its label; a token can appear in the output only where the
+    author escaped one (``\\[[`` renders as the literal ``[[``)."""
     rendered = mentions.render(text, lambda token: "LINK")
-    assert mentions.mentions(rendered) == [] or all(
-        t.kind == "draft" for t in mentions.mentions(rendered)
-    )
+    left = [t for t in mentions.mentions(rendered) if not t.draft]
+    assert len(left) <= text.count("\\[[")
 
 
 @PROPERTY

@@ -14,23 +14,15 @@ import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_GRANT_TYPE
 from tests.support.clock import FakeClock
+from tests.support.flow import ORIGIN, PASSWORD, SITE, hidden
 
 pytestmark = pytest.mark.anyio
 
-SITE = "http://testserver"
-ORIGIN = {"Origin": SITE}
-PASSWORD = "correct horse battery staple"
 DEVICE_AGENT = "better-skills/0.1.0 (Linux x86_64; Python 3.11)"
 DEVICE_IP = "203.0.113.7"
 
 
 # -- Helpers ------------------------------------------------------------------------------
-
-
-def hidden(html: str, name: str) -> str:
-    match = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert match, f"no hidden field {name!r}"
-    return unescape(match.group(1))
 
 
 def text_of(response: httpx.Response) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-SITE = "http://testserver"
+from tests.support.flow import SITE
 
 
 def cheap_hash_cost() -> Any:

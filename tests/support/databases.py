@@ -9,6 +9,7 @@ an empty database instead, on which the server runs the migrations itself.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import os
 import secrets
 import shutil
@@ -59,7 +60,10 @@ def _migrate(url: str) -> None:
         finally:
             await engine.dispose()
 
-    asyncio.run(run())
+    # In a thread of its own: a browser module's Playwright keeps an event loop running in
+    # this one, and the first database of a worker may be made there.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, run()).result()
 
 
 class Templates:

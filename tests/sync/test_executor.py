@@ -327,3 +327,61 @@ def test_an_unusable_store_is_one_clear_error(tmp_path: Path) -> None:
     vault.add("personal", "a")
     with pytest.raises(ClientError, match="cannot use the skills store"):
         sync(tmp_path, vault)
+
+
+def _kept_after(tmp_path: Path, vault: FakeVault) -> list[str]:
+    result = sync(tmp_path, vault).result
+    assert result is not None
+    return [label for label, _ in result.kept]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "same size, mtime set back",
+        "file added in a sub-folder",
+        "file added in a new sub-folder",
+        "file removed",
+    ],
+)
+def test_the_stat_fingerprint_misses_no_local_edit(tmp_path: Path, edit: str) -> None:
+    """A no-op sync trusts the lock's hashes while one lstat per recorded path matches (no
+    folder is listed): every kind of edit must still show up, and keep the skill."""
+    vault = FakeVault()
+    skill = vault.add("personal", "deploy", {"SKILL.md": b"v1\n", "refs/a.md": b"aaaa\n"})
+    sync(tmp_path, vault)
+    sync(tmp_path, vault)  # fingerprints recorded, then trusted
+    folder = tmp_path / ".better-skills" / "skills" / "personal--deploy"
+    target = folder / "refs" / "a.md"
+    if edit == "same size, mtime set back":
+        info = target.stat()
+        target.write_bytes(b"bbbb\n")
+        os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+        after = target.stat()
+        assert (after.st_size, after.st_mtime_ns) == (info.st_size, info.st_mtime_ns)
+    elif edit == "file added in a sub-folder":
+        (folder / "refs" / "mine.md").write_bytes(b"mine\n")
+    elif edit == "file added in a new sub-folder":
+        (folder / "notes" / "deep").mkdir(parents=True)
+        (folder / "notes" / "deep" / "mine.md").write_bytes(b"mine\n")
+    else:
+        target.unlink()
+    skill.files["SKILL.md"] = b"v2\n"
+    assert _kept_after(tmp_path, vault) == ["Personal / deploy"]
+    assert (folder / "SKILL.md").read_bytes() == b"v1\n"
+
+
+def test_a_file_added_to_an_empty_folder_of_ones_own_is_seen(tmp_path: Path) -> None:
+    """An empty sub-folder is not above any recorded file, so stat'ing the recorded paths would
+    not see into it: such a folder gets no fingerprint and is read each time."""
+    vault = FakeVault()
+    skill = vault.add("personal", "deploy", {"SKILL.md": b"v1\n"})
+    sync(tmp_path, vault)
+    folder = tmp_path / ".better-skills" / "skills" / "personal--deploy"
+    (folder / "empty").mkdir()
+    sync(tmp_path, vault)  # the empty folder changes nothing that is uploaded: not an edit
+    sync(tmp_path, vault)
+    (folder / "empty" / "mine.md").write_bytes(b"mine\n")
+    skill.files["SKILL.md"] = b"v2\n"
+    assert _kept_after(tmp_path, vault) == ["Personal / deploy"]
+    assert (folder / "empty" / "mine.md").read_bytes() == b"mine\n"

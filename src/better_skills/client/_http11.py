@@ -141,14 +141,14 @@ class _Connection(http.client.HTTPConnection):
         except BaseException:
             sock.close()
             raise
-        self.sock = _DeadlineSocket(sock, self._deadline)  # type: ignore[assignment]
+        self.sock = _DeadlineSocket(sock, self._deadline)
 
     def dropped(self) -> bool:
         """The server closed the idle connection (or sent something unasked): don't reuse it."""
         wrapped = self.sock
         if wrapped is None:
             return False
-        raw = wrapped.sock  # type: ignore[attr-defined]
+        raw = wrapped.sock if isinstance(wrapped, _DeadlineSocket) else wrapped
         try:
             readable, _, _ = select.select([raw], [], [], 0)
         except (OSError, ValueError):

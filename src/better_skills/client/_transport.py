@@ -26,7 +26,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 from urllib.parse import urlencode, urlsplit
 
 from better_skills import __version__
@@ -258,7 +258,9 @@ class ApiClient:
             raise ServerUnreachable(self.base_url, reason) from None
         except (OSError, Http11Error) as exc:
             raise ServerUnreachable(self.base_url, _describe_network_error(exc)) from None
-        return ApiResponse(response.status, response.headers, data, path, credential)
+        # An HTTPMessage: case-insensitive get, items and [] like the Mapping the type names.
+        answer_headers = cast("Mapping[str, str]", response.headers)
+        return ApiResponse(response.status, answer_headers, data, path, credential)
 
     def _send_httpx(
         self,

@@ -83,7 +83,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Connection) -> None:
         # Reads are single statements in autocommit mode (each one sees a consistent
-        # snapshot); an explicit BEGIN would cost a thread hop to aiosqlite's worker.
+        # snapshot), so they need no BEGIN and COMMIT around them.
         if conn.get_execution_options().get("write", False):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 

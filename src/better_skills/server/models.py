@@ -79,7 +79,8 @@ device_codes = Table(
     Column("user_code_hash", String(64), nullable=False, unique=True),
     Column("client_id", String(100), nullable=False),
     Column("scope", Text, nullable=True),
-    # pending -> approved -> redeemed; pending -> denied -> closed; any -> closed on expiry
+    # pending -> approved -> redeemed; pending -> denied -> denied_seen; any live state ->
+    # expired_seen at the first poll after expiry (services/device_flow.py draws the machine)
     Column("status", String(16), nullable=False),
     Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),
     Column("claimed_at", BigInteger, nullable=True),

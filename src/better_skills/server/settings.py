@@ -110,12 +110,6 @@ class Settings:
         return self.public_url.startswith("https://")
 
     @property
-    def origin(self) -> str:
-        """The public origin (scheme://host[:port]) that browser requests must come from."""
-        parts = urlsplit(self.public_url)
-        return f"{parts.scheme}://{parts.netloc}"
-
-    @property
     def sqlite_path(self) -> Path | None:
         if not self.is_sqlite:
             return None

@@ -9,7 +9,14 @@ hops, each costing more than the query. Given to SQLAlchemy's aiosqlite dialect 
 
 The price: a statement that waits on SQLite's lock (another process writing) blocks the loop
 for that wait, so the server queues its own writers on an ``asyncio.Lock`` and keeps
-``busy_timeout`` short; with ``WORKERS=1`` no other writer exists.
+``busy_timeout`` short; with ``WORKERS=1`` no other writer exists. A large write (a big skill
+upload) blocks the loop for its whole length: docs/performance.md measures both sides and
+says how heavy writes should leave the loop.
+
+It imitates private parts of aiosqlite's ``Connection`` that SQLAlchemy's adapter touches
+(``_connection`` and ``_tx.put_nowait``), checked against SQLAlchemy 2.1.9 and aiosqlite
+0.22.1 (both pinned exactly for that reason); every test through the engine on SQLite fails
+if an upgrade moves them.
 """
 
 from __future__ import annotations

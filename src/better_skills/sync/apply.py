@@ -160,6 +160,14 @@ def _mkdtemp(prefix: str, folder: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir=folder))
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    """``data`` to ``fd`` without a buffered file around it (which costs an ``ioctl`` and an
+    ``lseek`` per file)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
 def _describe(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
@@ -185,6 +193,9 @@ class Executor:
         self.symlink = symlink
         self.now = now
         self.progress = progress
+        self._real_parents: dict[Path, str] = {}
+        self._real_root: str | None = None
+        self._staging_made = False
 
     # -- the run ----------------------------------------------------------------------------
 
@@ -290,6 +301,7 @@ class Executor:
         """Leftovers of a killed sync (we hold the lock: nobody else is using them)."""
         remove_stale_temps(self.root, STATE_FILES)
         staging = self.root / STAGING
+        self._staging_made = False
         if os.path.lexists(staging):
             if os.path.islink(staging) or not staging.is_dir():
                 os.unlink(staging)
@@ -301,7 +313,9 @@ class Executor:
     ) -> tuple[dict[str, str], str]:
         """Write the files into a temporary folder, then rename it to ``<store>/<key>``."""
         staging = self.root / STAGING
-        staging.mkdir(exist_ok=True)
+        if not self._staging_made:  # once per run, not once per skill
+            staging.mkdir(exist_ok=True)
+            self._staging_made = True
         temp = _mkdtemp("new-", staging)
         try:
             return self._fill_and_swap(temp, key, item, bundle, stamp)
@@ -316,15 +330,20 @@ class Executor:
     ) -> tuple[dict[str, str], str]:
         hashes: dict[str, str] = {}
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+        made = {temp}  # folders that exist: a first sync makes thousands, each mkdir is slow
         for path, data in bundle.files.items():
             dest = safe_join(temp, path)  # raises UnsafePath: nothing lands outside the folder
-            dest.parent.mkdir(parents=True, exist_ok=True)
+            if dest.parent not in made:
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                made.add(dest.parent)
             try:
                 fd = os.open(dest, flags, 0o644)
             except FileExistsError:
                 raise ValueError(f"the server sent {path!r} twice") from None
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            try:
+                _write_all(fd, data)
+            finally:
+                os.close(fd)
             hashes[path] = file_sha256(data)
         digest = bundle.content_hash or content_hash(hashes.items())
         marker = marker_json(
@@ -336,8 +355,11 @@ class Executor:
             content_hash=digest,
             files=hashes,
         )
-        with os.fdopen(os.open(temp / MARKER_NAME, flags, 0o644), "wb") as handle:
-            handle.write(marker)
+        fd = os.open(temp / MARKER_NAME, flags, 0o644)
+        try:
+            _write_all(fd, marker)
+        finally:
+            os.close(fd)
         self._swap_in(temp, self.root / key)
         # Every folder in it holds a file (none is made empty): the quick fingerprint applies.
         return hashes, stat_fingerprint(self.root / key, hashes)
@@ -418,12 +440,25 @@ class Executor:
                 ok = False
         return ok
 
+    def _real_parent(self, parent: Path) -> str:
+        """The agent folder made if missing, and its real path: once per folder and run, not
+        once per link (``realpath`` costs an ``lstat`` per component of the path)."""
+        real = self._real_parents.get(parent)
+        if real is None:
+            parent.mkdir(parents=True, exist_ok=True)
+            real = self._real_parents[parent] = os.path.realpath(parent)
+        return real
+
     def _make_link(self, path: Path, canonical: Path, stamp: str) -> Target:
-        parent = path.parent
-        parent.mkdir(parents=True, exist_ok=True)
+        real_parent = self._real_parent(path.parent)
         self._remove_link(path)
         if not self.copy_only:
-            target = os.path.relpath(os.path.realpath(canonical), os.path.realpath(parent))
+            # The store folder is a real folder (just written, or found as one by lstat), so
+            # its real path is the store's real path and its name.
+            if self._real_root is None:
+                self._real_root = os.path.realpath(self.root)
+            real_canonical = os.path.join(self._real_root, canonical.name)
+            target = os.path.relpath(real_canonical, real_parent)
             try:
                 self.symlink(target, path)
                 return Target(str(path), "symlink", False, stamp)

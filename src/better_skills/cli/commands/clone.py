@@ -78,7 +78,10 @@ def skill_files(skill: dict[str, Any]) -> dict[str, bytes]:
             raise UnexpectedResponse("The server sent a skill file without a path.")
         path = item["path"]
         if isinstance(item.get("content"), str):
-            data = item["content"].encode("utf-8")
+            try:
+                data = item["content"].encode("utf-8")
+            except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON): a traceback
+                raise UnexpectedResponse(f"The server sent {safe(path)} garbled.") from None
         elif isinstance(item.get("content_base64"), str):
             try:
                 data = base64.b64decode(item["content_base64"], validate=True)

@@ -92,7 +92,7 @@ class Services:
             tokens,
             vaults,
             skills,
-            ShareService(db, clock, skills),
-            TeamService(db, clock, settings.team_vaults),
+            ShareService(db, clock, skills, write_limits),
+            TeamService(db, clock, settings.team_vaults, write_limits),
             GraphService(db),
         )

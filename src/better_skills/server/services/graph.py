@@ -17,8 +17,10 @@ from better_skills.server.services.skills import SKILL_MD, SkillSummary, summary
 from better_skills.server.services.vaults import VaultRef, find_member_vault
 from better_skills.skillfmt import mentions
 
-#: graphForSkill's limit on expansion rounds (the original's).
+#: graphForSkill's limit: the original loads at most 10 rounds of skills, the first being the
+#: skill itself, so the farthest skills are 9 steps away.
 MAX_ROUNDS = 10
+MAX_DEPTH = MAX_ROUNDS - 1
 SNIPPET_CHARS = 200
 
 
@@ -87,21 +89,21 @@ class GraphService:
             return await self._build(conn, rows, content=False)
 
     async def around(
-        self, user_id: str, skill_id: str, rounds: int = MAX_ROUNDS, *, content: bool = False
+        self, user_id: str, skill_id: str, depth: int = MAX_DEPTH, *, content: bool = False
     ) -> Graph:
         """The skills reachable from ``skill_id`` through mentions in either direction within
-        ``rounds`` steps, inside the caller's vaults. Empty when the skill is not readable."""
+        ``depth`` steps, inside the caller's vaults. Empty when the skill is not readable."""
         try:
             skill_id = str(uuid.UUID(skill_id))
         except ValueError:
             return Graph([], [])
-        rounds = max(1, min(MAX_ROUNDS, rounds))
+        depth = max(1, min(MAX_DEPTH, depth))
         async with self._db.read() as conn:
             scope = await vault_queries.vault_ids(conn, user_id)
             loaded: dict[str, Any] = {}
             frontier = {skill_id}
-            # Round 0 loads the skill itself; each further round the skills one step away.
-            for _ in range(rounds + 1):
+            # The first round loads the skill itself; each further one the next step out.
+            for _ in range(depth + 1):
                 rows = await q.skills_in(conn, scope, ids=frontier)
                 if not rows:
                     break

@@ -28,6 +28,7 @@ from better_skills.server.queries import skills as skill_queries
 from better_skills.server.queries import vaults as vault_queries
 from better_skills.server.services import Clock, audit, to_ms
 from better_skills.server.services.permissions import access
+from better_skills.server.services.rate_limit import WriteLimits
 from better_skills.server.services.skills import (
     MAX_BUNDLE,
     MAX_BUNDLE_BYTES,
@@ -148,16 +149,29 @@ def unique_slug(slug: str, taken: set[str]) -> str:
 
 
 class ShareService:
-    def __init__(self, db: Database, clock: Clock, skills: SkillService) -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        skills: SkillService,
+        write_limits: WriteLimits | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._skills = skills
+        self._write_limits = write_limits
+
+    async def _charge(self, user_id: str) -> None:
+        """Shares and imports spend the account's write budget (``RATE_LIMIT_WRITES``)."""
+        if self._write_limits is not None:
+            await self._write_limits.charge(user_id)
 
     # -- Create ------------------------------------------------------------------------------
 
     async def create(self, user_id: str, skill_id: str, *, ip: str | None = None) -> Share:
         """Snapshot ``skill_id`` and what it mentions. The sharer must read it; a team vault's
         skill needs its owner or an admin (§8.2's enterprise rule)."""
+        await self._charge(user_id)
         try:
             uuid.UUID(skill_id)
         except (ValueError, AttributeError, TypeError):
@@ -346,6 +360,7 @@ class ShareService:
         self, user_id: str, share_id: str, *, ip: str | None = None
     ) -> ImportResult:
         """Copy the snapshot into the caller's personal vault (§8.2), all or nothing."""
+        await self._charge(user_id)
         share = await self.get(share_id)
         new_skill = {s.id: str(uuid.uuid4()) for s in share.skills}
         new_file = {f.id: str(uuid.uuid4()) for s in share.skills for f in s.files}

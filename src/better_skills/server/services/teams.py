@@ -24,6 +24,7 @@ from better_skills.server.queries import teams as q
 from better_skills.server.queries import vaults as vq
 from better_skills.server.services import Clock, to_ms
 from better_skills.server.services.accounts import AccountError, normalize_email
+from better_skills.server.services.rate_limit import WriteLimits
 from better_skills.server.services.vaults import Vault, find_member_vault
 
 #: How long an invitation stays valid.
@@ -157,10 +158,17 @@ def _refuse_unusable(ref: str) -> None:
 
 
 class TeamService:
-    def __init__(self, db: Database, clock: Clock, policy: str = "anyone") -> None:
+    def __init__(
+        self,
+        db: Database,
+        clock: Clock,
+        policy: str = "anyone",
+        write_limits: WriteLimits | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self.policy = policy
+        self._write_limits = write_limits
 
     def _now(self) -> int:
         return to_ms(self._clock())
@@ -342,7 +350,10 @@ class TeamService:
         self, user_id: str, my_email: str, vault_ref: str, email: str, role: str = "member"
     ) -> Invitation:
         """Invite ``email`` with ``role``; inviting again refreshes the pending invitation
-        (role, inviter, 14 more days)."""
+        (role, inviter, 14 more days). Invitations spend the account's write budget
+        (``RATE_LIMIT_WRITES``), so one account cannot flood addresses with them."""
+        if self._write_limits is not None:
+            await self._write_limits.charge(user_id)
         if role not in GRANTABLE:
             raise _invalid("role", "A role is admin or member.")
         email = invitee_email(email)

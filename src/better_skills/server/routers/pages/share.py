@@ -1,19 +1,15 @@
 """The public share page ``/share/<id>`` (anyone with the link), its "Import" form, and the
 form that shares a skill from its vault page (``/vault/skills/<id>/share``).
 
-SKILL.md is shown as escaped preformatted text, unless the Markdown renderer module
-``better_skills.server.render`` is installed: then its ``render_markdown`` (sanitised HTML)
-is used.
+SKILL.md is rendered by the console's renderer (``better_skills.server.render``: sanitised
+HTML), mentions shown as the names they stand for.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import APIRouter
 from markupsafe import Markup
@@ -24,6 +20,7 @@ from better_skills.protocol import errors
 from better_skills.protocol.device_flow import Paths
 from better_skills.protocol.shares import SHARE_PAGE
 from better_skills.server.dependencies import caller, services
+from better_skills.server.render import render_markdown
 from better_skills.server.routers.pages._forms import (
     Form,
     form_post,
@@ -50,24 +47,8 @@ NOT_FOUND = (
 MAX_SHOWN = 200_000
 
 
-def _markdown_renderer() -> Any:
-    """``render_markdown`` of ``better_skills.server.render`` if that module exists."""
-    if importlib.util.find_spec("better_skills.server.render") is None:
-        return None
-    module = importlib.import_module("better_skills.server.render")
-    return getattr(module, "render_markdown", None)
-
-
-def _rendered(text: str) -> Markup | None:
-    renderer = _markdown_renderer()
-    if renderer is None:
-        return None
-    try:
-        html = renderer(text)
-    except Exception:  # a renderer bug must not hide the share: fall back to plain text
-        log.exception("markdown rendering failed")
-        return None
-    return Markup(html) if isinstance(html, str) else None  # noqa: S704 (sanitised there)
+def _rendered(text: str) -> Markup:
+    return Markup(render_markdown(text))  # noqa: S704 (sanitised by render_markdown)
 
 
 @dataclass(frozen=True)

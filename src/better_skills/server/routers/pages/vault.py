@@ -252,7 +252,8 @@ async def _show(
             link=(skill_url(skill.summary.id), "Back to the skill"),
         )
     text = _text(current.content)
-    texts = [t for t in (text,) if t is not None]
+    # Every text file's mentions: the links of this file and the skill's outgoing references.
+    texts = [t for t in (_text(f.content) for f in skill.files) if t is not None]
     targets = await svc.skills.mention_targets(user_id, texts)
     shown = ""
     if text is not None:
@@ -302,7 +303,7 @@ def _body_of(text: str) -> str:
 
 
 def _outgoing(skill: Skill, targets: Any, texts: list[str]) -> list[dict[str, str]]:
-    """The readable skills this file mentions (other than the skill itself), by name."""
+    """The readable skills the skill's files mention (other than itself), by name."""
     out: dict[str, str] = {}
     for text in texts:
         for token in mentions.mentions(text):

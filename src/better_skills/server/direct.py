@@ -252,6 +252,9 @@ def _pg_errors() -> tuple[tuple[type[BaseException], ...], type[BaseException]]:
         asyncpg.InterfaceError,
         asyncpg.CannotConnectNowError,
         asyncpg.TooManyConnectionsError,
+        # A pooled connection the server terminated can be handed out before asyncpg has read
+        # the termination; using it then fails in asyncpg's protocol state machine.
+        asyncpg.InternalClientError,
         OSError,
     )
     return lost, asyncpg.IntegrityConstraintViolationError

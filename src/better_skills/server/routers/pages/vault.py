@@ -488,42 +488,17 @@ def _message(exc: errors.OAuthError) -> str:
     return f"The skill was not saved: {exc.description}"
 
 
-@router.post("/vault/skills/{skill_id}/edit")
-async def edit_file(request: Request, skill_id: str) -> Response:
-    limit = services(request).skills.limits.max_file_bytes
-    guarded = await _big_form(request, limit)
-    if isinstance(guarded, Response):
-        return guarded
-    view, fields, _ = guarded
-    skill = await _load(request, view, skill_id)
-    if skill is None:
-        return _not_found(view)
-    refused = await _refuse_read_only(request, view, skill)
-    if refused is not None:
-        return refused
-    path = fields.get("path") or SKILL_MD
-    text = fields.get("content", "")
-    content_hash = fields.get("content_hash", "")
-    old = _files_of(skill).get(path)
-    if old is None or not mentions.is_text(old):
-        return error_page(view.user, 404, "File not found", "This skill has no such text file.")
-    if b"\r\n" not in old:
-        # Browsers send a textarea's lines with CRLF; keep the file's own line endings.
-        text = text.replace("\r\n", "\n")
-    files = _files_of(skill)
-    files[path] = text.encode("utf-8", "surrogatepass")
-    failure = await _save(request, view, skill, files, content_hash)
-    if failure is None:
-        return redirect(f"{file_url(skill.summary.id, path)}&done=saved")
-    status = 409 if isinstance(failure, errors.PreconditionFailed) else failure.status_code
-    state = EditState(path, text, _message(failure), list(failure.details or []), content_hash)
-    return await _show(request, view, skill, path=path, edit=state, status=status)
+def _status_of(failure: errors.OAuthError) -> int:
+    """A stale edit is a conflict for the person (409), whatever the API calls it (412)."""
+    return 409 if isinstance(failure, errors.PreconditionFailed) else failure.status_code
 
 
-@router.post("/vault/skills/{skill_id}/upload")
-async def upload_file(request: Request, skill_id: str) -> Response:
-    limit = services(request).skills.limits.max_file_bytes
-    guarded = await _big_form(request, limit)
+async def _writable(
+    request: Request, skill_id: str
+) -> tuple[SessionView, dict[str, str], UploadFile | None, Skill] | Response:
+    """The common start of the edit and upload forms: the form guard, then the skill, which
+    the caller must be able to write (404 for a non-reader, 403 for a reader)."""
+    guarded = await _big_form(request, services(request).skills.limits.max_file_bytes)
     if isinstance(guarded, Response):
         return guarded
     view, fields, upload = guarded
@@ -533,6 +508,40 @@ async def upload_file(request: Request, skill_id: str) -> Response:
     refused = await _refuse_read_only(request, view, skill)
     if refused is not None:
         return refused
+    return view, fields, upload, skill
+
+
+@router.post("/vault/skills/{skill_id}/edit")
+async def edit_file(request: Request, skill_id: str) -> Response:
+    writable = await _writable(request, skill_id)
+    if isinstance(writable, Response):
+        return writable
+    view, fields, _, skill = writable
+    path = fields.get("path") or SKILL_MD
+    text = fields.get("content", "")
+    content_hash = fields.get("content_hash", "")
+    files = _files_of(skill)
+    old = files.get(path)
+    if old is None or not mentions.is_text(old):
+        return error_page(view.user, 404, "File not found", "This skill has no such text file.")
+    if b"\r\n" not in old:
+        # Browsers send a textarea's lines with CRLF; keep the file's own line endings.
+        text = text.replace("\r\n", "\n")
+    files[path] = text.encode("utf-8", "surrogatepass")
+    failure = await _save(request, view, skill, files, content_hash)
+    if failure is None:
+        return redirect(f"{file_url(skill.summary.id, path)}&done=saved")
+    state = EditState(path, text, _message(failure), list(failure.details or []), content_hash)
+    return await _show(request, view, skill, path=path, edit=state, status=_status_of(failure))
+
+
+@router.post("/vault/skills/{skill_id}/upload")
+async def upload_file(request: Request, skill_id: str) -> Response:
+    writable = await _writable(request, skill_id)
+    if isinstance(writable, Response):
+        return writable
+    view, fields, upload, skill = writable
+    limit = services(request).skills.limits.max_file_bytes
     if upload is None or not upload.filename:
         return error_page(view.user, 400, "No file", "Choose a file to upload.")
     data = await upload.read(limit + 1)
@@ -548,7 +557,7 @@ async def upload_file(request: Request, skill_id: str) -> Response:
     problems = "; ".join(f"{d.get('path') or ''}: {d.get('message')}" for d in details)
     return error_page(
         view.user,
-        409 if isinstance(failure, errors.PreconditionFailed) else failure.status_code,
+        _status_of(failure),
         "Upload refused",
         f"{_message(failure)} {problems}".strip(),
         link=(skill_url(skill.summary.id), "Back to the skill"),

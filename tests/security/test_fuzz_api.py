@@ -35,20 +35,18 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
+from tests.security.fuzzing import fuzz_both_modes
 from tests.support.app import cheap_hash_cost
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -212,35 +210,8 @@ def run_fuzz(app: Any, examples: int) -> dict[str, int]:
             check_answer(session, case, response)
             case.validate_response(response, checks=checks)
 
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategy = schema.as_strategy(mode)
-            checks = list(SCHEMATHESIS_CHECKS)
-            if mode is GenerationMode.POSITIVE:
-                strategy = seeded(strategy, seeds)
-            else:
-                checks.append(negative_data_rejection)
-            fuzzer(strategy, checks, exercise, examples)()
+        fuzz_both_modes(schema, SCHEMATHESIS_CHECKS, lambda s: seeded(s, seeds), exercise, examples)
     return counts
-
-
-def fuzzer(
-    strategy: st.SearchStrategy[Any],
-    checks: list[Any],
-    exercise: Callable[[Any, list[Any]], None],
-    examples: int,
-) -> Callable[[], None]:
-    @given(case=strategy)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
-    def fuzz(case: Any) -> None:
-        exercise(case, checks)
-
-    return fuzz
 
 
 def seed_values(session: Any) -> dict[str, Any]:

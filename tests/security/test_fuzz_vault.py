@@ -32,19 +32,17 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
-    negative_data_rejection,
     response_schema_conformance,
     status_code_conformance,
 )
 
+from tests.security.fuzzing import fuzz_both_modes
 from tests.support.app import cheap_hash_cost
 
 LONG = os.environ.get("BS_FUZZ_LONG") == "1"
@@ -189,35 +187,8 @@ def run_fuzz(app: Any, examples: int) -> dict[str, int]:
             if LONG and counts["cases"] % 250 == 0:  # the long pass shows how far it got
                 print(f"schemathesis vault: {counts}", file=sys.stderr, flush=True)
 
-        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-            strategy = schema.as_strategy(mode)
-            checks = list(CHECKS)
-            if mode is GenerationMode.POSITIVE:
-                strategy = seeded(strategy, seeds)
-            else:
-                checks.append(negative_data_rejection)
-            fuzzer(strategy, checks, exercise, examples)()
+        fuzz_both_modes(schema, CHECKS, lambda s: seeded(s, seeds), exercise, examples)
     return counts
-
-
-def fuzzer(
-    strategy: st.SearchStrategy[Any],
-    checks: list[Any],
-    exercise: Callable[[Any, list[Any]], None],
-    examples: int,
-) -> Callable[[], None]:
-    @given(case=strategy)
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        phases=[Phase.generate, Phase.shrink],
-        suppress_health_check=list(HealthCheck),
-    )
-    def fuzz(case: Any) -> None:
-        exercise(case, checks)
-
-    return fuzz
 
 
 @pytest.mark.timeout(120 + EXAMPLES)

@@ -36,8 +36,8 @@ from better_skills.server.services.skills import (
     BundleItem,
     SkillService,
     Upload,
-    _columns,
-    _file_rows,
+    skill_columns,
+    skill_file_rows,
 )
 from better_skills.server.services.vaults import find_member_vault
 from better_skills.skillfmt import mentions
@@ -392,7 +392,7 @@ class ShareService:
                     files[f.path] = data
                 # The format's own limits: the share was valid where it was made.
                 prepared = self._skills.prepare(Upload(files), Limits())
-                resolved = SkillService._resolve(
+                resolved = SkillService.resolve_drafts(
                     prepared, {f.path: new_file[f.id] for f in s.files}
                 )
                 slug = unique_slug(s.slug, taken)
@@ -424,11 +424,11 @@ class ShareService:
                         "version": 1,
                         "created_by": user_id,
                         "created_at": now,
-                        **_columns(prepared, resolved, now),
+                        **skill_columns(prepared, resolved, now),
                     },
                 )
                 await skill_queries.insert_files(
-                    conn, _file_rows(skill_id, resolved, resolved.files, now)
+                    conn, skill_file_rows(skill_id, resolved, resolved.files, now)
                 )
                 imported.append(ImportedSkill(skill_id, slug, prepared.name))
                 file_count += len(resolved.files)

@@ -541,7 +541,7 @@ class SkillService:
         return chosen
 
     @staticmethod
-    def _resolve(prepared: Prepared, ids: dict[str, str]) -> Resolved:
+    def resolve_drafts(prepared: Prepared, ids: dict[str, str]) -> Resolved:
         """Drafts ``[[resource:new:<path>]]`` become ``[[resource:<id>]]``; text that has no
         draft keeps its bytes exactly."""
         by_path = {paths.nfc(path): file_id for path, file_id in ids.items()}
@@ -660,7 +660,7 @@ class SkillService:
         id_for: Callable[[str], str] = _new_id,
     ) -> None:
         await self._refuse_taken_slug(conn, vault, slug)
-        resolved = self._resolve(prepared, {path: id_for(path) for path in prepared.files})
+        resolved = self.resolve_drafts(prepared, {path: id_for(path) for path in prepared.files})
         links = await self._link_rows(conn, vault.id, skill_id, resolved)
         await q.insert_skill(
             conn,
@@ -671,10 +671,10 @@ class SkillService:
                 "version": 1,
                 "created_by": user_id,
                 "created_at": now,
-                **_columns(prepared, resolved, now),
+                **skill_columns(prepared, resolved, now),
             },
         )
-        await q.insert_files(conn, _file_rows(skill_id, resolved, resolved.files, now))
+        await q.insert_files(conn, skill_file_rows(skill_id, resolved, resolved.files, now))
         await q.replace_links(conn, skill_id, links)
         await vault_queries.bump_revision(conn, vault.id)
 
@@ -696,7 +696,7 @@ class SkillService:
             and vault_id == row.vault_id
             and slug == row.slug
         )
-        values = _columns(prepared, resolved, row.updated_at if unchanged else now)
+        values = skill_columns(prepared, resolved, row.updated_at if unchanged else now)
         if not await q.update_skill(
             conn, row.id, row.version, {"vault_id": vault_id, "slug": slug, **values}
         ):
@@ -721,7 +721,7 @@ class SkillService:
                     },
                 )
         added = {p: d for p, d in resolved.files.items() if p not in existing}
-        await q.insert_files(conn, _file_rows(row.id, resolved, added, now))
+        await q.insert_files(conn, skill_file_rows(row.id, resolved, added, now))
         await q.replace_links(conn, row.id, links)
         await vault_queries.bump_revision(conn, row.vault_id, vault_id)  # both ends of a move
 
@@ -798,7 +798,7 @@ class SkillService:
                     path: existing[path][0] if path in existing else kept.get(path, _new_id(path))
                     for path in prepared.files
                 }
-                resolved = self._resolve(prepared, ids)
+                resolved = self.resolve_drafts(prepared, ids)
                 await self._replace(
                     conn, row, target.id, new_slug, prepared, existing, resolved, now
                 )
@@ -869,7 +869,7 @@ class SkillService:
             else:
                 existing = await q.file_ids(conn, row.id)
                 ids = {p: existing[p][0] if p in existing else id_for(p) for p in prepared.files}
-                resolved = self._resolve(prepared, ids)
+                resolved = self.resolve_drafts(prepared, ids)
                 if resolved.content_hash == row.content_hash:
                     return "unchanged"
                 await self._replace(conn, row, vault.id, slug, prepared, existing, resolved, now)
@@ -883,7 +883,7 @@ class SkillService:
         return outcome
 
 
-def _columns(prepared: Prepared, resolved: Resolved, updated_at: int) -> dict[str, Any]:
+def skill_columns(prepared: Prepared, resolved: Resolved, updated_at: int) -> dict[str, Any]:
     return {
         "name": prepared.name,
         "description": prepared.description,
@@ -895,7 +895,7 @@ def _columns(prepared: Prepared, resolved: Resolved, updated_at: int) -> dict[st
     }
 
 
-def _file_rows(
+def skill_file_rows(
     skill_id: str, resolved: Resolved, files: Mapping[str, bytes], now: int
 ) -> list[dict[str, Any]]:
     return [

@@ -170,12 +170,12 @@ async def test_sync_page_reads_a_fixed_number_of_statements_whatever_its_size(cl
         body = f"Use [[skill:{first['id']}]].\n".encode()
         await created(client, ada, {"SKILL.md": skill_md(f"s{n}") + body})
     engine = services_of(client).db.engine.sync_engine
-    counts = []
-    for limit in (2, 6):
+
+    async def statements_of(limit: int) -> int:
         statements: list[str] = []
 
-        def remember(_conn, _cursor, sql, *_args, seen: list[str] = statements) -> None:
-            seen.append(sql)
+        def remember(_conn, _cursor, sql, *_args) -> None:
+            statements.append(sql)
 
         event.listen(engine, "before_cursor_execute", remember)
         try:
@@ -184,7 +184,11 @@ async def test_sync_page_reads_a_fixed_number_of_statements_whatever_its_size(cl
             event.remove(engine, "before_cursor_execute", remember)
         assert len(page["items"]) == limit
         assert any("target" in i["renderedMarkdown"] for i in page["items"])
-        counts.append(len(statements))
+        return len(statements)
+
+    # The engine also runs the app's background work (the sweeper), which can land in one
+    # window: the fewest of three runs is the request's own count.
+    counts = [min([await statements_of(limit) for _ in range(3)]) for limit in (2, 6)]
     assert counts[0] == counts[1], counts
 
 

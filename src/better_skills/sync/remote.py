@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from better_skills.client.errors import UnexpectedResponse
-from better_skills.sync.apply import Bundle
+from better_skills.sync.bundle import Bundle
 from better_skills.sync.model import ManifestItem
 
 if TYPE_CHECKING:

@@ -1,9 +1,10 @@
 """``install-share``: a share's skills into the store and the agents' folders, without the vault.
 
 Each skill goes to ``<store>/shared-<8 chars of the share id>-<slug>`` (original-system.md §8.3)
-through the sync executor's own safe writes (staging folder, ``safe_join``, ``O_EXCL |
-O_NOFOLLOW``, rename into place, links only where nothing of the person's is in the way), and
-is recorded in ``lock.json`` with ``origin: "share"``: ``sync`` then never updates or prunes it.
+through the same safe writes as sync (``store_write.py``: staging folder, ``safe_join``,
+``O_EXCL | O_NOFOLLOW``, rename into place; ``links.py``: links only where nothing of the
+person's is in the way), and is recorded in ``lock.json`` with ``origin: "share"``: ``sync``
+then never updates or prunes it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ from typing import Any
 from better_skills.protocol.shares import share_install_key
 from better_skills.skillfmt.paths import UnsafePath
 from better_skills.sync.agents import FolderGroup
-from better_skills.sync.apply import Bundle, Executor, _NotOurs, sync_lock
+from better_skills.sync.bundle import Bundle
+from better_skills.sync.links import LinkMaker, NotOurs
 from better_skills.sync.model import Lock, LockEntry, ManifestItem, Target
+from better_skills.sync.runlock import sync_lock
 from better_skills.sync.store import now_iso, read_lock, read_marker, write_lock
+from better_skills.sync.store_write import StoreWriter
 
 __all__ = ["SharePackage", "ShareResult", "SharedSkill", "install_share", "parse_package"]
 
@@ -104,10 +108,9 @@ def install_share(
     with sync_lock(root, wait=lock_wait):
         lock = read_lock(root)
         entries = dict(lock.entries)
-        executor = Executor(
-            root, groups, server_url=server_url, copy_only=copy_only, symlink=symlink
-        )
-        executor._clean_staging()
+        writer = StoreWriter(root)
+        links = LinkMaker(root, copy_only=copy_only, symlink=symlink)
+        writer.clean_staging()
         stamp = now_iso()
         seen: set[str] = set()
         for skill in package.skills:
@@ -138,17 +141,17 @@ def install_share(
                 updated_at=package.created_at,
             )
             try:
-                files, fingerprint = executor._write_skill(key, item, skill.bundle, stamp)
+                files, fingerprint = writer.write_skill(key, item, skill.bundle, stamp)
             except (OSError, UnsafePath, ValueError) as exc:
                 message = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
                 result.failed.append((label, f"not installed: {message}"))
                 continue
             targets: dict[str, Target] = {}
-            for group in executor.groups:
+            for group in groups:
                 path = group.path / key
                 try:
-                    target = executor._make_link(path, canonical, stamp)
-                except _NotOurs:
+                    target = links.make(path, canonical, stamp)
+                except NotOurs:
                     result.skipped.append((label, f"{path} is not ours: left alone"))
                     continue
                 except OSError as exc:
@@ -181,5 +184,5 @@ def install_share(
             )
             result.installed.append(key)
         write_lock(root, Lock(entries, lock.updated_at, lock.raw), server_url, stamp)
-        executor._clean_staging()
+        writer.clean_staging()
     return result

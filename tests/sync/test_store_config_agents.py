@@ -6,8 +6,12 @@ import json
 import os
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from better_skills.sync.agents import load_table
 from better_skills.sync.config import Config, config_path, load_config, save_config
+from better_skills.sync.files import dump_json_rows
 from better_skills.sync.store import parse_lock, read_lock
 from tests.sync.fakes import FakeVault, sync
 
@@ -315,3 +319,50 @@ def test_unknown_lock_fields_survive_our_rewrite(tmp_path: Path) -> None:
     data = json.loads((store / "lock.json").read_text())
     assert data["futureField"] == 1
     assert data["skills"]["personal--deploy"]["extra"] == "kept"
+
+
+_JSON_LEAF = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+_JSON = st.recursive(
+    _JSON_LEAF,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=10,
+)
+
+
+@given(
+    top=st.dictionaries(st.text(max_size=6), _JSON, max_size=4),
+    rows=st.dictionaries(
+        st.text(max_size=6), st.dictionaries(st.text(max_size=6), _JSON), max_size=4
+    ),
+)
+def test_the_lock_s_one_row_per_skill_text_is_the_same_json(
+    top: dict[str, object], rows: dict[str, object]
+) -> None:
+    value = {**top, "skills": rows}
+    text = dump_json_rows(value, "skills").decode("utf-8")
+    assert json.loads(text) == value
+    assert text.endswith("}\n")
+    if rows:  # each skill on a line of its own: a change to one skill is a one-line diff
+        lines = text.split("\n")  # not splitlines(): U+2028 and friends are left raw
+        start = lines.index('  "skills": {')
+        assert len(lines[start + 1 : start + 1 + len(rows)]) == len(rows)
+        for line, (key, row) in zip(lines[start + 1 :], rows.items(), strict=False):
+            assert json.loads("{" + line.rstrip(",") + "}") == {key: row}
+
+
+def test_the_lock_is_written_one_skill_a_line_and_the_cache_parses(tmp_path: Path) -> None:
+    vault = FakeVault()
+    for slug in ("a", "b", "c"):
+        vault.add("personal", slug, {"SKILL.md": f"---\nname: {slug}\n---\n".encode()})
+    assert sync(tmp_path, vault).result.ok  # type: ignore[union-attr]
+    store = tmp_path / ".better-skills" / "skills"
+    text = (store / "lock.json").read_text()
+    rows = [line for line in text.splitlines() if line.startswith('    "personal--')]
+    assert len(rows) == 3 and all('"skillId": ' in row for row in rows)
+    assert set(read_lock(store).entries) == {"personal--a", "personal--b", "personal--c"}
+    cache = (store / ".manifest-cache.json").read_text()
+    assert cache.count("\n") == 1 and len(json.loads(cache)["manifest"]["items"]) == 3
+    again = sync(tmp_path, vault)  # the server answers 304: the plan comes from the cache
+    assert again.plan.is_empty and len(again.plan.wanted) == 3

@@ -13,7 +13,7 @@ from pathlib import Path
 from better_skills.client.errors import ClientError
 from better_skills.sync.agents import AgentTable, FolderGroup
 from better_skills.sync.apply import Executor, SyncResult, sync_lock
-from better_skills.sync.files import dump_json, read_json, write_atomic
+from better_skills.sync.files import dump_compact_json, read_json, write_atomic
 from better_skills.sync.model import ManifestItem
 from better_skills.sync.plan import Plan, make_plan, wanted_keys
 from better_skills.sync.remote import Manifest, Remote, parse_manifest
@@ -68,7 +68,7 @@ def _manifest(
     if save and fresh.etag:
         write_atomic(
             cache_path,
-            dump_json(
+            dump_compact_json(
                 {
                     "server": request.server_url,
                     "includeDisabled": request.include_disabled,

@@ -6,10 +6,19 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["dump_json", "read_json", "remove_stale_temps", "write_atomic", "write_temp"]
+__all__ = [
+    "dump_compact_json",
+    "dump_json",
+    "dump_json_rows",
+    "read_json",
+    "remove_stale_temps",
+    "write_atomic",
+    "write_temp",
+]
 
 #: A state file larger than this is not ours (the lock of 10,000 skills is a few MiB).
 MAX_STATE_BYTES = 64 * 1024 * 1024
@@ -18,6 +27,40 @@ MAX_STATE_BYTES = 64 * 1024 * 1024
 def dump_json(value: Any) -> bytes:
     """Pretty JSON with two-space indent and a trailing newline, like the original."""
     return (json.dumps(value, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def dump_compact_json(value: Any) -> bytes:
+    """JSON on one line, for files only we read (the manifest cache): ``json.dumps`` with an
+    ``indent`` runs the pure-Python encoder, about ten times slower than the C one."""
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+#: The C encoder (no indent) with the spacing of ``json.dumps``'s default, for one row.
+_ROW = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+
+
+def dump_json_rows(value: Mapping[str, Any], rows: str) -> bytes:
+    """Like :func:`dump_json`, but each item of ``value[rows]`` (a mapping) on one line.
+
+    For ``lock.json``: one line per skill keeps it readable and its diffs small, and is the C
+    encoder's work (a few ms for 1,000 skills, against 60 ms or more with ``indent``)."""
+    lines = ["{"]
+    keys = list(value)
+    for index, key in enumerate(keys):
+        comma = "," if index < len(keys) - 1 else ""
+        item = value[key]
+        if key == rows and isinstance(item, Mapping) and item:
+            lines.append(f"  {_ROW(key)}: {{")
+            names = list(item)
+            for n, name in enumerate(names):
+                row_comma = "," if n < len(names) - 1 else ""
+                lines.append(f"    {_ROW(name)}: {_ROW(item[name])}{row_comma}")
+            lines.append("  }" + comma)
+        else:
+            pretty = json.dumps(item, indent=2, ensure_ascii=False).replace("\n", "\n  ")
+            lines.append(f"  {_ROW(key)}: {pretty}{comma}")
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:

@@ -6,6 +6,7 @@ Plain frozen dataclasses, no I/O: ``store.py`` reads and writes them, ``plan.py`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -82,7 +83,7 @@ class LockEntry:
         vault = str(self.vault.get("name") or "").strip() or "unnamed vault"
         return clean(f"{vault} / {self.name or self.slug or self.key}", max_length=300)
 
-    @property
+    @cached_property  # asked several times per skill and sync; fields never change
     def is_share(self) -> bool:
         return (
             self.origin == "share"

@@ -67,7 +67,6 @@ def retarget(
         if entry.is_share or key not in plan.wanted:
             continue
         old = entry.targets
-        by_path = {t.path: t for t in old.values()}
         targets: dict[str, Target] = {}
         wanted_paths = set()
         for folder, agents in folders:
@@ -79,7 +78,7 @@ def retarget(
                 if kind not in ("ours", "copy") or path in removed:
                     continue
                 mode = "copy" if kind == "copy" else "symlink"
-                previous = by_path.get(path)
+                previous = next((t for t in old.values() if t.path == path), None)
                 target = previous if previous and previous.mode == mode else Target(path, mode)
             for agent in agents:
                 prev = old.get(agent)

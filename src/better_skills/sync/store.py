@@ -13,11 +13,12 @@ import os
 import stat
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from better_skills.skillfmt.hashing import file_sha256
-from better_skills.sync.files import dump_json, read_json, write_atomic
+from better_skills.sync.files import dump_json, dump_json_rows, read_json, write_atomic
 from better_skills.sync.model import DiskState, LinkState, Lock, LockEntry, SkillOnDisk, Target
 
 __all__ = [
@@ -62,7 +63,7 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _parse_entry(key: str, raw: Mapping[str, Any]) -> LockEntry | None:
+def _parse_entry(key: str, raw: dict[str, Any]) -> LockEntry | None:
     skill_id = raw.get("skillId")
     if not isinstance(skill_id, str) or not skill_id:
         return None
@@ -102,12 +103,13 @@ def _parse_entry(key: str, raw: Mapping[str, Any]) -> LockEntry | None:
         files=dict(files) if files is not None else None,
         fingerprint=raw["statFingerprint"] if isinstance(raw.get("statFingerprint"), str) else None,
         origin="share" if raw.get("origin") == "share" else "vault",
-        raw=dict(raw),
+        raw=raw,  # parsed from the file for this entry alone: no one else holds it
     )
 
 
 def parse_lock(data: Any) -> Lock:
-    """A lock from parsed JSON; anything unreadable, of another version or invalid is empty."""
+    """A lock from parsed JSON; anything unreadable, of another version or invalid is empty.
+    Each entry keeps its object of ``data`` as its ``raw`` (not a copy)."""
     if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
         return Lock()
     skills = data.get("skills")
@@ -186,7 +188,9 @@ def lock_to_json(lock: Lock, server_url: str, updated_at: str) -> dict[str, Any]
 
 
 def write_lock(root: Path, lock: Lock, server_url: str, updated_at: str) -> None:
-    write_atomic(root / LOCK_NAME, dump_json(lock_to_json(lock, server_url, updated_at)))
+    """``lock.json``, atomically: one line per skill (``dump_json_rows``), any JSON reader's."""
+    value = lock_to_json(lock, server_url, updated_at)
+    write_atomic(root / LOCK_NAME, dump_json_rows(value, "skills"))
 
 
 # -- marker -----------------------------------------------------------------------------------
@@ -300,6 +304,13 @@ def _folders_of(files: Iterable[str]) -> set[str]:
     return folders
 
 
+@lru_cache(maxsize=64)
+def _sub_folders(files: tuple[str, ...]) -> tuple[str, ...]:
+    """The folders below the skill folder that hold ``files``: skills mostly share a few
+    layouts, so each is worked out once per run, not once per skill."""
+    return tuple(sorted(f for f in _folders_of(files) if f))
+
+
 def _digest(lines: list[str]) -> str:
     lines.sort()
     return FINGERPRINT_PREFIX + file_sha256("\n".join(lines).encode("utf-8", "surrogateescape"))
@@ -312,10 +323,9 @@ def stat_fingerprint(
     one ``lstat`` per file and per folder. Raises ``OSError`` when one is missing."""
     base = str(folder)
     lines = [_stat_line("", root_info if root_info is not None else os.lstat(base))]
-    names = list(files)
-    for rel in _folders_of(names):
-        if rel:  # "a/b/": lstat without the slash, which would follow a symlink
-            lines.append(_stat_line(rel, os.lstat(f"{base}/{rel[:-1]}")))
+    names = tuple(files)
+    for rel in _sub_folders(names):  # "a/b/": lstat without the slash, which follows a symlink
+        lines.append(_stat_line(rel, os.lstat(f"{base}/{rel[:-1]}")))
     for rel in names:
         lines.append(_stat_line(rel, os.lstat(f"{base}/{rel}")))
     return _digest(lines)
@@ -367,33 +377,39 @@ def _skill_on_disk(path: str, entry: LockEntry | None) -> SkillOnDisk:
     return SkillOnDisk("dir", read_marker(folder), files, fingerprint)
 
 
+_ABSENT = LinkState("absent")
+_OURS = LinkState("ours")
+_OTHER_LINK = LinkState("other-link")
+_FOREIGN = LinkState("foreign")
+
+
 def _link_state(path: str, canonical_real: str, real_parent: str, expected: str) -> LinkState:
     """What is at ``path``: ``expected`` is the relative target our link there has. One
     ``readlink`` for a link (the common case), which also says that a path is not a link."""
     try:
         target = os.readlink(path)
     except FileNotFoundError:
-        return LinkState("absent")
+        return _ABSENT
     except OSError as exc:
         if exc.errno != errno.EINVAL:  # EINVAL: there is something, and it is not a link
-            return LinkState("foreign")
+            return _FOREIGN
     else:
         if target == expected:
-            return LinkState("ours")
+            return _OURS
         resolved = os.path.normpath(os.path.join(real_parent, target))
-        return LinkState("ours" if resolved == canonical_real else "other-link")
+        return _OURS if resolved == canonical_real else _OTHER_LINK
     try:
         info = os.lstat(path)
     except OSError:
-        return LinkState("foreign")
+        return _FOREIGN
     if stat.S_ISDIR(info.st_mode):
         marker = read_marker(Path(path))
         if marker is not None:
             try:
                 return LinkState("copy", hash_folder(Path(path)))
             except OSError:
-                return LinkState("foreign")
-    return LinkState("foreign")
+                return _FOREIGN
+    return _FOREIGN
 
 
 def read_disk_state(
@@ -423,7 +439,12 @@ def read_disk_state(
         paths = [(d, f"{d}/{key}") for d in dirs] if key in wanted else []
         entry = lock.entries.get(key)
         if entry is not None and not entry.is_share:
-            paths += [(os.path.dirname(t.path), t.path) for t in entry.targets.values()]
+            # Recorded paths are mostly the wanted ones, already listed: no dirname for those.
+            paths += [
+                (os.path.dirname(t.path), t.path)
+                for t in entry.targets.values()
+                if t.path not in links and all(t.path != p for _, p in paths)
+            ]
         canonical_real = f"{root_real}/{key}"
         canonical = f"{base}/{key}"
         for parent, path in paths:

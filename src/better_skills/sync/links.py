@@ -57,7 +57,6 @@ class LinkMaker:
     def make(self, path: Path, canonical: Path, stamp: str) -> Target:
         """Our link at ``path`` to the store folder ``canonical`` (replacing ours, if any)."""
         real_parent = self._real_parent(path.parent)
-        self.remove(path)
         if not self.copy_only:
             # The store folder is a real folder (just written, or found as one by lstat), so
             # its real path is the store's real path and its name.
@@ -66,15 +65,26 @@ class LinkMaker:
             real_canonical = os.path.join(self._real_root, canonical.name)
             target = os.path.relpath(real_canonical, real_parent)
             try:
-                self.symlink(target, path)
+                self._symlink_over(target, path)
                 return Target(str(path), "symlink", False, stamp)
             except OSError as exc:
                 if exc.errno in (errno.EACCES, errno.EROFS, errno.ENOSPC, errno.EEXIST):
                     raise  # not a refusal of symlinks: a real problem with the folder
+        self.remove(path)
         import shutil
 
         shutil.copytree(canonical, path, symlinks=False)
         return Target(str(path), "copy", not self.copy_only, stamp)
+
+    def _symlink_over(self, target: str, path: Path) -> None:
+        """The link made at once where the path is free (a first sync: no ``lstat`` before
+        each of thousands of links); where something is there, it is removed first if it is
+        ours (:meth:`remove` raises :class:`NotOurs` otherwise), then the link made."""
+        try:
+            self.symlink(target, path)
+        except FileExistsError:
+            self.remove(path)
+            self.symlink(target, path)
 
     def remove(self, path: Path) -> None:
         """Remove our symlink or copy at ``path``; anything else raises :class:`NotOurs`."""

@@ -385,3 +385,25 @@ def test_a_file_added_to_an_empty_folder_of_ones_own_is_seen(tmp_path: Path) -> 
     skill.files["SKILL.md"] = b"v2\n"
     assert _kept_after(tmp_path, vault) == ["Personal / deploy"]
     assert (folder / "empty" / "mine.md").read_bytes() == b"mine\n"
+
+
+def test_an_edited_skill_missing_from_the_lock_stays_kept(tmp_path: Path) -> None:
+    """Found by the planner's property test: our folder (marker) in the store without a lock
+    entry, edited here, gets its missing links; the lock entry then made for it must not vouch
+    for the edited files with the marker's hashes (a later sync would take it for unedited,
+    and replace the edit)."""
+    vault = FakeVault()
+    skill = vault.add("personal", "b", {"SKILL.md": b"v1\n"})
+    assert sync(tmp_path, vault, agents=("claude-code",)).result.ok  # type: ignore[union-attr]
+    store = tmp_path / ".better-skills" / "skills"
+    (store / "lock.json").unlink()
+    (store / "personal--b" / "SKILL.md").write_bytes(b"edited by a person\n")
+    skill.files = {"SKILL.md": b"v2\n"}
+
+    first = sync(tmp_path, vault, agents=("claude-code", "codex"))
+    assert first.result is not None and first.result.kept and not first.result.updated
+    for _ in range(2):
+        again = sync(tmp_path, vault, agents=("claude-code", "codex"))
+        assert again.result is not None and not again.result.updated, again.result
+        assert [a.kind for a in again.plan.actions] == ["keep"]
+    assert (store / "personal--b" / "SKILL.md").read_bytes() == b"edited by a person\n"

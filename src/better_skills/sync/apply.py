@@ -157,15 +157,20 @@ class Executor:
         for action in plan.of_kind("relink"):
             if action.key not in entries and action.item is not None:
                 marker = read_marker(self.root / action.key) or {}
+                files = dict(marker.get("files") or {})
+                on_disk = disk.skill(action.key)
+                # The fingerprint vouches for the recorded hashes: not for files edited here
+                # (a skill kept because edited, with only its links made).
+                fingerprint = on_disk.fingerprint if on_disk.files == files else None
                 entries[action.key] = new_entry(
                     self.root,
                     action.key,
                     action.item,
                     None,
                     str(marker.get("contentHash") or action.item.content_hash),
-                    dict(marker.get("files") or {}),
+                    files,
                     stamp,
-                    disk.skill(action.key).fingerprint,
+                    fingerprint,
                 )
             if self._links(action, modes, result, stamp):
                 result.relinked.append(action.label)

@@ -73,6 +73,8 @@ def local_server(folder: Path) -> Iterator[str]:
         "XDG_DATA_HOME": str(folder / "data"),
         "POLL_INTERVAL": "1",
         "LOG_LEVEL": "warning",
+        # cli_skills.py seeds 1,000 skills: far more writes a minute than a person makes.
+        "RATE_LIMIT_WRITES": "1000000000/1m",
     }
     log = (folder / "server.log").open("wb")
     process = subprocess.Popen(

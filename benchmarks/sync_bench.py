@@ -159,10 +159,13 @@ def main(argv: list[str] | None = None) -> int:
 
             home = folder / "home"
             home.mkdir()
+            # Without PYTHONDONTWRITEBYTECODE: an installed CLI has its bytecode cached (pip
+            # compiles it at install time), so the CLI runs before the timed ones write it.
+            dropped = ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "SERVER_URL")
             env = {
                 k: v
                 for k, v in os.environ.items()
-                if k not in ("XDG_CONFIG_HOME", "CLAUDE_CONFIG_DIR", "CODEX_HOME", "SERVER_URL")
+                if k not in (*dropped, "PYTHONDONTWRITEBYTECODE")
             }
             env.update({"HOME": str(home), "SERVER_URL": server.url, "BETTER_SKILLS_TOKEN": token})
             subprocess.run(

@@ -435,25 +435,27 @@ def read_disk_state(
     root_real = os.path.realpath(root)
     # One realpath per folder, not per link, and the relative target our links there have.
     parents: dict[str, tuple[str, str]] = {}
+
+    def look(parent: str, path: str, key: str, canonical_real: str) -> None:
+        found = parents.get(parent)
+        if found is None:
+            real = os.path.realpath(parent)
+            found = parents[parent] = (real, os.path.relpath(root_real, real) + "/")
+        real_parent, to_root = found
+        links[path] = _link_state(path, canonical_real, real_parent, to_root + key)
+
     for key in keys:
-        paths = [(d, f"{d}/{key}") for d in dirs] if key in wanted else []
-        entry = lock.entries.get(key)
-        if entry is not None and not entry.is_share:
-            # Recorded paths are mostly the wanted ones, already listed: no dirname for those.
-            paths += [
-                (os.path.dirname(t.path), t.path)
-                for t in entry.targets.values()
-                if t.path not in links and all(t.path != p for _, p in paths)
-            ]
         canonical_real = f"{root_real}/{key}"
         canonical = f"{base}/{key}"
-        for parent, path in paths:
-            if path in links or path == canonical:
-                continue
-            found = parents.get(parent)
-            if found is None:
-                real = os.path.realpath(parent)
-                found = parents[parent] = (real, os.path.relpath(root_real, real) + "/")
-            real_parent, to_root = found
-            links[path] = _link_state(path, canonical_real, real_parent, to_root + key)
+        if key in wanted:
+            for folder in dirs:
+                path = f"{folder}/{key}"
+                if path not in links and path != canonical:
+                    look(folder, path, key, canonical_real)
+        entry = lock.entries.get(key)
+        if entry is not None and not entry.is_share:
+            for target in entry.targets.values():
+                path = target.path  # mostly a wanted path, looked at above: no dirname then
+                if path not in links and path != canonical:
+                    look(os.path.dirname(path), path, key, canonical_real)
     return DiskState(skills, links)

@@ -324,7 +324,7 @@ def stat_fingerprint(
     base = str(folder)
     lines = [_stat_line("", root_info if root_info is not None else os.lstat(base))]
     names = tuple(files)
-    for rel in _sub_folders(names):  # "a/b/": lstat without the slash, which follows a symlink
+    for rel in _sub_folders(names):  # "a/b/" as "a/b": with the slash, lstat follows a symlink
         lines.append(_stat_line(rel, os.lstat(f"{base}/{rel[:-1]}")))
     for rel in names:
         lines.append(_stat_line(rel, os.lstat(f"{base}/{rel}")))

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from better_skills.sync.agents import load_table
 from better_skills.sync.config import Config, config_path, load_config, save_config
 from better_skills.sync.files import dump_json_rows
-from better_skills.sync.store import parse_lock, read_lock
+from better_skills.sync.store import parse_lock, read_lock, scan_fingerprint, stat_fingerprint
 from tests.sync.fakes import FakeVault, sync
 
 #: Every agent id of agents.md (both sources); the original's `kimi-cli` is an alias.
@@ -366,3 +366,28 @@ def test_the_lock_is_written_one_skill_a_line_and_the_cache_parses(tmp_path: Pat
     assert cache.count("\n") == 1 and len(json.loads(cache)["manifest"]["items"]) == 3
     again = sync(tmp_path, vault)  # the server answers 304: the plan comes from the cache
     assert again.plan.is_empty and len(again.plan.wanted) == 3
+
+
+def test_the_quick_fingerprint_equals_the_one_found_by_listing(tmp_path: Path) -> None:
+    """A folder's fingerprint from one lstat per recorded path (each sync) is the one found by
+    listing it (when its hashes were recorded): else every sync would hash every skill again.
+    Several layouts, so the cache of sub-folders per layout is used and not mixed up."""
+    layouts = [
+        ["SKILL.md"],
+        ["SKILL.md", "references/guide.md", "scripts/run.sh"],
+        ["SKILL.md", "a/b/c/deep.md", "a/top.md", "z.txt"],
+        ["SKILL.md", "references/guide.md", "scripts/run.sh"],
+    ]
+    for index, files in enumerate(layouts):
+        folder = tmp_path / f"skill-{index}"
+        for rel in files:
+            (folder / rel).parent.mkdir(parents=True, exist_ok=True)
+            (folder / rel).write_text(rel)
+        listed = scan_fingerprint(folder)
+        assert listed is not None and listed.startswith("v2:")
+        assert stat_fingerprint(folder, files) == listed
+        assert stat_fingerprint(folder, list(reversed(files))) == listed
+    deep = tmp_path / "skill-2"
+    before = stat_fingerprint(deep, layouts[2])
+    (deep / "a" / "b" / "new.md").write_text("added here")  # only a/b/ changes
+    assert stat_fingerprint(deep, layouts[2]) != before

@@ -36,12 +36,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import run as base  # noqa: E402  (benchmarks/run.py: server process, databases, wrk)
+import vault_data  # noqa: E402
+import vault_report  # noqa: E402
 import vault_seed  # noqa: E402
 
-from better_skills.protocol.device_flow import Paths  # noqa: E402
-
 VAULT_LUA = HERE / "wrk" / "vault.lua"
-USERS = 10
 SEARCH_P99_MS = 50.0
 
 
@@ -76,23 +75,9 @@ class Outcome:
     server_cpu_us: float
     database_cpu_us: float
     verdict: str
+    floor: str = ""  # the floors the issue sets, e.g. "≥ 1,500/s"
+    met: bool | None = None  # None: no floor
     first_unexpected: str = ""
-
-
-def sign_up(server: base.Server, i: int) -> tuple[str, str]:
-    """A person signed up over HTTP: (user id, session token to send as Bearer)."""
-    with httpx.Client(base_url=server.url, timeout=30, headers={"Origin": server.url}) as web:
-        answer = web.post(
-            Paths.SIGN_UP_EMAIL,
-            json={
-                "name": f"Bench {i}",
-                "email": f"bench{i}@example.com",
-                "password": f"bench-password-{i}-long-enough",
-            },
-        )
-        answer.raise_for_status()
-        body = answer.json()
-        return body["user"]["id"], body["token"]
 
 
 def scenarios(backend: str, facts: dict[str, Any], folder: Path) -> list[Scenario]:
@@ -280,6 +265,11 @@ def run_scenario(
     rps = raw["requests"] / seconds if seconds else 0.0
     p99 = raw["p99_us"] / 1000
     checks = []
+    floors = []
+    if scenario.floor_rps:
+        floors.append(f"≥ {scenario.floor_rps[backend]:,}/s")
+    if scenario.p99_ms:
+        floors.append(f"p99 < {scenario.p99_ms:.0f} ms")
     if raw["requests"] == 0:
         checks.append("NO ANSWER within the run (the server was still busy with the last)")
     elif scenario.floor_rps:
@@ -303,6 +293,10 @@ def run_scenario(
         server_cpu_us=base.cpu_spent(before[0], after[0]) * 1e6 / requests,
         database_cpu_us=base.cpu_spent(before[1], after[1]) * 1e6 / requests,
         verdict="; ".join(checks),
+        floor=", ".join(floors),
+        met=None
+        if not floors
+        else bool(checks) and "MISSED" not in "".join(checks) and raw["requests"] > 0,
         first_unexpected=raw.get("first_unexpected", ""),
     )
     base.log(
@@ -314,33 +308,39 @@ def run_scenario(
 
 
 def bench(backend: str, skills: int, args: argparse.Namespace) -> tuple[list[Outcome], dict]:
-    with (
-        tempfile.TemporaryDirectory(prefix=f"bs-vault-bench-{backend}-") as tmp,
-        base.fresh_database(backend, Path(tmp)) as database_url,
-    ):
+    with tempfile.TemporaryDirectory(prefix=f"bs-vault-bench-{backend}-") as tmp:
         folder = Path(tmp)
-        server = base.Server(database_url, folder, workers=1, src=args.src)
-        try:
-            server.start()
-            people = [sign_up(server, i) for i in range(USERS)]
-            base.log(f"{backend}: seeding {skills:,} skills")
-            seeded = vault_seed.seed(backend, database_url, [u for u, _ in people], skills)
-            base.log(f"{backend}: seeded in {seeded['seconds']} s")
-            server.stop()
-            server.start()
-            tokens = {"small": people[0][1], "big": people[1][1], "writer": people[2][1]}
-            facts = prepare(server, tokens)
-            outcomes = [
-                run_scenario(server, backend, skills, s, tokens[s.who], args)
-                for s in scenarios(backend, facts, folder)
-                if not args.scenarios or s.key in args.scenarios
-            ]
-        finally:
-            server.stop()
+        if args.reuse:
+            kept = vault_data.Kept(backend, skills, args.data.resolve(), args.database)
+            record = vault_data.ensure(kept, src=args.src)
+            vault_data.migrate_if_behind(kept, folder, args.src)
+            database: Any = vault_data.working_copy(kept, folder)
+        else:
+            database = base.fresh_database(backend, folder)
+        with database as database_url:
+            if not args.reuse:
+                (folder / "build").mkdir()
+                base.log(f"{backend}: building {skills:,} skills")
+                record = vault_data.build(database_url, skills, folder / "build", src=args.src)
+                base.log(f"{backend}: seeded in {record['seed_seconds']} s")
+            server = base.Server(database_url, folder, workers=1, src=args.src)
+            try:
+                server.start(timeout=600)
+                who = ("small", "big", "writer")
+                tokens = {w: vault_data.sign_in(server, i) for i, w in enumerate(who)}
+                facts = prepare(server, tokens)
+                outcomes = [
+                    run_scenario(server, backend, skills, s, tokens[s.who], args)
+                    for s in scenarios(backend, facts, folder)
+                    if not args.scenarios or s.key in args.scenarios
+                ]
+            finally:
+                server.stop()
     info = {
         "backend": backend,
         "skills": skills,
-        "seed_seconds": seeded["seconds"],
+        "seed_seconds": record["seed_seconds"],
+        "seed_load_average": record.get("load_average"),
         "manifest_items": facts["manifest_items"],
         "search_totals": facts["search_totals"],
     }
@@ -373,26 +373,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skills", default="1000,10000,100000")
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--duration", type=float, default=10)
-    parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--duration", type=float, default=5)
+    parser.add_argument("--warmup", type=float, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--scenarios", type=lambda s: set(s.split(",")), default=None)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="seed each size once into --data (PostgreSQL: bench_<size>) and measure a copy "
+        "of it; without it, a fresh database per run",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=Path("bench-data"),
+        help="kept SQLite databases and the seed records (with --reuse)",
+    )
+    parser.add_argument(
+        "--database",
+        help="PostgreSQL, with --reuse and one size: this kept database, not bench_<size>",
+    )
     parser.add_argument("--profile", type=Path, help="py-spy raw profiles per scenario here")
     parser.add_argument("--src", type=Path, help="benchmark another checkout's server")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--markdown", type=Path, help="also write the growth tables here")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         print("vault_bench.py needs wrk (apt-get install -y wrk)", file=sys.stderr)
         return 2
+    sizes = [int(n) for n in args.skills.split(",")]
+    if args.database and (len(sizes) > 1 or not args.reuse):
+        parser.error("--database takes --reuse and one --skills size")
     outcomes: list[Outcome] = []
     infos = []
     started = time.monotonic()
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
     for backend in args.backends.split(","):
-        for skills in (int(n) for n in args.skills.split(",")):
+        for skills in sizes:
             found, info = bench(backend, skills, args)
             outcomes += found
             infos.append(info)
+    load_after = Path("/proc/loadavg").read_text().split()[:3]
     print(table(outcomes))
     for info in infos:
         print(
@@ -401,14 +423,24 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(f"{q!r} {n:,}" for q, n in info["search_totals"].items())
         )
     took = time.monotonic() - started
-    print(
-        f"(wrk {args.threads} threads, {args.connections} connections, {args.duration:g} s "
-        f"per scenario after {args.warmup:g} s warm-up; one worker; {took:.0f} s in all)"
+    note = (
+        f"wrk {args.threads} threads, {args.connections} connections, {args.duration:g} s per "
+        f"scenario after {args.warmup:g} s warm-up; one worker; {took:.0f} s in all; load "
+        f"average {' '.join(load_before)} before, {' '.join(load_after)} after"
     )
+    print(f"({note})")
+    tables = vault_report.markdown(outcomes, infos, note)
+    print()
+    print(tables)
+    if args.markdown:
+        args.markdown.write_text(tables + "\n")
     if args.json:
         with contextlib.suppress(OSError):
             args.json.write_text(
-                json.dumps({"results": [asdict(o) for o in outcomes], "runs": infos}, indent=1)
+                json.dumps(
+                    {"results": [asdict(o) for o in outcomes], "runs": infos, "note": note},
+                    indent=1,
+                )
             )
     return 0
 

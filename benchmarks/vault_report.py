@@ -1,0 +1,57 @@
+"""The vault benchmark's growth tables in Markdown, as docs/performance.md shows them: per
+backend, one row per scenario, one column per vault size, and whether the issue's floors are
+met at each size."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+_HITS = re.compile(r" \([\d,]+ hits?\)")
+
+
+def cell(o: Any) -> str:
+    """requests/s · p50/p99 ms · CPU ms per request (server, + PostgreSQL's backends)."""
+    if o.requests == 0:
+        return "no answer"
+    cpu = f"{o.server_cpu_us / 1000:.1f}"
+    if o.backend == "postgres":
+        cpu += f"+{o.database_cpu_us / 1000:.1f}"
+    unexpected = "" if o.ok_share >= 1 else f" ({o.ok_share:.0%} expected)"
+    return f"{o.rps:,.0f} · {o.p50_ms:,.0f}/{o.p99_ms:,.0f} · {cpu}{unexpected}"
+
+
+def markdown(outcomes: list[Any], infos: list[dict[str, Any]], note: str) -> str:
+    out: list[str] = []
+    names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+    for backend in dict.fromkeys(o.backend for o in outcomes):
+        mine = [o for o in outcomes if o.backend == backend]
+        sizes = list(dict.fromkeys(o.skills for o in mine))
+        cpu = "server+PostgreSQL" if backend == "postgres" else "server"
+        out += [
+            f"{names.get(backend, backend)}: each cell is requests/s · p50/p99 ms · CPU ms per "
+            f"request ({cpu})",
+            "",
+            "| scenario | floor | " + " | ".join(f"{n:,}" for n in sizes) + " | floor met |",
+            "|---|---|" + "---:|" * len(sizes) + "---|",
+        ]
+        for key in dict.fromkeys(o.key for o in mine):
+            row = {o.skills: o for o in mine if o.key == key}
+            first = next(iter(row.values()))
+            met = " / ".join(
+                "-" if row[n].met is None else ("yes" if row[n].met else "**no**")
+                for n in sizes
+                if n in row
+            )
+            cells = " | ".join(cell(row[n]) if n in row else "" for n in sizes)
+            out.append(f"| {_HITS.sub('', first.label)} | {first.floor or '-'} | {cells} | {met} |")
+        hits = [
+            f"{i['skills']:,}: "
+            + ", ".join(f"{q!r} {n:,}" for q, n in i["search_totals"].items())
+            + f" (seeded in {i['seed_seconds']} s)"
+            for i in infos
+            if i["backend"] == backend
+        ]
+        out += ["", "Search hits per size: " + "; ".join(hits) + ".", ""]
+    out.append(f"({note})")
+    return "\n".join(out)

@@ -340,6 +340,8 @@ def bench(backend: str, skills: int, args: argparse.Namespace) -> tuple[list[Out
         "backend": backend,
         "skills": skills,
         "seed_seconds": record["seed_seconds"],
+        "seed_cpu_seconds": record.get("seed_cpu_seconds"),
+        "seed_database_cpu_seconds": record.get("seed_database_cpu_seconds"),
         "seed_load_average": record.get("load_average"),
         "manifest_items": facts["manifest_items"],
         "search_totals": facts["search_totals"],

@@ -114,6 +114,8 @@ def build(
     return {
         "skills": skills,
         "seed_seconds": seeded["seconds"],
+        "seed_cpu_seconds": seeded["cpu_seconds"],
+        "seed_database_cpu_seconds": seeded["database_cpu_seconds"],
         "build_seconds": round(time.monotonic() - started, 1),
         "load_average": [load_before, Path("/proc/loadavg").read_text().split()[:3]],
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

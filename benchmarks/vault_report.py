@@ -21,6 +21,15 @@ def cell(o: Any) -> str:
     return f"{o.rps:,.0f} · {o.p50_ms:,.0f}/{o.p99_ms:,.0f} · {cpu}{unexpected}"
 
 
+def _cpu(info: dict[str, Any]) -> str:
+    if info.get("seed_cpu_seconds") is None:
+        return ""
+    database = info.get("seed_database_cpu_seconds") or 0
+    return f", CPU {info['seed_cpu_seconds']} s" + (
+        f" + {database} s PostgreSQL" if database else ""
+    )
+
+
 def markdown(outcomes: list[Any], infos: list[dict[str, Any]], note: str) -> str:
     out: list[str] = []
     names = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
@@ -48,7 +57,7 @@ def markdown(outcomes: list[Any], infos: list[dict[str, Any]], note: str) -> str
         hits = [
             f"{i['skills']:,}: "
             + ", ".join(f"{q!r} {n:,}" for q, n in i["search_totals"].items())
-            + f" (seeded in {i['seed_seconds']} s)"
+            + f" (seeded in {i['seed_seconds']} s{_cpu(i)})"
             for i in infos
             if i["backend"] == backend
         ]

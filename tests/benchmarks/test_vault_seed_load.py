@@ -31,7 +31,8 @@ from better_skills.skillfmt import hashing  # noqa: E402
 from tests.support.databases import Templates, fresh_database  # noqa: E402
 
 SKILLS = 60
-pytestmark = pytest.mark.slow
+# Each test builds a vault through a real server: minutes on a loaded machine.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 
 def _ids(text: str, mapping: dict[str, str]) -> str:

@@ -1,18 +1,24 @@
-"""Vault benchmark: list, get, search, sync manifest and bundle on a bulk-loaded vault.
+"""Vault benchmark: item 7's scenarios of issue 18 on a bulk-loaded vault, at several sizes.
 
     .venv/bin/python benchmarks/vault_bench.py [--skills 1000,10000,100000]
-        [--backends sqlite,postgres] [--duration 10] [--json out.json] [--profile DIR]
+        [--backends sqlite,postgres] [--duration 5] [--warmup 1] [--reuse --data DIR]
+        [--markdown out.md] [--json out.json] [--profile DIR]
 
-Per backend and size: a fresh database; ``better-skills-server`` started as production runs
-it with **one worker** (``WORKERS=1``); ten people signed up over HTTP (each gets a personal
-vault and the system vault, as sign-up gives); ``vault_seed.py`` bulk-loads the team vault
-and the skills (3 files each); the server is restarted (fresh connections see the new
-statistics); then wrk (2 threads, 32 connections, ``wrk/vault.lua``, every answer checked)
-loads each scenario for ``--duration`` seconds after a warm-up.
+Per backend and size: a vault of that many skills (``vault_data.py``: ten people and the team
+vault made over HTTP, the skills bulk-loaded by ``vault_seed.py``), fresh per run, or with
+``--reuse`` seeded once into ``--data`` and measured on a copy; ``better-skills-server``
+started as production runs it with **one worker** (``WORKERS=1``); then wrk (2 threads, 32
+connections, ``wrk/vault.lua``, every answer checked) loads each scenario for ``--duration``
+seconds after a warm-up. Prints a plain table and the Markdown growth tables
+(``vault_report.py``).
 
-Who asks: "big" is the second user (their personal vault holds a ninth of the skills beyond
-the first 1,000, plus the team vault's 500); "small" is the first user, who syncs exactly
-1,000 skills (plus the shipped default skill).
+Who asks: "big" is the second person (their personal vault holds a ninth of the skills beyond
+the first 1,000, plus the team vault's 500); "small" is the first, who syncs exactly 1,000
+skills (plus the shipped default skill); "writer" is the third, in their own vault.
+
+(A little over 400 lines: the scenarios, the wrk run of one and its checks, and the run of
+one size share their facts; the tables are in ``vault_report.py``, the data in
+``vault_data.py``.)
 """
 
 from __future__ import annotations
@@ -349,28 +355,6 @@ def bench(backend: str, skills: int, args: argparse.Namespace) -> tuple[list[Out
     return outcomes, info
 
 
-def capacity(o: Outcome) -> float:
-    """Requests per second one core of server CPU would serve: the load-independent figure
-    on a busy machine (wrk and PostgreSQL run on the other core)."""
-    return 1e6 / o.server_cpu_us if o.server_cpu_us > 0 else 0.0
-
-
-def table(outcomes: list[Outcome]) -> str:
-    lines = [
-        f"{'backend':8} {'skills':>7} {'scenario':44} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'expected':>8} {'CPU us/req':>11} {'1e6/CPU':>8}  target"
-    ]
-    for o in outcomes:
-        cpu = f"{o.server_cpu_us:.0f}" + (
-            f"+{o.database_cpu_us:.0f}" if o.backend == "postgres" else ""
-        )
-        lines.append(
-            f"{o.backend:8} {o.skills:>7,} {o.label[:44]:44} {o.rps:>7,.0f} {o.p50_ms:>7.1f} "
-            f"{o.p99_ms:>7.1f} {o.ok_share:>8.1%} {cpu:>11} {capacity(o):>8,.0f}  {o.verdict}"
-        )
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skills", default="1000,10000,100000")
@@ -417,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             outcomes += found
             infos.append(info)
     load_after = Path("/proc/loadavg").read_text().split()[:3]
-    print(table(outcomes))
+    print(vault_report.table(outcomes))
     for info in infos:
         print(
             f"{info['backend']} {info['skills']:,} skills: seeded in {info['seed_seconds']} s; "

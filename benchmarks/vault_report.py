@@ -1,6 +1,6 @@
-"""The vault benchmark's growth tables in Markdown, as docs/performance.md shows them: per
-backend, one row per scenario, one column per vault size, and whether the issue's floors are
-met at each size."""
+"""The vault benchmark's tables: the plain one (every figure, one line per run), and the growth
+tables in Markdown, as docs/performance.md shows them: per backend, one row per scenario, one
+column per vault size, and whether the issue's floors are met at each size."""
 
 from __future__ import annotations
 
@@ -8,6 +8,28 @@ import re
 from typing import Any
 
 _HITS = re.compile(r" \([\d,]+ hits?\)")
+
+
+def capacity(o: Any) -> float:
+    """Requests per second one core of server CPU would serve: the load-independent figure
+    on a busy machine (wrk and PostgreSQL run on the other core)."""
+    return 1e6 / o.server_cpu_us if o.server_cpu_us > 0 else 0.0
+
+
+def table(outcomes: list[Any]) -> str:
+    lines = [
+        f"{'backend':8} {'skills':>7} {'scenario':44} {'rps':>7} {'p50 ms':>7} {'p99 ms':>7} "
+        f"{'expected':>8} {'CPU us/req':>11} {'1e6/CPU':>8}  target"
+    ]
+    for o in outcomes:
+        cpu = f"{o.server_cpu_us:.0f}" + (
+            f"+{o.database_cpu_us:.0f}" if o.backend == "postgres" else ""
+        )
+        lines.append(
+            f"{o.backend:8} {o.skills:>7,} {o.label[:44]:44} {o.rps:>7,.0f} {o.p50_ms:>7.1f} "
+            f"{o.p99_ms:>7.1f} {o.ok_share:>8.1%} {cpu:>11} {capacity(o):>8,.0f}  {o.verdict}"
+        )
+    return "\n".join(lines)
 
 
 def cell(o: Any) -> str:

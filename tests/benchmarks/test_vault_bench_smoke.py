@@ -111,7 +111,7 @@ def test_a_kept_vault_is_measured_again_without_seeding(tmp_path: Path, backend:
         # writes to a copy of the kept vault.
         assert "conflict" not in runs[1].stderr.lower()
         record = json.loads((tmp_path / "data" / f"{backend}-40.json").read_text())
-        assert record["skills"] == 40 and record["seed_cpu_seconds"] > 0
+        assert record["skills"] == 40 and record["seed_cpu_seconds"] >= 0
     finally:
         if backend == "postgres":
             import psycopg

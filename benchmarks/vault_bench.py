@@ -167,17 +167,28 @@ def _files(count: int) -> list[dict[str, str]]:
     return files
 
 
-def settle(server: base.Server, limit: float = 60) -> None:
+def settle(server: base.Server, limit: float = 60) -> bool:
     """Wait until the server has answered what wrk left queued when it stopped (slow
-    endpoints can have seconds of work queued), so the next run starts on an idle server."""
+    endpoints can have seconds of work queued), so the next run starts on an idle server.
+    False if it was still busy after ``limit`` seconds."""
     deadline = time.monotonic() + limit
     before = base.cpu_seconds(server.pids())
     while time.monotonic() < deadline:
         time.sleep(0.3)
         after = base.cpu_seconds(server.pids())
         if base.cpu_spent(before, after) < 0.03:
-            return
+            return True
         before = after
+    return False
+
+
+def drain(server: base.Server, settled: bool) -> None:
+    """Restart a server that did not settle: a backlog of minutes (a common word searched at
+    100,000 skills on a busy machine) would otherwise land in every later scenario."""
+    if not settled:
+        base.log("the server is still busy a minute after the run: restarting it")
+        server.stop()
+        server.start(timeout=600)
 
 
 def prepare(server: base.Server, tokens: dict[str, str]) -> dict[str, Any]:
@@ -234,17 +245,16 @@ def run_scenario(
             f"-d{max(1, round(duration))}s",
             "--timeout", "10s", "-s", str(VAULT_LUA), server.url + scenario.path, "--", *wrk_args,
         ]  # fmt: skip
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
-            for line in done.stdout.splitlines():
-                if line.startswith("BENCH_JSON "):
-                    return json.loads(line.removeprefix("BENCH_JSON "))
-            raise RuntimeError(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
-        finally:
-            settle(server)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=duration + 120)
+        for line in done.stdout.splitlines():
+            if line.startswith("BENCH_JSON "):
+                return dict(json.loads(line.removeprefix("BENCH_JSON ")))
+        drain(server, settle(server))
+        raise RuntimeError(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
 
     if args.warmup > 0:
         load(args.warmup)
+        drain(server, settle(server))
     profiler = None
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
@@ -262,7 +272,9 @@ def run_scenario(
 
     before = base.cpu_seconds(server.pids()), base.cpu_seconds(database_pids())
     raw = load(args.duration)
+    settled = settle(server)  # the queued requests' CPU counts, as their cost
     after = base.cpu_seconds(server.pids()), base.cpu_seconds(database_pids())
+    drain(server, settled)  # after the count: a restart's new processes would spoil it
     if profiler is not None:
         profiler.wait(60)
     requests = max(1, raw["requests"])

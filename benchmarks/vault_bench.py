@@ -167,18 +167,31 @@ def _files(count: int) -> list[dict[str, str]]:
     return files
 
 
-def settle(server: base.Server, limit: float = 60) -> bool:
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "R"
+    except OSError:
+        return False
+
+
+def settle(server: base.Server, limit: float = 120) -> bool:
     """Wait until the server has answered what wrk left queued when it stopped (slow
     endpoints can have seconds of work queued), so the next run starts on an idle server.
-    False if it was still busy after ``limit`` seconds."""
+
+    Idle is no server process (nor PostgreSQL backend of its database) running or runnable
+    for half a second: the process state, not the CPU it got, which on a loaded machine is
+    small even while it works. False if it was still busy after ``limit`` seconds."""
     deadline = time.monotonic() + limit
-    before = base.cpu_seconds(server.pids())
+    database = server.env["DATABASE_URL"]
+    quiet = 0
     while time.monotonic() < deadline:
-        time.sleep(0.3)
-        after = base.cpu_seconds(server.pids())
-        if base.cpu_spent(before, after) < 0.03:
+        time.sleep(0.1)
+        pids = server.pids()
+        if database.startswith("postgres"):
+            pids += base.postgres_backends(database)
+        quiet = 0 if any(_running(p) for p in pids) else quiet + 1
+        if quiet >= 5:
             return True
-        before = after
     return False
 
 
@@ -186,7 +199,7 @@ def drain(server: base.Server, settled: bool) -> None:
     """Restart a server that did not settle: a backlog of minutes (a common word searched at
     100,000 skills on a busy machine) would otherwise land in every later scenario."""
     if not settled:
-        base.log("the server is still busy a minute after the run: restarting it")
+        base.log("the server is still busy two minutes after the run: restarting it")
         server.stop()
         server.start(timeout=600)
 

@@ -285,9 +285,10 @@ def run_scenario(
 
     before = base.cpu_seconds(server.pids()), base.cpu_seconds(database_pids())
     raw = load(args.duration)
-    settled = settle(server)  # the queued requests' CPU counts, as their cost
+    # Counted when wrk stops: the up to 32 requests still queued then are not among wrk's
+    # completed requests, so their CPU would inflate the cost of a slow endpoint severalfold.
     after = base.cpu_seconds(server.pids()), base.cpu_seconds(database_pids())
-    drain(server, settled)  # after the count: a restart's new processes would spoil it
+    drain(server, settle(server))
     if profiler is not None:
         profiler.wait(60)
     requests = max(1, raw["requests"])

@@ -35,6 +35,7 @@ SCENARIOS = {
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a server, ten sign-ups, a seed and 13 scenarios: minutes when busy
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="the vault benchmark drives wrk")
 def test_vault_benchmark_runs(tmp_path: Path, backend: str) -> None:
     out = tmp_path / "vault.json"
@@ -60,7 +61,7 @@ def test_vault_benchmark_runs(tmp_path: Path, backend: str) -> None:
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=800,
         cwd=ROOT,
         env=env,
     )

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from better_skills.server.dependencies import services
 from better_skills.server.render.graph_svg import DrawNode, draw
-from better_skills.server.render.links import skill_url
+from better_skills.server.render.links import SKILL_PAGE, skill_url
 from better_skills.server.routers.pages._console import (
     GRAPH_PAGE,
     load_skill,
@@ -67,7 +67,7 @@ async def vault_graph(request: Request) -> Response:
     )
 
 
-@router.get("/vault/skills/{skill_id}/graph")
+@router.get(SKILL_PAGE + "/graph")
 async def skill_graph(request: Request, skill_id: str) -> Response:
     view = await session_or_login(request)
     if isinstance(view, Response):

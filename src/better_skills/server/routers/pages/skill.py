@@ -24,7 +24,7 @@ from better_skills.server.dependencies import services
 from better_skills.server.http import NO_STORE
 from better_skills.server.render import link_mentions, render_markdown
 from better_skills.server.render.code import highlight_file
-from better_skills.server.render.links import file_url, skill_url
+from better_skills.server.render.links import SKILL_PAGE, file_url, skill_url
 from better_skills.server.routers.pages._console import (
     load_skill,
     session_or_login,
@@ -172,7 +172,7 @@ def _download_url(skill_id: str, path: str) -> str:
     return f"{skill_url(skill_id)}/download?{urlencode({'file': path})}"
 
 
-@router.get("/vault/skills/{skill_id}")
+@router.get(SKILL_PAGE)
 async def skill_page(request: Request, skill_id: str) -> Response:
     view = await session_or_login(request)
     if isinstance(view, Response):
@@ -185,7 +185,7 @@ async def skill_page(request: Request, skill_id: str) -> Response:
     return await show_skill(request, view, skill, path=path, editing=editing)
 
 
-@router.get("/vault/skills/{skill_id}/download")
+@router.get(SKILL_PAGE + "/download")
 async def download_file(request: Request, skill_id: str) -> Response:
     view = await session_or_login(request)
     if isinstance(view, Response):
@@ -220,7 +220,7 @@ def _zip(skill: Skill) -> bytes:
     return buffer.getvalue()
 
 
-@router.get("/vault/skills/{skill_id}/archive.zip")
+@router.get(SKILL_PAGE + "/archive.zip")
 async def download_archive(request: Request, skill_id: str) -> Response:
     view = await session_or_login(request)
     if isinstance(view, Response):

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from better_skills.protocol import errors
 from better_skills.server.dependencies import caller, services
 from better_skills.server.http import origin_is_trusted
-from better_skills.server.render.links import file_url, skill_url
+from better_skills.server.render.links import SKILL_PAGE, file_url, skill_url
 from better_skills.server.routers.pages._console import VAULT_PAGE, load_skill, skill_not_found
 from better_skills.server.routers.pages._forms import login_url, page_session, session_csrf_ok
 from better_skills.server.routers.pages._render import (
@@ -154,7 +154,7 @@ async def _writable(
     return view, fields, upload, skill
 
 
-@router.post("/vault/skills/{skill_id}/edit")
+@router.post(SKILL_PAGE + "/edit")
 async def edit_file(request: Request, skill_id: str) -> Response:
     writable = await _writable(request, skill_id)
     if isinstance(writable, Response):
@@ -178,7 +178,7 @@ async def edit_file(request: Request, skill_id: str) -> Response:
     return await show_skill(request, view, skill, path=path, edit=state, status=_status_of(failure))
 
 
-@router.post("/vault/skills/{skill_id}/upload")
+@router.post(SKILL_PAGE + "/upload")
 async def upload_file(request: Request, skill_id: str) -> Response:
     writable = await _writable(request, skill_id)
     if isinstance(writable, Response):

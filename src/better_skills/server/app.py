@@ -9,7 +9,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from better_skills import __version__
 from better_skills.protocol import errors
+from better_skills.server.assets import STATIC_DIR
 from better_skills.server.body_limit import ApiBodyLimit, body_cap
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
@@ -46,7 +46,6 @@ from better_skills.server.services.default_skills import seed_default_skills
 from better_skills.server.settings import MIGRATED_ENV, Settings, load_settings
 
 log = logging.getLogger("better_skills.server")
-STATIC_DIR = Path(__file__).parent / "static"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import re
 
+import anyio
 import httpx
 import pytest
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from better_skills.server.app import raised_by_database
 from better_skills.server.routers.errors import as_page
 
 pytestmark = pytest.mark.anyio
@@ -86,6 +89,48 @@ async def test_an_unexpected_error_is_a_page_for_a_browser(app_client) -> None:
                 "error": "server_error",
                 "error_description": "Internal error.",
             }
+
+
+async def test_an_os_error_outside_the_database_is_a_500_not_an_outage(app_client) -> None:
+    """A missing file or a full disk is our failure (500, logged as unexpected), not a
+    database outage: no 503 with Retry-After inviting the client to try again."""
+
+    async def missing_file(_request: Request) -> None:
+        await anyio.Path("/nonexistent/better-skills/template.html").read_text()
+
+    async def full_disk(_request: Request) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    async with app_client() as client:
+        client.app.router.add_route("/missing-file", missing_file)
+        client.app.router.add_route("/full-disk", full_disk)
+        transport = httpx.ASGITransport(app=client.app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as raw:
+            for path in ("/missing-file", "/full-disk"):
+                program = await raw.get(path)
+                assert program.status_code == 500, (path, program.text)
+                assert program.json() == {
+                    "error": "server_error",
+                    "error_description": "Internal error.",
+                }
+                assert "retry-after" not in program.headers
+                page = await raw.get(path, headers=BROWSER)
+                assert page.status_code == 500
+                assert "<h1>Something went wrong</h1>" in page.text
+                assert "Traceback" not in page.text and "nonexistent" not in page.text
+
+
+async def test_only_an_os_error_of_the_database_counts_as_an_outage() -> None:
+    """The real errors: asyncpg refused by a port nothing listens on (a bare OSError that no
+    layer wraps) is the database's; a missing file is not."""
+    import asyncpg
+
+    with pytest.raises(OSError) as refused:
+        await asyncpg.connect("postgresql://postgres@127.0.0.1:1/none", timeout=5)
+    assert raised_by_database(refused.value)
+    with pytest.raises(OSError) as missing:
+        await anyio.Path("/nonexistent/better-skills").read_text()
+    assert not raised_by_database(missing.value)
 
 
 def test_a_rate_limit_page_keeps_retry_after_and_says_how_long() -> None:

@@ -85,3 +85,33 @@ async def test_database_down_gives_503_and_health_says_so(app_client, monkeypatc
         assert code.status_code == 503
         assert code.json()["error"] == "temporarily_unavailable"
         assert "Traceback" not in code.text
+
+
+async def test_health_pings_the_driver_direct_connections_too(app_client, backend) -> None:
+    """The hot paths (sessions, device flow, rate limits) run through ``db.direct``, not the
+    engine: when its connections are gone while the engine still answers, /api/health says
+    "unavailable" (503), as the hot paths do, instead of "ok"."""
+    broken = ["durable", "relaxed"] if backend == "postgres" else ["reader"]
+    for which in broken:
+        async with app_client() as client:
+            assert (await client.get("/api/health")).status_code == 200
+            db = client.app.state.services.db
+            # The fault, under the running app: the engine's pool is left alone.
+            if which == "reader":
+                db.direct._reader_conn().close()  # SQLite: the read connection is closed
+            else:
+                db.direct._pools[which == "durable"].terminate()  # an asyncpg pool stopped
+            await db.ping()  # the engine still answers
+            health = await client.get("/api/health")
+            assert health.status_code == 503, which
+            assert health.json() == {
+                "status": "error",
+                "version": __version__,
+                "database": "unavailable",
+            }
+            if which == "durable":  # the pool get-session reads through: 503 there too
+                session = await client.get(
+                    "/api/auth/get-session", headers={"Authorization": "Bearer " + "x" * 43}
+                )
+                assert session.status_code == 503, (which, session.text)
+                assert session.json()["error"] == "temporarily_unavailable"

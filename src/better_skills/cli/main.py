@@ -190,6 +190,8 @@ def exit_code_for(error: BaseException) -> int | None:
     from better_skills.protocol.errors import OAuthError
 
     table: tuple[tuple[type[BaseException], int], ...] = (
+        # run() catches Ctrl-C before this table (it has its own message); the row keeps
+        # the table complete for anyone who asks it about an interrupt.
         (KeyboardInterrupt, EXIT_INTERRUPTED),
         (click.UsageError, EXIT_USAGE),
         (NotAuthenticated, EXIT_NOT_AUTHENTICATED),

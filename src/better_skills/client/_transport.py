@@ -17,6 +17,9 @@ be right once for every request:
 The network is ``http.client`` (``_http11``), not httpx: importing httpx cost more than the rest
 of a ``sync`` with nothing to do. Tests inject an httpx transport (``httpx.MockTransport``) to
 play the server; only then is httpx imported.
+
+About 440 lines, kept in one module on purpose: the list above is the life of one request,
+and each rule is easiest to check when every request visibly takes the same path.
 """
 
 from __future__ import annotations

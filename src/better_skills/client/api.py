@@ -4,6 +4,10 @@ Protocol only, like huggingface_hub's device-flow module: no printing and no per
 poll loop reports progress through a callback and time comes from the client's :class:`Clock`.
 HTTP (deadlines, size caps, TLS, error mapping, the credential) is :class:`ApiClient`'s, in
 ``client._transport``; :class:`AuthClient` is a thin facade over one.
+
+About 430 lines: the device flow's typed answers and ``poll_for_token``'s state machine
+(RFC 8628 §3.5: pending, slow_down, back-off on failures, expiry) with the docstrings that
+explain it; the endpoints themselves are short.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ SLOW_DOWN_INCREMENT: Final = 5
 #: The alphabet of user codes: RFC 8628 §6.1's 20 consonants, no vowels and no look-alikes.
 USER_CODE_ALPHABET: Final = "BCDFGHJKLMNPQRSTVWXZ"
 USER_CODE_LENGTH: Final = 8
+#: The longest typed user code looked at (``BCDF-GHJK`` is 9 characters): longer is no code.
+MAX_USER_CODE_INPUT: Final = 32
 
 #: Our extra, optional field of the device authorization request: the name of the computer
 #: asking, shown on the approval page and the account page (better-auth has no such field).
@@ -81,6 +83,21 @@ def format_user_code(code: str) -> str:
     if len(code) == USER_CODE_LENGTH:
         return f"{code[:4]}-{code[4:]}"
     return code
+
+
+def is_user_code(code: str) -> bool:
+    """Whether a normalized code can be a user code: its length, letters of the alphabet."""
+    return len(code) == USER_CODE_LENGTH and all(c in USER_CODE_ALPHABET for c in code)
+
+
+def parse_user_code(raw: str) -> str | None:
+    """The code as ``XXXX-XXXX`` if typed text ``raw`` can be one, else None: no lookup is
+    needed to refuse it."""
+    raw = raw.strip()
+    if len(raw) > MAX_USER_CODE_INPUT or not raw.isascii() or not raw.isprintable():
+        return None
+    code = normalize_user_code(raw)
+    return format_user_code(code) if is_user_code(code) else None
 
 
 def clean_hostname(raw: str | None) -> str | None:

@@ -1,4 +1,7 @@
-"""Wire error codes of RFC 6749 §5.2 and RFC 8628 §3.5, one class per code.
+"""Wire error codes of RFC 6749 §5.2 and RFC 8628 §3.5, one class per code, except that
+``invalid_request`` has three: the RFC 8628 endpoints answer a body too large (413) or of the
+wrong media type (415) with it, as better-auth does, while ``/api/v1`` has codes of its own
+for both (``ContentTooLarge``, ``UnsupportedContentType``).
 
 Exception tree::
 
@@ -15,8 +18,9 @@ Exception tree::
     ├── Unauthorized            unauthorized (401)
     ├── Forbidden               forbidden (403)
     ├── NotFound                not_found (404)
-    ├── PayloadTooLarge         payload_too_large (413)
-    ├── UnsupportedMediaType    unsupported_media_type (415)
+    ├── MethodNotAllowed        method_not_allowed (405)
+    ├── PayloadTooLarge         invalid_request (413)
+    ├── UnsupportedMediaType    invalid_request (415)
     ├── TooManyRequests         too_many_requests (429, with Retry-After)
     ├── ServiceUnavailable      temporarily_unavailable (503)
     │   (the /api/v1 codes of api.md; ``details`` lists problems as {"path", "message"})
@@ -199,6 +203,7 @@ ERROR_CODES: dict[str, type[OAuthError]] = {
         Unauthorized,
         Forbidden,
         NotFound,
+        MethodNotAllowed,
         TooManyRequests,
         ServiceUnavailable,
         ValidationFailed,

@@ -9,7 +9,6 @@ import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -24,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from better_skills import __version__
 from better_skills.protocol import errors
+from better_skills.server.assets import STATIC_DIR
 from better_skills.server.body_limit import ApiBodyLimit, body_cap
 from better_skills.server.db import migrate
 from better_skills.server.http import error_response
@@ -46,7 +46,6 @@ from better_skills.server.services.default_skills import seed_default_skills
 from better_skills.server.settings import MIGRATED_ENV, Settings, load_settings
 
 log = logging.getLogger("better_skills.server")
-STATIC_DIR = Path(__file__).parent / "static"
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -81,6 +80,28 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+#: Where an OSError of the database comes from: the drivers and SQLAlchemy's pools, and the
+#: server's driver-direct layer (its ConnectionError: a lost connection, a busy SQLite).
+DRIVER_PACKAGES = frozenset({"asyncpg", "sqlalchemy", "aiosqlite"})
+DIRECT_MODULE = "better_skills.server.direct"
+
+
+def raised_by_database(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised in, or passed through, a driver or ``direct``.
+
+    A connection refused, reset or timed out, an unreachable host or a failed name lookup
+    of the database reach the handlers as a bare OSError (asyncpg's connect does not wrap
+    them, nor does SQLAlchemy); a missing file or a full disk elsewhere are OSErrors too,
+    and must not be reported as a database outage."""
+    tb = exc.__traceback__
+    while tb is not None:
+        module = tb.tb_frame.f_globals.get("__name__", "")
+        if module == DIRECT_MODULE or module.partition(".")[0] in DRIVER_PACKAGES:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -126,10 +147,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     async def database_error(request: Request, exc: Exception) -> Response:
         # Lost connections and timeouts are outages (503, try again); anything else the
-        # database refuses is our bug (500).
+        # database refuses is our bug (500), and so is an OSError from anywhere else (a
+        # missing file, a full disk under a temporary file): not a database outage.
         if isinstance(exc, DBAPIError) and not (
             exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
         ):
+            return await unexpected(request, exc)
+        if isinstance(exc, OSError) and not raised_by_database(exc):
             return await unexpected(request, exc)
         # Timeouts carry no message: str(exc) is "" (indexing its first line raised, a 500).
         first_line = next(iter(str(exc).splitlines()), "")
@@ -155,7 +179,9 @@ def _install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, page(http_error))
     app.add_exception_handler(RequestValidationError, page(validation_error))
     app.add_exception_handler(ClientDisconnect, client_gone)
-    for exc_type in (DBAPIError, PoolTimeout, OSError, asyncio.TimeoutError):
+    # OSError: the drivers' own (a refused or reset connection, a timeout, an unreachable
+    # host) and direct's ConnectionError; database_error sends the others on to unexpected.
+    for exc_type in (DBAPIError, PoolTimeout, OSError):
         app.add_exception_handler(exc_type, page(database_error))
     app.add_exception_handler(Exception, page(unexpected))
 
@@ -197,7 +223,9 @@ async def _ensure_vault_defaults(services: Services) -> bool:
     try:
         await services.vaults.ensure_defaults()
         await seed_default_skills(services)
-    except (TimeoutError, DBAPIError, PoolTimeout, OSError) as exc:
+    except (DBAPIError, PoolTimeout, OSError) as exc:
+        if isinstance(exc, OSError) and not raised_by_database(exc):
+            raise  # e.g. a default skill's file missing: a broken install, not an outage
         log.warning("vault defaults not ensured yet: %s", type(exc).__name__)
         return False
     return True

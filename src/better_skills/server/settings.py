@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from better_skills.protocol.device_flow import CLIENT_ID
@@ -64,14 +65,15 @@ def default_data_dir(env: Mapping[str, str]) -> Path:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything the server can be told; see the README for each setting."""
+    """Everything the server can be told; see the README for each setting. The defaults
+    here are the only ones: :func:`load_settings` keeps them for variables that are unset."""
 
     database_url: str
     host: str = "127.0.0.1"
     port: int = 3000
     public_url: str = "http://localhost:3000"
-    session_ttl: float = 8 * 3600
-    device_code_ttl: float = 30 * 60
+    session_ttl: float = 8 * 3600.0
+    device_code_ttl: float = 30 * 60.0
     poll_interval: int = 5
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     secret_key: bytes | None = None
@@ -80,15 +82,15 @@ class Settings:
     database_pool_size: int = 4
     log_level: str = "info"
     sweep_interval: float = 60.0
-    user_code_limit: RateLimit = RateLimit(10, 15 * 60)
-    sign_in_limit: RateLimit = RateLimit(10, 15 * 60)
+    user_code_limit: RateLimit = RateLimit(10, 15 * 60.0)
+    sign_in_limit: RateLimit = RateLimit(10, 15 * 60.0)
     # Issue 16: the per-email ceiling (high, so that nobody can lock an account out
     # cheaply), and sign-ups per address.
-    sign_in_email_limit: RateLimit = RateLimit(100, 15 * 60)
-    sign_up_limit: RateLimit = RateLimit(20, 60 * 60)
-    device_code_limit: RateLimit = RateLimit(60, 10 * 60)
+    sign_in_email_limit: RateLimit = RateLimit(100, 15 * 60.0)
+    sign_up_limit: RateLimit = RateLimit(20, 60 * 60.0)
+    device_code_limit: RateLimit = RateLimit(60, 10 * 60.0)
     #: Writes per user (skill creates, updates, deletes; shares and invitations): issue 18.
-    write_limit: RateLimit = RateLimit(600, 10 * 60)
+    write_limit: RateLimit = RateLimit(600, 10 * 60.0)
     trusted_origins: tuple[str, ...] = field(default=())
     header_timeout: float = 10.0
     body_timeout: float = 30.0
@@ -187,6 +189,47 @@ def read_env_file(path: Path) -> dict[str, str]:
     return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
 
+def _whole(low: int, high: int) -> Callable[[str, str], int]:
+    return lambda name, raw: _int(name, raw, low=low, high=high)
+
+
+def _poll_interval(name: str, raw: str) -> int:
+    return max(1, round(parse_duration(name, raw)))
+
+
+def _client_ids(_name: str, raw: str) -> tuple[str, ...]:
+    return tuple(filter(None, (c.strip() for c in raw.split(","))))
+
+
+#: The variables read with a parser and the field each sets; an unset one keeps the field's
+#: default (Settings holds the only copy of each default).
+VARIABLES: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
+    ("PORT", "port", _whole(1, 65535)),
+    ("CLIENT_IDS", "client_ids", _client_ids),
+    ("LOG_LEVEL", "log_level", lambda _name, raw: raw.lower()),
+    ("SESSION_TTL", "session_ttl", parse_duration),
+    ("DEVICE_CODE_TTL", "device_code_ttl", parse_duration),
+    ("POLL_INTERVAL", "poll_interval", _poll_interval),
+    ("WORKERS", "workers", _whole(1, 64)),
+    ("DATABASE_POOL_SIZE", "database_pool_size", _whole(1, 100)),
+    ("SWEEP_INTERVAL", "sweep_interval", parse_duration),
+    ("RATE_LIMIT_USER_CODE", "user_code_limit", RateLimit.parse),
+    ("RATE_LIMIT_SIGN_IN", "sign_in_limit", RateLimit.parse),
+    ("RATE_LIMIT_SIGN_IN_EMAIL", "sign_in_email_limit", RateLimit.parse),
+    ("RATE_LIMIT_SIGN_UP", "sign_up_limit", RateLimit.parse),
+    ("RATE_LIMIT_DEVICE_CODE", "device_code_limit", RateLimit.parse),
+    ("RATE_LIMIT_WRITES", "write_limit", RateLimit.parse),
+    ("HEADER_TIMEOUT", "header_timeout", parse_duration),
+    ("BODY_TIMEOUT", "body_timeout", parse_duration),
+    ("KEEP_ALIVE_TIMEOUT", "keep_alive_timeout", parse_duration),
+    ("MAX_CONNECTIONS", "max_connections", _whole(1, 1_000_000)),
+    ("MAX_FILE_BYTES", "max_file_bytes", _whole(1, 1 << 30)),
+    ("MAX_SKILL_BYTES", "max_skill_bytes", _whole(1, 1 << 31)),
+    ("MAX_SKILL_FILES", "max_skill_files", _whole(1, 100_000)),
+)
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = None
 ) -> Settings:
@@ -194,70 +237,36 @@ def load_settings(
     environ = os.environ if environ is None else environ
     env = {**read_env_file(env_file or Path.cwd() / ".env"), **environ}
 
-    def get(name: str, default: str = "") -> str:
-        return env.get(name, default).strip()
+    def get(name: str) -> str:
+        return env.get(name, "").strip()
 
-    port = _int("PORT", get("PORT", "3000"), low=1, high=65535)
-    public_url = get("PUBLIC_URL") or f"http://localhost:{port}"
+    # Set but empty is a value (refused by most parsers); unset keeps the default.
+    parsed = {
+        field: _DEFAULTS[field] if env.get(name) is None else parse(name, env[name].strip())
+        for name, field, parse in VARIABLES
+    }
+    public_url = get("PUBLIC_URL") or f"http://localhost:{parsed['port']}"
     public_origin = _origin_of("PUBLIC_URL", public_url)
     secret = get("SECRET_KEY")
     if secret and len(secret) < 32:
         raise SettingsError("SECRET_KEY: use at least 32 characters (try: openssl rand -hex 32)")
-    client_ids = tuple(filter(None, (c.strip() for c in get("CLIENT_IDS", CLIENT_ID).split(","))))
-    if not client_ids:
+    if not parsed["client_ids"]:
         raise SettingsError("CLIENT_IDS: name at least one client id")
-    log_level = get("LOG_LEVEL", "info").lower()
+    log_level = parsed["log_level"]
     if log_level not in ("critical", "error", "warning", "info", "debug"):
         raise SettingsError(f"LOG_LEVEL: expected debug, info, warning or error, got {log_level!r}")
     extra_origins = tuple(
         _origin_of("TRUSTED_ORIGINS", o) for o in get("TRUSTED_ORIGINS").split(",") if o.strip()
     )
     settings = Settings(
+        **parsed,
         database_url=_async_database_url(get("DATABASE_URL"), env),
-        host=get("HOST", "127.0.0.1") or "127.0.0.1",
-        port=port,
+        host=get("HOST") or _DEFAULTS["host"],
         public_url=public_url.rstrip("/"),
-        session_ttl=parse_duration("SESSION_TTL", get("SESSION_TTL", "8h")),
-        device_code_ttl=parse_duration("DEVICE_CODE_TTL", get("DEVICE_CODE_TTL", "30m")),
-        poll_interval=max(1, round(parse_duration("POLL_INTERVAL", get("POLL_INTERVAL", "5")))),
         trusted_proxies=_networks(get("TRUSTED_PROXIES")),
         secret_key=secret.encode() if secret else None,
-        client_ids=client_ids,
-        workers=_int("WORKERS", get("WORKERS", "1"), low=1, high=64),
-        database_pool_size=_int(
-            "DATABASE_POOL_SIZE", get("DATABASE_POOL_SIZE", "4"), low=1, high=100
-        ),
-        log_level=log_level,
-        sweep_interval=parse_duration("SWEEP_INTERVAL", get("SWEEP_INTERVAL", "60")),
-        user_code_limit=RateLimit.parse(
-            "RATE_LIMIT_USER_CODE", get("RATE_LIMIT_USER_CODE", "10/15m")
-        ),
-        sign_in_limit=RateLimit.parse("RATE_LIMIT_SIGN_IN", get("RATE_LIMIT_SIGN_IN", "10/15m")),
-        sign_in_email_limit=RateLimit.parse(
-            "RATE_LIMIT_SIGN_IN_EMAIL", get("RATE_LIMIT_SIGN_IN_EMAIL", "100/15m")
-        ),
-        sign_up_limit=RateLimit.parse("RATE_LIMIT_SIGN_UP", get("RATE_LIMIT_SIGN_UP", "20/1h")),
-        device_code_limit=RateLimit.parse(
-            "RATE_LIMIT_DEVICE_CODE", get("RATE_LIMIT_DEVICE_CODE", "60/10m")
-        ),
-        write_limit=RateLimit.parse("RATE_LIMIT_WRITES", get("RATE_LIMIT_WRITES", "600/10m")),
         trusted_origins=(public_origin, *extra_origins),
-        header_timeout=parse_duration("HEADER_TIMEOUT", get("HEADER_TIMEOUT", "10s")),
-        body_timeout=parse_duration("BODY_TIMEOUT", get("BODY_TIMEOUT", "30s")),
-        keep_alive_timeout=parse_duration("KEEP_ALIVE_TIMEOUT", get("KEEP_ALIVE_TIMEOUT", "5s")),
-        max_connections=_int(
-            "MAX_CONNECTIONS", get("MAX_CONNECTIONS", "1000"), low=1, high=1_000_000
-        ),
-        max_file_bytes=_int(
-            "MAX_FILE_BYTES", get("MAX_FILE_BYTES", str(1024 * 1024)), low=1, high=1 << 30
-        ),
-        max_skill_bytes=_int(
-            "MAX_SKILL_BYTES", get("MAX_SKILL_BYTES", str(10 * 1024 * 1024)), low=1, high=1 << 31
-        ),
-        max_skill_files=_int(
-            "MAX_SKILL_FILES", get("MAX_SKILL_FILES", "1000"), low=1, high=100_000
-        ),
-        team_vaults=get("TEAM_VAULTS", "anyone").lower() or "anyone",
+        team_vaults=get("TEAM_VAULTS").lower() or _DEFAULTS["team_vaults"],
     )
     if settings.team_vaults not in ("anyone", "admins"):
         raise SettingsError(f"TEAM_VAULTS: expected anyone or admins, got {settings.team_vaults!r}")

@@ -39,8 +39,12 @@ def escape_markdown(text: str) -> str:
     return _MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
 
 
+#: A skill's page in the console (routers/pages/skill.py); its other pages hang below it.
+SKILL_PAGE = "/vault/skills/{skill_id}"
+
+
 def skill_url(skill_id: str) -> str:
-    return f"/vault/skills/{quote(skill_id, safe='')}"
+    return SKILL_PAGE.format(skill_id=quote(skill_id, safe=""))
 
 
 def file_url(skill_id: str, path: str) -> str:

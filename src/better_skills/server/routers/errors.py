@@ -11,19 +11,18 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from http import HTTPStatus
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 
+from better_skills.server.assets import STATIC_DIR
 from better_skills.server.dependencies import services
 from better_skills.server.http import session_cookie_name
 
 router = APIRouter(include_in_schema=False)
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 #: Paths whose callers are programs: they always get JSON.
 API_PREFIXES = ("/api/", "/trpc/", "/.well-known/")
 #: Response headers an error page keeps from the error it shows.

@@ -9,7 +9,9 @@ none).
   ``account``: the landing and account pages; ``tokens``: personal access tokens on it;
 * ``share``: the public share page and the forms that import and create shares;
 * ``settings``: vault switches, invitations, team vaults, deleting the account;
-* ``vault``: the web console (welcome, vault, skill pages, edits, graphs).
+* the web console: ``vault`` (welcome, the vault, its switches), ``skill`` (a skill's page and
+  downloads), ``skill_edit`` (its edit and upload forms), ``graph`` (the graphs), and
+  ``_console``, what they share.
 
 Handlers translate HTTP to service calls and render every expected failure as a page with a
 4xx status, never a 500 or a JSON body.
@@ -23,8 +25,11 @@ from better_skills.server.routers.pages import (
     account,
     auth,
     device,
+    graph,
     settings,
     share,
+    skill,
+    skill_edit,
     tokens,
     vault,
 )
@@ -40,3 +45,6 @@ router.include_router(tokens.router)
 router.include_router(share.router)
 router.include_router(settings.router)
 router.include_router(vault.router)
+router.include_router(skill.router)
+router.include_router(skill_edit.router)
+router.include_router(graph.router)

@@ -23,15 +23,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from better_skills.protocol import errors
-from better_skills.protocol.device_flow import (
-    USER_CODE_ALPHABET,
-    USER_CODE_LENGTH,
-    Paths,
-    format_user_code,
-    normalize_user_code,
-)
+from better_skills.protocol.device_flow import MAX_USER_CODE_INPUT, Paths
 from better_skills.server.dependencies import services
 from better_skills.server.http import origin_is_trusted, read_params, session_cookie_name
+from better_skills.server.models import users
 from better_skills.server.routers.pages._render import cross_site_refused, csrf_refused, error_page
 from better_skills.server.services.sessions import BROWSER, SessionView
 
@@ -40,10 +35,11 @@ SECURE_LOGIN_CSRF_COOKIE = "__Host-better_skills_csrf"
 _NONCE = re.compile(r"[A-Za-z0-9_-]{32,64}")
 #: Longest ``next`` we follow; anything longer goes to the account page.
 MAX_NEXT = 2048
-#: Longest user-code input we look at (``BCDF-GHJK`` is 9 characters).
-MAX_CODE_INPUT = 32
 #: Longest submitted token we compare (tokens are 43 characters).
 MAX_TOKEN_INPUT = 128
+#: The longest email and name a form echoes back: the widths of their columns.
+EMAIL_LENGTH: int = users.c.email.type.length
+NAME_LENGTH: int = users.c.name.type.length
 
 
 # -- Validators ---------------------------------------------------------------------------
@@ -67,18 +63,7 @@ def login_url(next_path: str) -> str:
     return f"{Paths.LOGIN_PAGE}?{urlencode({'next': next_path})}"
 
 
-def parse_user_code(raw: str) -> str | None:
-    """The code as ``XXXX-XXXX`` if ``raw`` can be one, else None (no service call needed)."""
-    raw = raw.strip()
-    if len(raw) > MAX_CODE_INPUT or not raw.isascii() or not raw.isprintable():
-        return None
-    code = normalize_user_code(raw)
-    if len(code) != USER_CODE_LENGTH or any(c not in USER_CODE_ALPHABET for c in code):
-        return None
-    return format_user_code(code)
-
-
-def echo(raw: str | None, limit: int = MAX_CODE_INPUT) -> str:
+def echo(raw: str | None, limit: int = MAX_USER_CODE_INPUT) -> str:
     """User input fit to put back into a form field: short and printable, else empty."""
     if not raw or len(raw) > limit or not raw.isprintable():
         return ""

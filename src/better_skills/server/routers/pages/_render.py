@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -18,14 +17,11 @@ from starlette.responses import HTMLResponse, RedirectResponse
 from better_skills import __version__
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import Paths
+from better_skills.server.assets import STATIC_DIR, TEMPLATES_DIR
 from better_skills.server.dependencies import services
 from better_skills.server.http import NO_STORE
 from better_skills.server.routers.pages._time import duration_text
 from better_skills.server.services.sessions import SessionView
-
-SERVER_DIR = Path(__file__).resolve().parents[2]
-TEMPLATES_DIR = SERVER_DIR / "templates"
-STATIC_DIR = SERVER_DIR / "static"
 
 templates = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),

@@ -14,7 +14,10 @@ from better_skills.protocol import errors
 from better_skills.protocol.device_flow import Paths
 from better_skills.server.dependencies import caller, services
 from better_skills.server.http import delete_session_cookie, set_session_cookie
+from better_skills.server.routers.pages._console import WELCOME_PAGE
 from better_skills.server.routers.pages._forms import (
+    EMAIL_LENGTH,
+    NAME_LENGTH,
     Form,
     cookie_token,
     echo,
@@ -30,10 +33,6 @@ from better_skills.server.routers.pages._render import redirect, render, retry_h
 from better_skills.server.services.accounts import MIN_PASSWORD, AccountError, SignedIn
 
 router = APIRouter()
-
-#: Where a new account goes after sign-up (unless it came for something else, such as a
-#: device code): the three steps to connect a terminal.
-WELCOME_PAGE = "/welcome"
 
 #: What ``?done=`` after a redirect to the sign-in page says.
 LOGIN_NOTICES = {
@@ -107,8 +106,8 @@ async def _signed_out_form(request: Request, form: str, fields: list[str]) -> Fo
     def refuse(params: dict[str, str] | None, status: int, message: str) -> Response:
         if params is None:
             return login_page(request, Paths.ACCOUNT_PAGE, LoginForm(form, message), status=status)
-        state = LoginForm(form, message, email=echo(params.get("email"), 320))
-        state.name = echo(params.get("name"), 200)
+        state = LoginForm(form, message, email=echo(params.get("email"), EMAIL_LENGTH))
+        state.name = echo(params.get("name"), NAME_LENGTH)
         return login_page(request, safe_next(params.get("next")), state, status=status)
 
     return await form_post(request, ["email", "password", "next", *fields], signed_out=refuse)
@@ -152,7 +151,7 @@ async def login_submit(request: Request) -> Response:
     if not isinstance(form, Form):
         return form
     email, password = form.params.get("email", ""), form.params.get("password", "")
-    state = LoginForm("signin", email=echo(email, 320))
+    state = LoginForm("signin", email=echo(email, EMAIL_LENGTH))
     if not email.strip() or not password:
         state.error = "Enter your email address and password."
         state.field = "email" if not email.strip() else "password"
@@ -169,13 +168,15 @@ async def signup_submit(request: Request) -> Response:
     if not isinstance(form, Form):
         return form
     email, name = form.params.get("email", ""), form.params.get("name", "")
-    state = LoginForm("signup", email=echo(email, 320), name=echo(name, 200))
+    state = LoginForm("signup", email=echo(email, EMAIL_LENGTH), name=echo(name, NAME_LENGTH))
     accounts = services(request).accounts
     return await _signed_in(
         request,
         form,
         state,
         lambda: accounts.sign_up(name, email, form.params.get("password", ""), caller(request)),
+        # A new account goes to the welcome page (unless it came for something else, such
+        # as a device code): the three steps to connect a terminal.
         default=WELCOME_PAGE,
     )
 

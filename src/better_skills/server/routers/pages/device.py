@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from better_skills.protocol import errors
-from better_skills.protocol.device_flow import CLIENT_ID, Paths
+from better_skills.protocol.device_flow import CLIENT_ID, Paths, parse_user_code
 from better_skills.server.dependencies import caller, is_cross_site, services
 from better_skills.server.routers.pages._agents import describe_agents
 from better_skills.server.routers.pages._forms import (
@@ -19,7 +19,6 @@ from better_skills.server.routers.pages._forms import (
     form_post,
     login_url,
     page_session,
-    parse_user_code,
     session_csrf,
 )
 from better_skills.server.routers.pages._render import (

@@ -21,6 +21,7 @@ from better_skills.protocol.device_flow import Paths
 from better_skills.protocol.shares import SHARE_PAGE
 from better_skills.server.dependencies import caller, services
 from better_skills.server.render import render_markdown
+from better_skills.server.render.links import SKILL_PAGE
 from better_skills.server.routers.pages._forms import (
     Form,
     form_post,
@@ -38,7 +39,7 @@ log = logging.getLogger("better_skills.server.pages")
 router = APIRouter()
 
 IMPORT_PAGE = SHARE_PAGE + "/import"
-VAULT_SHARE_PAGE = "/vault/skills/{skill_id}/share"
+VAULT_SHARE_PAGE = SKILL_PAGE + "/share"
 NOT_FOUND = (
     "Share not found",
     "This share link does not exist or was revoked by the person who made it.",

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from better_skills.server.queries import search as search_queries
 from better_skills.server.queries.vaults import SYSTEM_VAULT_ID
 from tests.vault.support import add_person, add_team_vault, created, services_of, skill_md, uploads
 
@@ -432,3 +433,39 @@ async def test_the_default_skill_is_found(world: tuple[httpx.AsyncClient, Vaults
     ada = await add_person(client, "Ada")
     items = (await search(client, ada.auth, "better-skills"))["items"]
     assert items[0]["slug"] == "better-skills" and items[0]["vault"]["type"] == "system"
+
+
+async def test_counting_stops_at_the_cap(
+    world: tuple[httpx.AsyncClient, Vaults], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word or a short query stops counting at COUNT_CAP matches: ``total`` is then
+    a lower bound and ``total_exact`` false; at or under the cap both are exact."""
+    client, vaults = world
+    user, auth = await person(client, "ada@example.com")
+    v = await vaults.personal(user)
+    for i in range(5):
+        await vaults.skill(v, f"Qa tool {i}", "Nothing.", {"notes.md": b"a quokka lives here"})
+    await vaults.skill(v, "Other", "Nothing.", {"notes.md": b"a numbat"})
+
+    exact = await search(client, auth, "quokka")
+    assert (exact["total"], exact["total_exact"], len(exact["items"])) == (5, True, 5)
+    short = await search(client, auth, "qa")
+    assert (short["total"], short["total_exact"], len(short["items"])) == (5, True, 5)
+
+    monkeypatch.setattr(search_queries, "COUNT_CAP", 3)
+    capped = await search(client, auth, "quokka")
+    assert capped["total_exact"] is False and 3 <= capped["total"] <= 5
+    assert {i["match"] for i in capped["items"]} == {"content"}
+    assert 3 <= len(capped["items"]) <= 5
+    short = await search(client, auth, "qa")
+    assert (short["total"], short["total_exact"]) == (3, False)
+    assert [i["match"] for i in short["items"]] == ["name"] * 3
+    assert all(i["name"].startswith("Qa tool") for i in short["items"])
+    # A name hit is still ranked above the content hits the capped scan found.
+    await vaults.skill(v, "Quokka care", "Nothing.")
+    ranked = await search(client, auth, "quokka")
+    assert ranked["items"][0]["name"] == "Quokka care" and ranked["total_exact"] is False
+
+    monkeypatch.setattr(search_queries, "COUNT_CAP", 6)
+    at_cap = await search(client, auth, "quokka")
+    assert (at_cap["total"], at_cap["total_exact"]) == (6, True)

@@ -6,13 +6,21 @@ Three passes, each within the caller's vaults:
    ILIKE served by ``pg_trgm`` GIN indexes). Queries of one or two characters, which a
    trigram index cannot serve, scan the caller's skills with LIKE instead.
 2. **file content** (three characters or more): skills whose text files contain the query
-   and that pass 1 did not find; only as many rows as the page still needs, plus the
-   count of all of them. Hits in ``SKILL.md`` come first; among equals the order is the
-   index's (cheap: a common word can be in every other skill, and ordering those by name
-   would cost a lookup per hit).
+   and that pass 1 did not find; only as many rows as the page still needs, plus their
+   count. Hits in ``SKILL.md`` come first; among equals the order is the index's (cheap: a
+   common word can be in every other skill, and ordering those by name would cost a lookup
+   per hit).
 3. **typos** in name and slug, only when nothing contains the query (four characters or
    more): candidates sharing trigrams with the query, kept when :func:`word_similarity`
    reaches :data:`TYPO_THRESHOLD`.
+
+**Counting is capped** (:data:`COUNT_CAP`). A common word or a two-letter query matches a
+fixed share of every skill, so counting (and ranking) every hit made such a search cost time
+in proportion to the vault: 40 to 50 ms of CPU at 100,000 skills (docs/performance.md). The
+short-query scans and the content pass stop after ``COUNT_CAP`` matches (in the index's or
+table's order), rank what they found, and say whether they saw everything
+(:attr:`Found.exact`); when not, ``total`` is a lower bound. The whole name, prefix and
+"SKILL.md first" orders hold among the hits found.
 
 Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
 hits always rank above description hits, and those above content hits.
@@ -37,8 +45,21 @@ TYPO_THRESHOLD = 0.4
 TYPO_CANDIDATES = 200
 #: Score of a content hit in ``SKILL.md``, and in any other file.
 CONTENT_SCORE = {True: 0.3, False: 0.25}
+#: Most matches a short-query scan or the content pass looks at; read at call time, so a
+#: test can lower it.
+COUNT_CAP = 1000
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A page of hits, the number of all hits, and whether that number is exact (else a
+    lower bound: the scans stopped at :data:`COUNT_CAP` matches)."""
+
+    hits: list[Hit]
+    total: int
+    exact: bool
 
 
 @dataclass(frozen=True)
@@ -149,27 +170,51 @@ def _expanding(sql: str, *names: str) -> Any:
 # -- pass 1: name, slug, description ----------------------------------------------------------
 
 
-# One or two characters match almost every description: rank and count in SQL, and classify
-# only the best rows in Python (name and slug hits first, whole names, then prefixes, then
-# the shortest names).
-def _short(like: str) -> Any:
-    """``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of
-    every description) or PostgreSQL's ILIKE."""
-    e = " ESCAPE '\\'"
+# One or two characters match almost every description. Three bounded scans, each stopping
+# after ``cap`` matches: name and slug hits ranked in SQL (whole names, then prefixes, then
+# the shortest names), description hits only when those do not fill the page, and the count.
+# ``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of every
+# description) or PostgreSQL's ILIKE.
+_E = " ESCAPE '\\'"
+
+
+def _short_names(like: str) -> Any:
     return _expanding(
-        "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("  # noqa: S608
-        " SELECT s.id, s.name, s.slug, s.description,"
-        f" (s.name {like} :p{e} OR s.slug {like} :p{e}) AS in_name,"
-        " (lower(s.name) = lower(:q) OR lower(s.slug) = lower(:q)) AS whole,"
-        f" (s.name {like} :prefix{e} OR s.slug {like} :prefix{e}) AS prefix"
-        " FROM skills s WHERE s.vault_id IN :vaults"
-        f" AND (s.name {like} :p{e} OR s.slug {like} :p{e} OR s.description {like} :p{e})"
-        ") AS hits ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
+        "SELECT id, name, slug, description FROM ("  # noqa: S608
+        " SELECT s.id, s.name, s.slug, s.description FROM skills s"
+        f" WHERE s.vault_id IN :vaults AND (s.name {like} :p{_E} OR s.slug {like} :p{_E})"
+        " LIMIT :cap) AS hits"
+        " ORDER BY (lower(name) = lower(:q) OR lower(slug) = lower(:q)) DESC,"
+        f" (name {like} :prefix{_E} OR slug {like} :prefix{_E}) DESC, length(name), id"
+        " LIMIT :n",
         "vaults",
     )
 
 
-_SHORT = {"sqlite": _short("LIKE"), "postgresql": _short("ILIKE")}
+def _short_descriptions(like: str) -> Any:
+    return _expanding(
+        "SELECT id, name, slug, description FROM ("  # noqa: S608
+        " SELECT s.id, s.name, s.slug, s.description FROM skills s"
+        f" WHERE s.vault_id IN :vaults AND s.description {like} :p{_E}"
+        f" AND NOT (s.name {like} :p{_E} OR s.slug {like} :p{_E})"
+        " LIMIT :cap) AS hits ORDER BY length(name), id LIMIT :n",
+        "vaults",
+    )
+
+
+def _short_count(like: str) -> Any:
+    return _expanding(
+        "SELECT count(*) AS n FROM (SELECT 1 FROM skills s"  # noqa: S608
+        f" WHERE s.vault_id IN :vaults AND (s.name {like} :p{_E} OR s.slug {like} :p{_E}"
+        f" OR s.description {like} :p{_E}) LIMIT :cap) AS hits",
+        "vaults",
+    )
+
+
+_SHORT = {
+    d: (_short_names(like), _short_descriptions(like), _short_count(like))
+    for d, like in (("sqlite", "LIKE"), ("postgresql", "ILIKE"))
+}
 #: Rows of a short query classified in Python, at least.
 SHORT_ROWS = 100
 
@@ -205,24 +250,34 @@ _TYPO_POSTGRES = _expanding(
 )
 
 # -- pass 2: content -----------------------------------------------------------------------
-# One row per skill (is any hit in SKILL.md?), the page's rows only, and the count of all.
+# The first ``cap`` hit files (``h``, in the index's order), one row per skill not found by
+# pass 1 (``c``: is any hit in SKILL.md?), the page's rows (``p``), and a last row whose id
+# is NULL carrying the number of skills in ``c`` and of files in ``h``: one statement, and
+# no more index hits read than the cap.
+
 
 _CONTENT_SQLITE = _expanding(
     # CROSS JOIN keeps SQLite's join order: the index's hits first, then their keys.
-    "WITH c AS (SELECT k.skill_key, k.skill_id, max(k.path = 'SKILL.md') AS in_md"
+    "WITH h AS MATERIALIZED (SELECT k.skill_key, k.skill_id, k.path = 'SKILL.md' AS in_md"
     " FROM search_body b CROSS JOIN search_file_keys k ON k.id = b.rowid"
-    " WHERE search_body MATCH :m AND k.vault_id IN :vaults GROUP BY k.skill_key)"
-    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
-    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_key LIMIT :n",
+    " WHERE search_body MATCH :m AND k.vault_id IN :vaults LIMIT :cap),"
+    " c AS (SELECT skill_id AS id, max(in_md) AS in_md, skill_key AS ord FROM h"
+    " WHERE skill_id NOT IN :found GROUP BY skill_key),"
+    " p AS (SELECT id, in_md, ord FROM c ORDER BY in_md DESC, ord LIMIT :n)"
+    " SELECT id, in_md, ord, NULL AS skills, NULL AS files FROM p"
+    " UNION ALL SELECT NULL, NULL, NULL, (SELECT count(*) FROM c), (SELECT count(*) FROM h)",
     "vaults",
     "found",
 )
 
 _CONTENT_POSTGRES = _expanding(
-    "WITH c AS (SELECT f.skill_id, bool_or(f.path = 'SKILL.md') AS in_md FROM search_files f"
-    " WHERE f.body LIKE lower(:p) AND f.vault_id IN :vaults GROUP BY f.skill_id)"
-    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
-    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_id LIMIT :n",
+    "WITH h AS MATERIALIZED (SELECT f.skill_id, f.path = 'SKILL.md' AS in_md"
+    " FROM search_files f WHERE f.body LIKE lower(:p) AND f.vault_id IN :vaults LIMIT :cap),"
+    " c AS (SELECT skill_id AS id, max(in_md::int) AS in_md, skill_id AS ord FROM h"
+    " WHERE skill_id NOT IN :found GROUP BY skill_id),"
+    " p AS (SELECT id, in_md, ord FROM c ORDER BY in_md DESC, ord LIMIT :n)"
+    " SELECT id, in_md, ord, NULL AS skills, NULL AS files FROM p"
+    " UNION ALL SELECT NULL, NULL, NULL, (SELECT count(*) FROM c), (SELECT count(*) FROM h)",
     "vaults",
     "found",
 )
@@ -237,24 +292,16 @@ _NO_ID = "-"
 
 async def find(
     conn: AsyncConnection, dialect: str, vault_ids: Sequence[str], query: str, limit: int
-) -> tuple[list[Hit], int]:
-    """The best ``limit`` hits among the skills of ``vault_ids``, and the number of all."""
+) -> Found:
+    """The best ``limit`` hits among the skills of ``vault_ids``, and how many there are."""
     vaults = list(vault_ids)
     if not vaults:
-        return [], 0
+        return Found([], 0, True)
+    cap = COUNT_CAP
     sqlite = dialect == "sqlite"
     p = like_pattern(query)
     if len(query) < 3:
-        params = {
-            "vaults": vaults,
-            "p": p,
-            "q": query,
-            "prefix": like_pattern(query)[1:],
-            "n": max(SHORT_ROWS, 2 * limit),
-        }
-        rows = (await conn.execute(_SHORT[dialect], params)).all()
-        hits = [h for h in (classify(r, query) for r in rows) if h is not None]
-        return order(hits)[:limit], rows[0].total if rows else 0
+        return await _short(conn, dialect, vaults, query, limit, cap)
 
     phrase = fts_phrase(query)
     if sqlite:
@@ -264,22 +311,51 @@ async def find(
     hits = [h for h in (classify(r, query) for r in rows) if h is not None]
     found = {h.skill_id for h in hits}
 
-    params = {"vaults": vaults, "found": sorted(found) or [_NO_ID], "n": max(limit - len(hits), 1)}
+    params = {
+        "vaults": vaults,
+        "found": sorted(found) or [_NO_ID],
+        "n": max(limit - len(hits), 1),
+        "cap": cap + 1,  # one more than counted: did the scan stop early?
+    }
     if sqlite:
         rows = (await conn.execute(_CONTENT_SQLITE, {**params, "m": phrase})).all()
     else:
         rows = (await conn.execute(_CONTENT_POSTGRES, {**params, "p": p})).all()
-    content_total = rows[0].total if rows else 0
+    counts = next(r for r in rows if r.id is None)
+    page = sorted((r for r in rows if r.id is not None), key=lambda r: (-r.in_md, r.ord))
     # Content hits keep the database's order (SKILL.md hits first, then the oldest files).
     hits += [
-        Hit(r.id, f"{i:08d}", "content", CONTENT_SCORE[bool(r.in_md)]) for i, r in enumerate(rows)
+        Hit(r.id, f"{i:08d}", "content", CONTENT_SCORE[bool(r.in_md)]) for i, r in enumerate(page)
     ]
     if not hits and len(query) >= 4:
         # Nothing contains the query: perhaps it is misspelt. Only then, because matching
         # by similarity looks at every name sharing a few trigrams with the query.
         hits = await _typos(conn, sqlite, vaults, query, found)
-        return order(hits)[:limit], len(hits)
-    return order(hits)[:limit], len(found) + content_total
+        return Found(order(hits)[:limit], len(hits), True)
+    exact = counts.files <= cap
+    return Found(order(hits)[:limit], len(found) + counts.skills, exact)
+
+
+async def _short(
+    conn: AsyncConnection, dialect: str, vaults: list[str], query: str, limit: int, cap: int
+) -> Found:
+    """A query of one or two characters: :data:`_SHORT`'s three bounded scans."""
+    names_sql, descriptions_sql, count_sql = _SHORT[dialect]
+    p = like_pattern(query)
+    params = {
+        "vaults": vaults,
+        "p": p,
+        "q": query,
+        "prefix": p[1:],
+        "n": max(SHORT_ROWS, 2 * limit),
+        "cap": cap,
+    }
+    rows = (await conn.execute(names_sql, params)).all()
+    if len(rows) < limit:
+        rows += (await conn.execute(descriptions_sql, params)).all()
+    counted = (await conn.execute(count_sql, {**params, "cap": cap + 1})).scalar_one()
+    hits = [h for h in (classify(r, query) for r in rows) if h is not None]
+    return Found(order(hits)[:limit], min(counted, cap), counted <= cap)
 
 
 async def _typos(

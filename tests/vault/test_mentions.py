@@ -34,7 +34,7 @@ def file_id(skill: dict, path: str) -> str:
 
 
 async def links_of(client, skill_id: str) -> list[tuple]:
-    async with services_of(client).db.read() as conn:
+    async with services_of(client).db.engine.connect() as conn:
         rows = await conn.execute(
             select(
                 skill_links.c.source_file_id,

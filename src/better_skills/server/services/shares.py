@@ -18,11 +18,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.protocol import errors
 from better_skills.protocol.shares import is_share_id, share_install_key
 from better_skills.server.db import Database
+from better_skills.server.direct import Tx
 from better_skills.server.queries import shares as q
 from better_skills.server.queries import skills as skill_queries
 from better_skills.server.queries import vaults as vault_queries
@@ -178,16 +177,17 @@ class ShareService:
             raise errors.NotFound("Skill not found.") from None
         share_id = str(uuid.uuid4())
         now = to_ms(self._clock())
-        # One transaction: the snapshot is consistent even while others write.
-        async with self._db.write() as conn:
-            row = await skill_queries.summary_for_member(conn, skill_id.lower(), user_id)
+        # One transaction: the snapshot is consistent even while others write. Heavy: it
+        # copies whole skills, whose size is only known once they are read.
+        async with self._db.write(heavy=True) as tx:
+            row = await skill_queries.summary_for_member(tx, skill_id.lower(), user_id)
             if row is None or not access(row.vault_type, row.role).can_read:
                 raise errors.NotFound("Skill not found.")
             if row.vault_type == "team" and row.role not in ("owner", "admin"):
                 raise errors.Forbidden(
                     "Only the owner or an admin of a team vault can share its skills."
                 )
-            skills = await self._snapshot(conn, user_id, row.id)
+            skills = await self._snapshot(tx, user_id, row.id)
             file_rows = [
                 {
                     "share_id": share_id,
@@ -229,9 +229,9 @@ class ShareService:
                     ],
                 },
             }
-            await q.insert_share(conn, values, file_rows)
+            await q.insert_share(tx, values, file_rows)
             await audit.record(
-                conn,
+                tx,
                 now,
                 "share_create",
                 user_id=user_id,
@@ -252,18 +252,16 @@ class ShareService:
             skills=skills,
         )
 
-    async def _snapshot(
-        self, conn: AsyncConnection, user_id: str, root_id: str
-    ) -> list[ShareSkill]:
+    async def _snapshot(self, tx: Tx, user_id: str, root_id: str) -> list[ShareSkill]:
         """§8.1: breadth first along outgoing mentions, through readable skills only; root
         first, then by name and id; each skill with all its files."""
-        readable = set(await vault_queries.vault_ids(conn, user_id))
+        readable = set(await vault_queries.vault_ids(tx, user_id))
         included = [root_id]
         seen = {root_id}
         frontier = [root_id]
         while frontier:
-            targets = {t for _, t in await q.outgoing(conn, frontier)} - seen
-            found = [r for r in await q.skill_rows(conn, targets) if r.vault_id in readable]
+            targets = {t for _, t in await q.outgoing(tx, frontier)} - seen
+            found = [r for r in await q.skill_rows(tx, targets) if r.vault_id in readable]
             frontier = sorted(r.id for r in found)
             seen |= targets
             included += frontier
@@ -272,13 +270,13 @@ class ShareService:
                     f"This skill mentions more than {MAX_SHARE_SKILLS - 1} skills (directly "
                     "or through others); a share holds at most that many."
                 )
-        rows = {r.id: r for r in await q.skill_rows(conn, included)}
+        rows = {r.id: r for r in await q.skill_rows(tx, included)}
         if sum(r.size for r in rows.values()) > MAX_BUNDLE_BYTES:
             raise errors.ContentTooLarge(
                 f"These skills hold more than {MAX_BUNDLE_BYTES} bytes; a share cannot hold them."
             )
         files: dict[str, list[ShareFile]] = {}
-        for f in await skill_queries.files(conn, list(rows), content=True):
+        for f in await skill_queries.files(tx, list(rows), content=True):
             files.setdefault(f.skill_id, []).append(
                 ShareFile(f.id, f.path, f.kind, bytes(f.content))
             )
@@ -302,17 +300,17 @@ class ShareService:
     # -- Read --------------------------------------------------------------------------------
 
     async def list_mine(self, user_id: str) -> list[Share]:
-        async with self._db.read() as conn:
-            return [_share_from_row(r) for r in await q.created_by(conn, user_id)]
+        async with self._db.read() as tx:
+            return [_share_from_row(r) for r in await q.created_by(tx, user_id)]
 
     async def get(self, share_id: str) -> Share:
         """A live share with its snapshot; anyone may read it (the id is the secret)."""
         share_id = _refuse_bad_id(share_id)
-        async with self._db.read() as conn:
-            row = await q.live(conn, share_id)
+        async with self._db.read() as tx:
+            row = await q.live(tx, share_id)
             if row is None:
                 raise errors.NotFound(NOT_FOUND)
-            file_rows = await q.files(conn, share_id)
+            file_rows = await q.files(tx, share_id)
         files: dict[str, list[ShareFile]] = {}
         for f in file_rows:
             files.setdefault(f.skill_id, []).append(
@@ -378,11 +376,11 @@ class ShareService:
         imported: list[ImportedSkill] = []
         all_links: list[dict[str, Any]] = []
         file_count = link_count = 0
-        async with self._db.write() as conn:
-            vault = await find_member_vault(conn, user_id, "personal")
+        async with self._db.write(heavy=True) as tx:  # a bulk import: off the loop
+            vault = await find_member_vault(tx, user_id, "personal")
             if not vault.can_write:
                 raise errors.Forbidden(vault.read_only_reason or "You may not write here.")
-            taken = await q.slugs_in(conn, vault.id)
+            taken = await q.slugs_in(tx, vault.id)
             for s in share.skills:
                 files: dict[str, bytes] = {}
                 for f in s.files:
@@ -416,7 +414,7 @@ class ShareService:
                         }
                     )
                 await skill_queries.insert_skill(
-                    conn,
+                    tx,
                     {
                         "id": skill_id,
                         "vault_id": vault.id,
@@ -428,7 +426,7 @@ class ShareService:
                     },
                 )
                 await skill_queries.insert_files(
-                    conn, skill_file_rows(skill_id, resolved, resolved.files, now)
+                    tx, skill_file_rows(skill_id, resolved, resolved.files, now)
                 )
                 imported.append(ImportedSkill(skill_id, slug, prepared.name))
                 file_count += len(resolved.files)
@@ -437,11 +435,11 @@ class ShareService:
             # After every skill: a link may point at a skill inserted later in the loop.
             for done in imported:
                 await skill_queries.replace_links(
-                    conn, done.id, [r for r in all_links if r["source_skill_id"] == done.id]
+                    tx, done.id, [r for r in all_links if r["source_skill_id"] == done.id]
                 )
-            await vault_queries.bump_revision(conn, vault.id)
+            await vault_queries.bump_revision(tx, vault.id)
             await audit.record(
-                conn,
+                tx,
                 now,
                 "share_import",
                 user_id=user_id,
@@ -456,11 +454,11 @@ class ShareService:
         """Only its creator may revoke a share; for anyone else it does not exist (404)."""
         share_id = _refuse_bad_id(share_id)
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            if not await q.revoke(conn, share_id, user_id, now):
+        async with self._db.write() as tx:
+            if not await q.revoke(tx, share_id, user_id, now):
                 raise errors.NotFound(NOT_FOUND)
             await audit.record(
-                conn, now, "share_revoke", user_id=user_id, ip=ip, detail=f"share {share_id}"
+                tx, now, "share_revoke", user_id=user_id, ip=ip, detail=f"share {share_id}"
             )
 
 

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.protocol import errors
+from better_skills.server.direct import Tx
 from better_skills.server.queries import skills as q
 from better_skills.server.services.skills.folder import Resolved, problem
 
 
 async def link_rows(
-    conn: AsyncConnection, vault_id: str, skill_id: str, resolved: Resolved
+    tx: Tx, vault_id: str, skill_id: str, resolved: Resolved
 ) -> list[dict[str, Any]]:
     """Mention edges of the resolved files; 400 unless every target is in ``vault_id``."""
     own_files = set(resolved.ids.values())
     skill_ids = {t.target for _, t in resolved.links if t.kind == "skill"} - {skill_id}
     file_ids = {t.target for _, t in resolved.links if t.kind == "resource"} - own_files
-    skills = await q.skill_targets(conn, skill_ids)
-    files = await q.file_targets(conn, file_ids)
+    skills = await q.skill_targets(tx, skill_ids)
+    files = await q.file_targets(tx, file_ids)
     rows: list[dict[str, Any]] = []
     details: list[dict[str, Any]] = []
     for path, token in resolved.links:

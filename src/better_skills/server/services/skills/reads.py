@@ -8,10 +8,9 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.protocol import errors
 from better_skills.server.db import Database
+from better_skills.server.direct import Tx
 from better_skills.server.queries import skills as q
 from better_skills.server.queries import vaults as vault_queries
 from better_skills.server.render.links import FileTarget, Targets
@@ -68,8 +67,8 @@ class SkillReads:
             raise errors.InvalidRequest("q must be text without NUL characters.")
         vault_id = None
         if vault:
-            async with self._db.read() as conn:
-                vault_id = (await find_member_vault(conn, user_id, vault)).id
+            async with self._db.read() as tx:
+                vault_id = (await find_member_vault(tx, user_id, vault)).id
         # Through the driver: the page is one statement, and SQLAlchemy's execution
         # machinery cost more CPU than SQLite spent on it.
         rows = await q.list_page(
@@ -85,13 +84,13 @@ class SkillReads:
         last = items[-1] if items and more else None
         return SkillPage(items, encode_cursor(last.created_at, last.id) if last else None)
 
-    async def _readable(self, conn: AsyncConnection, user_id: str, skill_id: str) -> Any:
+    async def _readable(self, tx: Tx, user_id: str, skill_id: str) -> Any:
         """The skill's row with the caller's role; 404 when it is missing or not readable."""
         try:
             uuid.UUID(skill_id)
         except ValueError:
             raise errors.NotFound("Skill not found.") from None
-        row = await q.summary_for_member(conn, skill_id, user_id)
+        row = await q.summary_for_member(tx, skill_id, user_id)
         if row is None or not access(row.vault_type, row.role).can_read:
             raise errors.NotFound("Skill not found.")
         return row
@@ -124,13 +123,13 @@ class SkillReads:
         wanted = list(dict.fromkeys(i.lower() for i in skill_ids if is_uuid(i)))
         if not wanted:
             return {}
-        async with self._db.read() as conn:
+        async with self._db.read() as tx:
             rows = [
                 r
-                for r in await q.summaries_for_member(conn, wanted, user_id)
+                for r in await q.summaries_for_member(tx, wanted, user_id)
                 if access(r.vault_type, r.role).can_read
             ]
-            file_rows = await q.files(conn, [r.id for r in rows], content=content)
+            file_rows = await q.files(tx, [r.id for r in rows], content=content)
         files: dict[str, list[SkillFile]] = {r.id: [] for r in rows}
         for f in file_rows:
             files[f.skill_id].append(file_from_row(f, content))
@@ -154,12 +153,12 @@ class SkillReads:
         slug = slug.strip().lower()
         if not clean_text(slug):
             raise errors.NotFound("Skill not found.")
-        async with self._db.read() as conn:
+        async with self._db.read() as tx:
             if vault:
-                vault_ids = [(await find_member_vault(conn, user_id, vault)).id]
+                vault_ids = [(await find_member_vault(tx, user_id, vault)).id]
             else:
-                vault_ids = await vault_queries.vault_ids(conn, user_id)
-            rows = await q.ids_by_slug(conn, vault_ids, slug) if vault_ids else []
+                vault_ids = await vault_queries.vault_ids(tx, user_id)
+            rows = await q.ids_by_slug(tx, vault_ids, slug) if vault_ids else []
         if not rows:
             raise errors.NotFound("Skill not found.")
         if len(rows) > 1:
@@ -174,18 +173,18 @@ class SkillReads:
     async def get_file(self, user_id: str, skill_id: str, path: str) -> SkillFile:
         if not clean_text(path):
             raise errors.NotFound("File not found.")
-        async with self._db.read() as conn:
-            row = await self._readable(conn, user_id, skill_id)
-            found = await q.file(conn, row.id, path)
+        async with self._db.read() as tx:
+            row = await self._readable(tx, user_id, skill_id)
+            found = await q.file(tx, row.id, path)
         if found is None:
             raise errors.NotFound("File not found.")
         return file_from_row(found, True)
 
     async def references(self, user_id: str, skill_id: str) -> list[Reference]:
-        async with self._db.read() as conn:
-            row = await self._readable(conn, user_id, skill_id)
-            vault_ids = await vault_queries.vault_ids(conn, user_id)
-            rows = await q.references(conn, row.id, vault_ids)
+        async with self._db.read() as tx:
+            row = await self._readable(tx, user_id, skill_id)
+            vault_ids = await vault_queries.vault_ids(tx, user_id)
+            rows = await q.references(tx, row.id, vault_ids)
         return [Reference(summary_from_row(r), r.via_path) for r in rows]
 
     async def mention_targets(self, user_id: str, texts: list[str]) -> Targets:
@@ -197,10 +196,10 @@ class SkillReads:
                 tokens[token.kind].add(token.target)
         if not tokens["skill"] and not tokens["resource"]:
             return Targets()
-        async with self._db.read() as conn:
-            scope = set(await vault_queries.vault_ids(conn, user_id))
-            skill_rows = await q.skill_targets(conn, tokens["skill"])
-            file_rows = await q.file_targets(conn, tokens["resource"])
+        async with self._db.read() as tx:
+            scope = set(await vault_queries.vault_ids(tx, user_id))
+            skill_rows = await q.skill_targets(tx, tokens["skill"])
+            file_rows = await q.file_targets(tx, tokens["resource"])
         return Targets(
             skills={k: r.name for k, r in skill_rows.items() if r.vault_id in scope},
             files={

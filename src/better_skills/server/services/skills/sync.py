@@ -66,11 +66,11 @@ class SkillSync(SkillReads):
         """The files of readable skills ready to install: mentions become relative links inside
         the installed store. Ids the caller cannot read are left out."""
         wanted = list(dict.fromkeys(i.lower() for i in ids if is_uuid(i)))
-        async with self._db.read() as conn:
-            vault_ids = set(await vault_queries.vault_ids(conn, user_id))
+        async with self._db.read() as tx:
+            vault_ids = set(await vault_queries.vault_ids(tx, user_id))
             skills = {
                 s.id: s
-                for s in (await q.skill_targets(conn, wanted)).values()
+                for s in (await q.skill_targets(tx, wanted)).values()
                 if s.vault_id in vault_ids
             }
             cap = records.MAX_BUNDLE_BYTES  # read here: a test lowers it
@@ -78,14 +78,14 @@ class SkillSync(SkillReads):
                 raise errors.ContentTooLarge(
                     f"These skills hold more than {cap} bytes; ask for fewer at once."
                 )
-            file_rows = await q.files(conn, list(skills), content=True)
+            file_rows = await q.files(tx, list(skills), content=True)
             tokens: dict[str, set[str]] = {"skill": set(), "resource": set()}
             for f in file_rows:
                 if mentions.is_text(bytes(f.content)):
                     for token in mentions.mentions(bytes(f.content).decode("utf-8")):
                         tokens[token.kind].add(token.target)
-            skill_labels = await q.skill_targets(conn, tokens["skill"])
-            file_labels = await q.file_targets(conn, tokens["resource"])
+            skill_labels = await q.skill_targets(tx, tokens["skill"])
+            file_labels = await q.file_targets(tx, tokens["resource"])
         skill_labels = {k: v for k, v in skill_labels.items() if v.vault_id in vault_ids}
         file_labels = {k: v for k, v in file_labels.items() if v.vault_id in vault_ids}
         by_skill: dict[str, list[tuple[str, bytes]]] = {}

@@ -8,10 +8,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.protocol import errors
+from better_skills.server.db import HEAVY_WRITE_BYTES
+from better_skills.server.direct import Conflict, Tx
 from better_skills.server.queries import skills as q
 from better_skills.server.queries import vaults as vault_queries
 from better_skills.server.services import audit, to_ms
@@ -33,6 +32,11 @@ from better_skills.skillfmt import paths
 from better_skills.skillfmt.rules import Limits
 
 
+def _heavy(prepared: Prepared) -> bool:
+    """Whether storing this folder is a heavy write (SQLite: off the event loop)."""
+    return sum(len(data) for data in prepared.files.values()) > HEAVY_WRITE_BYTES
+
+
 class SkillWrites(SkillReads):
     """The writes of :class:`SkillService`."""
 
@@ -44,17 +48,17 @@ class SkillWrites(SkillReads):
     resolve_drafts = staticmethod(folder.resolve_drafts)
 
     @staticmethod
-    async def _writable_vault(conn: AsyncConnection, user_id: str, ref: str) -> Vault:
-        vault = await find_member_vault(conn, user_id, ref)
+    async def _writable_vault(tx: Tx, user_id: str, ref: str) -> Vault:
+        vault = await find_member_vault(tx, user_id, ref)
         if not vault.can_write:
             raise errors.Forbidden(vault.read_only_reason or "You may not write to this vault.")
         return vault
 
     @staticmethod
     async def _refuse_taken_slug(
-        conn: AsyncConnection, vault: Vault | VaultRef, slug: str, except_id: str = ""
+        tx: Tx, vault: Vault | VaultRef, slug: str, except_id: str = ""
     ) -> None:
-        if await q.slug_taken(conn, vault.id, slug, except_id):
+        if await q.slug_taken(tx, vault.id, slug, except_id):
             raise errors.Conflict(
                 f'The vault "{vault.slug}" already has a skill "{slug}".',
                 details=[{"path": f"{vault.slug}/{slug}", "message": "This slug is taken."}],
@@ -62,7 +66,7 @@ class SkillWrites(SkillReads):
 
     async def _insert(
         self,
-        conn: AsyncConnection,
+        tx: Tx,
         vault: Vault | VaultRef,
         skill_id: str,
         slug: str,
@@ -71,11 +75,11 @@ class SkillWrites(SkillReads):
         now: int,
         id_for: Callable[[str], str] = new_id,
     ) -> None:
-        await self._refuse_taken_slug(conn, vault, slug)
+        await self._refuse_taken_slug(tx, vault, slug)
         resolved = self.resolve_drafts(prepared, {path: id_for(path) for path in prepared.files})
-        links = await link_rows(conn, vault.id, skill_id, resolved)
+        links = await link_rows(tx, vault.id, skill_id, resolved)
         await q.insert_skill(
-            conn,
+            tx,
             {
                 "id": skill_id,
                 "vault_id": vault.id,
@@ -86,13 +90,13 @@ class SkillWrites(SkillReads):
                 **skill_columns(prepared, resolved, now),
             },
         )
-        await q.insert_files(conn, skill_file_rows(skill_id, resolved, resolved.files, now))
-        await q.replace_links(conn, skill_id, links)
-        await vault_queries.bump_revision(conn, vault.id)
+        await q.insert_files(tx, skill_file_rows(skill_id, resolved, resolved.files, now))
+        await q.replace_links(tx, skill_id, links)
+        await vault_queries.bump_revision(tx, vault.id)
 
     async def _replace(
         self,
-        conn: AsyncConnection,
+        tx: Tx,
         row: Any,
         vault_id: str,
         slug: str,
@@ -102,7 +106,7 @@ class SkillWrites(SkillReads):
         now: int,
     ) -> None:
         """Replace a stored skill's whole file set; 412 if another write got there first."""
-        links = await link_rows(conn, vault_id, row.id, resolved)
+        links = await link_rows(tx, vault_id, row.id, resolved)
         unchanged = (
             resolved.content_hash == row.content_hash
             and vault_id == row.vault_id
@@ -110,19 +114,19 @@ class SkillWrites(SkillReads):
         )
         values = skill_columns(prepared, resolved, row.updated_at if unchanged else now)
         if not await q.update_skill(
-            conn, row.id, row.version, {"vault_id": vault_id, "slug": slug, **values}
+            tx, row.id, row.version, {"vault_id": vault_id, "slug": slug, **values}
         ):
             raise errors.PreconditionFailed(
                 "The skill changed while this update was being saved; read it again and retry."
             )
         await q.delete_files(
-            conn, [fid for path, (fid, _) in existing.items() if path not in resolved.files]
+            tx, [fid for path, (fid, _) in existing.items() if path not in resolved.files]
         )
         for path, (file_id, sha) in existing.items():
             if path in resolved.files and sha != resolved.sha[path]:
                 data = resolved.files[path]
                 await q.update_file(
-                    conn,
+                    tx,
                     file_id,
                     {
                         "content": data,
@@ -133,9 +137,9 @@ class SkillWrites(SkillReads):
                     },
                 )
         added = {p: d for p, d in resolved.files.items() if p not in existing}
-        await q.insert_files(conn, skill_file_rows(row.id, resolved, added, now))
-        await q.replace_links(conn, row.id, links)
-        await vault_queries.bump_revision(conn, row.vault_id, vault_id)  # both ends of a move
+        await q.insert_files(tx, skill_file_rows(row.id, resolved, added, now))
+        await q.replace_links(tx, row.id, links)
+        await vault_queries.bump_revision(tx, row.vault_id, vault_id)  # both ends of a move
 
     async def create(
         self,
@@ -152,18 +156,18 @@ class SkillWrites(SkillReads):
         skill_id = str(uuid.uuid4())
         now = to_ms(self._clock())
         try:
-            async with self._db.write() as conn:
-                target = await self._writable_vault(conn, user_id, vault or "personal")
-                await self._insert(conn, target, skill_id, slug, prepared, user_id, now)
+            async with self._db.write(heavy=_heavy(prepared)) as tx:
+                target = await self._writable_vault(tx, user_id, vault or "personal")
+                await self._insert(tx, target, skill_id, slug, prepared, user_id, now)
                 await audit.record(
-                    conn,
+                    tx,
                     now,
                     "skill_create",
                     user_id=user_id,
                     ip=ip,
                     detail=f"skill {skill_id} vault {target.id} slug {slug}",
                 )
-        except IntegrityError:  # a racing writer took the slug between check and insert
+        except Conflict:  # a racing writer took the slug between check and insert
             raise errors.Conflict(f'The vault already has a skill "{slug}".') from None
         return await self.get(user_id, skill_id)
 
@@ -188,8 +192,8 @@ class SkillWrites(SkillReads):
             slug = self.choose_slug(slug, prepared)
         now = to_ms(self._clock())
         try:
-            async with self._db.write() as conn:
-                row = await self._readable(conn, user_id, skill_id)
+            async with self._db.write(heavy=_heavy(prepared)) as tx:
+                row = await self._readable(tx, user_id, skill_id)
                 rights = access(row.vault_type, row.role)
                 if not rights.can_write:
                     raise errors.Forbidden(rights.read_only_reason)
@@ -199,11 +203,11 @@ class SkillWrites(SkillReads):
                     row.vault_id, row.vault_slug, row.vault_name, row.vault_type
                 )
                 if vault is not None:
-                    target = await self._writable_vault(conn, user_id, vault)
+                    target = await self._writable_vault(tx, user_id, vault)
                 new_slug = slug or row.slug
                 if (target.id, new_slug) != (row.vault_id, row.slug):
-                    await self._refuse_taken_slug(conn, target, new_slug, row.id)
-                existing = await q.file_ids(conn, row.id)
+                    await self._refuse_taken_slug(tx, target, new_slug, row.id)
+                existing = await q.file_ids(tx, row.id)
                 dropped = {fid for p, (fid, _) in existing.items() if p not in prepared.files}
                 kept = {p: i for p, i in (renamed_ids or {}).items() if i in dropped}
                 ids = {
@@ -211,11 +215,9 @@ class SkillWrites(SkillReads):
                     for path in prepared.files
                 }
                 resolved = self.resolve_drafts(prepared, ids)
-                await self._replace(
-                    conn, row, target.id, new_slug, prepared, existing, resolved, now
-                )
+                await self._replace(tx, row, target.id, new_slug, prepared, existing, resolved, now)
                 await audit.record(
-                    conn,
+                    tx,
                     now,
                     "skill_update",
                     user_id=user_id,
@@ -224,14 +226,14 @@ class SkillWrites(SkillReads):
                 )
                 if target.id != row.vault_id:
                     await audit.record(
-                        conn,
+                        tx,
                         now,
                         "skill_move",
                         user_id=user_id,
                         ip=ip,
                         detail=f"skill {row.id} vault {row.vault_id} -> {target.id}",
                     )
-        except IntegrityError:
+        except Conflict:
             raise errors.Conflict("The skill conflicts with a concurrent change; retry.") from None
         return await self.get(user_id, row.id)
 
@@ -240,18 +242,18 @@ class SkillWrites(SkillReads):
     ) -> None:
         await self._charge_write(user_id)
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            row = await self._readable(conn, user_id, skill_id)
+        async with self._db.write() as tx:
+            row = await self._readable(tx, user_id, skill_id)
             rights = access(row.vault_type, row.role)
             if not rights.can_write:
                 raise errors.Forbidden(rights.read_only_reason)
             if if_match is not None and not matches_etag(if_match, row.content_hash):
                 raise errors.PreconditionFailed()
-            if not await q.delete_skill(conn, row.id, row.version):
+            if not await q.delete_skill(tx, row.id, row.version):
                 raise errors.PreconditionFailed("The skill changed while it was being deleted.")
-            await vault_queries.bump_revision(conn, row.vault_id)
+            await vault_queries.bump_revision(tx, row.vault_id)
             await audit.record(
-                conn,
+                tx,
                 now,
                 "skill_delete",
                 user_id=user_id,
@@ -273,21 +275,21 @@ class SkillWrites(SkillReads):
 
         skill_id = id_for("")
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            row = await q.summary_for_member_any(conn, vault.id, slug)
+        async with self._db.write() as tx:
+            row = await q.summary_for_member_any(tx, vault.id, slug)
             if row is None:
-                await self._insert(conn, vault, skill_id, slug, prepared, None, now, id_for)
+                await self._insert(tx, vault, skill_id, slug, prepared, None, now, id_for)
                 outcome = "created"
             else:
-                existing = await q.file_ids(conn, row.id)
+                existing = await q.file_ids(tx, row.id)
                 ids = {p: existing[p][0] if p in existing else id_for(p) for p in prepared.files}
                 resolved = self.resolve_drafts(prepared, ids)
                 if resolved.content_hash == row.content_hash:
                     return "unchanged"
-                await self._replace(conn, row, vault.id, slug, prepared, existing, resolved, now)
+                await self._replace(tx, row, vault.id, slug, prepared, existing, resolved, now)
                 outcome = "updated"
             await audit.record(
-                conn,
+                tx,
                 now,
                 f"skill_{'create' if outcome == 'created' else 'update'}",
                 detail=f"default skill {slug} in vault {vault.id}",

@@ -11,8 +11,6 @@ Rules (original-system.md §1.10 and §2.2, with "enterprise" called "team"):
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Any
 
 from better_skills.protocol import errors
@@ -21,138 +19,23 @@ from better_skills.server.direct import Conflict, Tx
 from better_skills.server.queries import teams as q
 from better_skills.server.queries import vaults as vq
 from better_skills.server.services import Clock, to_ms
-from better_skills.server.services.accounts import AccountError, normalize_email
 from better_skills.server.services.rate_limit import WriteLimits
+from better_skills.server.services.team_records import (
+    GRANTABLE,
+    INVITATION_MS,
+    AccountDeleted,
+    Invitation,
+    Member,
+    invalid,
+    invitation_from_row,
+    invitee_email,
+    refuse_unusable,
+    slug_taken_error,
+    team_slug,
+    vault_color,
+    vault_name,
+)
 from better_skills.server.services.vaults import Vault, find_member_vault
-
-#: How long an invitation stays valid.
-INVITATION_DAYS = 14
-INVITATION_MS = INVITATION_DAYS * 86_400_000
-#: Roles an invitation or a role change can give (ownership moves only by transfer).
-GRANTABLE = ("admin", "member")
-#: Who may create team vaults: the TEAM_VAULTS setting.
-TEAM_VAULT_POLICIES = ("anyone", "admins")
-
-_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
-_SLUG_RUNS = re.compile(r"[^a-z0-9]+")
-_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
-RESERVED_SLUGS = frozenset({"personal", vq.SYSTEM_SLUG})
-MAX_NAME = 200
-
-
-@dataclass(frozen=True)
-class Member:
-    user_id: str
-    name: str
-    email: str
-    role: str
-    enabled: bool
-    joined_at: int
-
-
-@dataclass(frozen=True)
-class Invitation:
-    id: str
-    vault_id: str
-    vault_slug: str
-    vault_name: str
-    vault_type: str
-    vault_color: str | None
-    email: str
-    role: str
-    status: str
-    invited_by: str | None
-    inviter_name: str | None
-    created_at: int
-    expires_at: int
-
-    def expired(self, now: int) -> bool:
-        return self.status == "pending" and self.expires_at <= now
-
-
-@dataclass(frozen=True)
-class AccountDeleted:
-    """What deleting an account did besides removing the user."""
-
-    deleted_vaults: list[str]  # slugs of team vaults the user owned alone
-    left_vaults: list[str]  # slugs of team vaults the user was a member of
-
-
-def invitation_from_row(row: Any) -> Invitation:
-    return Invitation(
-        id=row.id,
-        vault_id=row.vault_id,
-        vault_slug=row.vault_slug,
-        vault_name=row.vault_name,
-        vault_type=row.vault_type,
-        vault_color=row.vault_color,
-        email=row.email,
-        role=row.role,
-        status=row.status,
-        invited_by=row.invited_by,
-        inviter_name=row.inviter_name,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-    )
-
-
-def _invalid(field: str, message: str) -> errors.ValidationFailed:
-    return errors.ValidationFailed(message, details=[{"path": field, "message": message}])
-
-
-def team_slug(raw: str | None, name: str) -> str:
-    """The slug of a new team vault: the one given, else the name made URL-safe; 1-64 of
-    ``a-z 0-9 -``, starting with a letter or digit, not ``personal`` or ``system-default``."""
-    if raw is None or not raw.strip():
-        slug = _SLUG_RUNS.sub("-", name.lower()).strip("-")[:64].rstrip("-")
-        if not slug:
-            raise _invalid("slug", "The name has no letters or digits to make a slug of; give one.")
-    else:
-        slug = raw.strip().lower()
-    if not _SLUG.fullmatch(slug):
-        raise _invalid(
-            "slug",
-            "A vault slug is 1 to 64 characters: lowercase letters, digits and '-', starting "
-            "with a letter or digit.",
-        )
-    if slug in RESERVED_SLUGS:
-        raise _invalid("slug", f'The slug "{slug}" is reserved.')
-    return slug
-
-
-def vault_name(raw: str) -> str:
-    name = " ".join(raw.split())
-    if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise _invalid("name", f"A vault name is 1 to {MAX_NAME} printable characters.")
-    return name
-
-
-def vault_color(raw: str | None) -> str | None:
-    """``#RRGGBB`` (stored lower-case), or None for no colour."""
-    if raw is None or raw.strip() == "":
-        return None
-    if not _COLOR.fullmatch(raw.strip()):
-        raise _invalid("color", "A colour is #RRGGBB, such as #0f766e.")
-    return raw.strip().lower()
-
-
-def invitee_email(raw: str) -> str:
-    try:
-        return normalize_email(raw)
-    except AccountError:
-        raise _invalid("email", "Enter a valid email address.") from None
-
-
-def _slug_taken(slug: str) -> errors.Conflict:
-    return errors.Conflict(
-        f'A vault called "{slug}" already exists; choose another slug.',
-        details=[{"path": slug, "message": "This slug is taken."}],
-    )
-
-
-def _refuse_unusable(ref: str) -> None:
-    if len(ref) > 100 or not ref.isprintable():
-        raise errors.NotFound("Not found.")
 
 
 class TeamService:
@@ -182,7 +65,7 @@ class TeamService:
         try:
             return await self._create(user_id, name, chosen, color)
         except Conflict:  # a concurrent create took the slug between check and insert
-            raise _slug_taken(chosen) from None
+            raise slug_taken_error(chosen) from None
 
     async def _create(self, user_id: str, name: str, chosen: str, color: str | None) -> Vault:
         async with self._db.write() as tx:
@@ -208,7 +91,7 @@ class TeamService:
         try:
             return await self._admin_create(name, email, chosen, color)
         except Conflict:
-            raise _slug_taken(chosen) from None
+            raise slug_taken_error(chosen) from None
 
     async def _admin_create(self, name: str, email: str, chosen: str, color: str | None) -> Vault:
         async with self._db.write() as tx:
@@ -221,7 +104,7 @@ class TeamService:
 
     async def _insert_vault(self, tx: Tx, slug: str, name: str, color: str | None) -> str:
         if await q.slug_taken(tx, slug):
-            raise _slug_taken(slug)
+            raise slug_taken_error(slug)
         return await q.insert_team_vault(tx, slug, name, color, self._now())
 
     async def update_vault(
@@ -259,7 +142,7 @@ class TeamService:
 
     async def _member_vault(self, tx: Tx, user_id: str, ref: str) -> Vault:
         """A vault of the caller (404 otherwise) that is a team vault (400 otherwise)."""
-        _refuse_unusable(ref)
+        refuse_unusable(ref)
         vault = await find_member_vault(tx, user_id, ref)
         if vault.type != "team":
             kind = "your personal vault" if vault.type == "personal" else "the system vault"
@@ -276,7 +159,7 @@ class TeamService:
 
     async def _target(self, tx: Tx, vault_id: str, ref: str) -> Member:
         """A member of the vault by user id or email; 404 otherwise."""
-        _refuse_unusable(ref)
+        refuse_unusable(ref)
         wanted = ref.strip().lower()
         for member in await self._members(tx, vault_id):
             if wanted in (member.user_id.lower(), member.email):
@@ -297,7 +180,7 @@ class TeamService:
 
     async def change_role(self, user_id: str, vault_ref: str, target_ref: str, role: str) -> Member:
         if role not in GRANTABLE:
-            raise _invalid("role", "A role is admin or member (ownership moves by transfer).")
+            raise invalid("role", "A role is admin or member (ownership moves by transfer).")
         async with self._db.write() as tx:
             vault = await self._managed(tx, user_id, vault_ref)
             target = await self._target(tx, vault.id, target_ref)
@@ -351,7 +234,7 @@ class TeamService:
         if self._write_limits is not None:
             await self._write_limits.charge(user_id)
         if role not in GRANTABLE:
-            raise _invalid("role", "A role is admin or member.")
+            raise invalid("role", "A role is admin or member.")
         email = invitee_email(email)
         try:
             return await self._invite(user_id, my_email, vault_ref, email, role)
@@ -398,7 +281,7 @@ class TeamService:
             return [invitation_from_row(r) for r in rows]
 
     async def revoke_invitation(self, user_id: str, vault_ref: str, invitation_id: str) -> None:
-        _refuse_unusable(invitation_id)
+        refuse_unusable(invitation_id)
         async with self._db.write() as tx:
             vault = await self._managed(tx, user_id, vault_ref)
             row = await q.invitation(tx, invitation_id)
@@ -422,7 +305,7 @@ class TeamService:
     async def _my_invitation(self, tx: Tx, user_id: str, invitation_id: str) -> Invitation:
         """An invitation to the caller's email that still waits for an answer; 404 for
         anyone else's (existence is not revealed), 400 once expired."""
-        _refuse_unusable(invitation_id)
+        refuse_unusable(invitation_id)
         me = await q.user_by_id(tx, user_id)
         row = await q.invitation(tx, invitation_id)
         if me is None or row is None or row.email != me.email:

@@ -32,7 +32,7 @@ class Vaults:
         self.db = services_of(client).db
 
     async def sql(self, statement: str, **params: Any) -> None:
-        async with self.db.write() as conn:
+        async with self.db.engine.begin() as conn:
             await conn.execute(text(statement), params)
 
     async def personal(self, user_id: str) -> str:
@@ -43,7 +43,7 @@ class Vaults:
             v=SYSTEM_VAULT_ID,
             u=user_id,
         )
-        async with self.db.read() as conn:
+        async with self.db.engine.connect() as conn:
             row = (
                 await conn.execute(
                     text("SELECT id FROM vaults WHERE owner_user_id = :u AND type = 'personal'"),
@@ -347,7 +347,7 @@ async def test_a_rolled_back_write_leaves_the_index_alone(
         pass
 
     with pytest.raises(Abort):
-        async with vaults.db.write() as conn:
+        async with vaults.db.engine.begin() as conn:
             await conn.execute(text("UPDATE skills SET name = 'Gamma' WHERE id = :i"), {"i": skill})
             raise Abort
     assert (await search(client, auth, "gamma"))["total"] == 0

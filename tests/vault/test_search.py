@@ -347,8 +347,8 @@ async def test_a_rolled_back_write_leaves_the_index_alone(
         pass
 
     with pytest.raises(Abort):
-        async with vaults.db.engine.begin() as conn:
-            await conn.execute(text("UPDATE skills SET name = 'Gamma' WHERE id = :i"), {"i": skill})
+        async with vaults.db.write() as tx:
+            await tx.execute(text("UPDATE skills SET name = 'Gamma' WHERE id = :i"), {"i": skill})
             raise Abort
     assert (await search(client, auth, "gamma"))["total"] == 0
     assert names(await search(client, auth, "alpha")) == ["Alpha"]

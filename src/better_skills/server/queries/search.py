@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from better_skills.server.direct import Tx
 from better_skills.server.models import skills
 from better_skills.server.queries.skills import SUMMARY
 
@@ -290,9 +290,7 @@ _SET_TYPO_THRESHOLD = text(
 _NO_ID = "-"
 
 
-async def find(
-    conn: AsyncConnection, dialect: str, vault_ids: Sequence[str], query: str, limit: int
-) -> Found:
+async def find(tx: Tx, dialect: str, vault_ids: Sequence[str], query: str, limit: int) -> Found:
     """The best ``limit`` hits among the skills of ``vault_ids``, and how many there are."""
     vaults = list(vault_ids)
     if not vaults:
@@ -301,13 +299,13 @@ async def find(
     sqlite = dialect == "sqlite"
     p = like_pattern(query)
     if len(query) < 3:
-        return await _short(conn, dialect, vaults, query, limit, cap)
+        return await _short(tx, dialect, vaults, query, limit, cap)
 
     phrase = fts_phrase(query)
     if sqlite:
-        rows = (await conn.execute(_META_SQLITE, {"m": phrase, "vaults": vaults})).all()
+        rows = await tx.all(_META_SQLITE, {"m": phrase, "vaults": vaults})
     else:
-        rows = (await conn.execute(_META_POSTGRES, {"p": p, "vaults": vaults})).all()
+        rows = await tx.all(_META_POSTGRES, {"p": p, "vaults": vaults})
     hits = [h for h in (classify(r, query) for r in rows) if h is not None]
     found = {h.skill_id for h in hits}
 
@@ -318,9 +316,9 @@ async def find(
         "cap": cap + 1,  # one more than counted: did the scan stop early?
     }
     if sqlite:
-        rows = (await conn.execute(_CONTENT_SQLITE, {**params, "m": phrase})).all()
+        rows = await tx.all(_CONTENT_SQLITE, {**params, "m": phrase})
     else:
-        rows = (await conn.execute(_CONTENT_POSTGRES, {**params, "p": p})).all()
+        rows = await tx.all(_CONTENT_POSTGRES, {**params, "p": p})
     counts = next(r for r in rows if r.id is None)
     page = sorted((r for r in rows if r.id is not None), key=lambda r: (-r.in_md, r.ord))
     # Content hits keep the database's order (SKILL.md hits first, then the oldest files).
@@ -330,14 +328,14 @@ async def find(
     if not hits and len(query) >= 4:
         # Nothing contains the query: perhaps it is misspelt. Only then, because matching
         # by similarity looks at every name sharing a few trigrams with the query.
-        hits = await _typos(conn, sqlite, vaults, query, found)
+        hits = await _typos(tx, sqlite, vaults, query, found)
         return Found(order(hits)[:limit], len(hits), True)
     exact = counts.files <= cap
     return Found(order(hits)[:limit], len(found) + counts.skills, exact)
 
 
 async def _short(
-    conn: AsyncConnection, dialect: str, vaults: list[str], query: str, limit: int, cap: int
+    tx: Tx, dialect: str, vaults: list[str], query: str, limit: int, cap: int
 ) -> Found:
     """A query of one or two characters: :data:`_SHORT`'s three bounded scans."""
     names_sql, descriptions_sql, count_sql = _SHORT[dialect]
@@ -350,25 +348,23 @@ async def _short(
         "n": max(SHORT_ROWS, 2 * limit),
         "cap": cap,
     }
-    rows = (await conn.execute(names_sql, params)).all()
+    rows = await tx.all(names_sql, params)
     if len(rows) < limit:
-        rows += (await conn.execute(descriptions_sql, params)).all()
-    counted = (await conn.execute(count_sql, {**params, "cap": cap + 1})).scalar_one()
+        rows += await tx.all(descriptions_sql, params)
+    counted = await tx.scalar(count_sql, {**params, "cap": cap + 1})
     hits = [h for h in (classify(r, query) for r in rows) if h is not None]
     return Found(order(hits)[:limit], min(counted, cap), counted <= cap)
 
 
-async def _typos(
-    conn: AsyncConnection, sqlite: bool, vaults: list[str], query: str, found: set[str]
-) -> list[Hit]:
+async def _typos(tx: Tx, sqlite: bool, vaults: list[str], query: str, found: set[str]) -> list[Hit]:
     params: dict[str, Any] = {"vaults": vaults, "n": TYPO_CANDIDATES}
     if sqlite:
         grams = sorted({query[i : i + 3] for i in range(len(query) - 2)})
         params["m"] = "{name slug} : (" + " OR ".join(fts_phrase(g) for g in grams) + ")"
-        rows = (await conn.execute(_TYPO_SQLITE, params)).all()
+        rows = await tx.all(_TYPO_SQLITE, params)
     else:
-        await conn.execute(_SET_TYPO_THRESHOLD)
-        rows = (await conn.execute(_TYPO_POSTGRES, {**params, "q": query})).all()
+        await tx.execute(_SET_TYPO_THRESHOLD)
+        rows = await tx.all(_TYPO_POSTGRES, {**params, "q": query})
     hits = []
     for r in rows:
         if r.id in found:
@@ -401,12 +397,12 @@ def snippet(text_: str, query: str) -> str | None:
     return ("…" if start > 0 else "") + window + ("…" if end < len(text_) else "")
 
 
-async def snippets(conn: AsyncConnection, ids: Sequence[str], query: str) -> dict[str, str]:
+async def snippets(tx: Tx, ids: Sequence[str], query: str) -> dict[str, str]:
     """A snippet for each skill of ``ids``, from its first file (``SKILL.md`` first, then by
     path) that contains the query."""
     if not ids:
         return {}
-    rows = (await conn.execute(_PAGE_FILES, {"ids": list(ids)})).all()
+    rows = await tx.all(_PAGE_FILES, {"ids": list(ids)})
     rows.sort(key=lambda r: (r.skill_id, r.path != "SKILL.md", r.path))
     found: dict[str, str] = {}
     for r in rows:
@@ -418,9 +414,9 @@ async def snippets(conn: AsyncConnection, ids: Sequence[str], query: str) -> dic
     return found
 
 
-async def summary_rows(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Any]:
+async def summary_rows(tx: Tx, ids: Sequence[str]) -> dict[str, Any]:
     """The rows of :data:`queries.skills.SUMMARY` for ``ids``, by skill id."""
     if not ids:
         return {}
     statement = SUMMARY.where(skills.c.id.in_(list(ids)))
-    return {r.id: r for r in (await conn.execute(statement)).all()}
+    return {r.id: r for r in await tx.all(statement)}

@@ -59,12 +59,12 @@ async def search_page(db: Database, principal: Principal, query: str, limit: int
     """The best ``limit`` hits in the caller's vaults (enabled or not: the switch is about
     sync), and how many there are. One read transaction, so hits, summaries and snippets
     agree."""
-    async with db.read() as conn:
-        vaults = await vault_queries.vault_ids(conn, principal.user_id)
-        found = await q.find(conn, db.dialect, vaults, query, limit)
-        rows = await q.summary_rows(conn, [h.skill_id for h in found.hits])
+    async with db.read() as tx:
+        vaults = await vault_queries.vault_ids(tx, principal.user_id)
+        found = await q.find(tx, db.dialect, vaults, query, limit)
+        rows = await q.summary_rows(tx, [h.skill_id for h in found.hits])
         content_ids = [h.skill_id for h in found.hits if h.match == "content"]
-        cuts = await q.snippets(conn, content_ids, query)
+        cuts = await q.snippets(tx, content_ids, query)
     hits = [
         SearchHit(
             summary_from_row(rows[h.skill_id]), h.match, round(h.score, 3), cuts.get(h.skill_id)

@@ -459,7 +459,8 @@ async def test_counting_stops_at_the_cap(
     assert 3 <= len(capped["items"]) <= 5
     short = await search(client, auth, "qa")
     assert (short["total"], short["total_exact"]) == (3, False)
-    assert [i["match"] for i in short["items"]] == ["name"] * 3
+    assert len(short["items"]) in (3, 4)  # the scan stops one match past the cap
+    assert {i["match"] for i in short["items"]} == {"name"}
     assert all(i["name"].startswith("Qa tool") for i in short["items"])
     # A name hit is still ranked above the content hits the capped scan found.
     await vaults.skill(v, "Quokka care", "Nothing.")

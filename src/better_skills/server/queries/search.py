@@ -17,10 +17,10 @@ Three passes, each within the caller's vaults:
 **Counting is capped** (:data:`COUNT_CAP`). A common word or a two-letter query matches a
 fixed share of every skill, so counting (and ranking) every hit made such a search cost time
 in proportion to the vault: 40 to 50 ms of CPU at 100,000 skills (docs/performance.md). The
-short-query scans and the content pass stop after ``COUNT_CAP`` matches (in the index's or
-table's order), rank what they found, and say whether they saw everything
-(:attr:`Found.exact`); when not, ``total`` is a lower bound. The whole name, prefix and
-"SKILL.md first" orders hold among the hits found.
+short-query scan and the content pass stop after ``COUNT_CAP`` matches (in the table's or
+the index's order), rank what they found, and say whether they saw everything
+(:attr:`Found.exact`); when not, ``total`` is a lower bound. The name-before-description,
+whole-name, prefix and "SKILL.md first" orders hold among the matches found.
 
 Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
 hits always rank above description hits, and those above content hits.
@@ -170,51 +170,28 @@ def _expanding(sql: str, *names: str) -> Any:
 # -- pass 1: name, slug, description ----------------------------------------------------------
 
 
-# One or two characters match almost every description. Three bounded scans, each stopping
-# after ``cap`` matches: name and slug hits ranked in SQL (whole names, then prefixes, then
-# the shortest names), description hits only when those do not fill the page, and the count.
+# One or two characters match almost every description: one scan of the caller's skills that
+# stops at ``cap`` matches, ranked and counted in SQL (name and slug hits first, whole names,
+# then prefixes, then the shortest names); only the best rows are classified in Python.
 # ``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of every
 # description) or PostgreSQL's ILIKE.
-_E = " ESCAPE '\\'"
-
-
-def _short_names(like: str) -> Any:
+def _short_sql(like: str) -> Any:
+    e = " ESCAPE '\\'"
     return _expanding(
-        "SELECT id, name, slug, description FROM ("  # noqa: S608
-        " SELECT s.id, s.name, s.slug, s.description FROM skills s"
-        f" WHERE s.vault_id IN :vaults AND (s.name {like} :p{_E} OR s.slug {like} :p{_E})"
-        " LIMIT :cap) AS hits"
-        " ORDER BY (lower(name) = lower(:q) OR lower(slug) = lower(:q)) DESC,"
-        f" (name {like} :prefix{_E} OR slug {like} :prefix{_E}) DESC, length(name), id"
-        " LIMIT :n",
+        "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("  # noqa: S608
+        " SELECT s.id, s.name, s.slug, s.description,"
+        f" (s.name {like} :p{e} OR s.slug {like} :p{e}) AS in_name,"
+        " (lower(s.name) = lower(:q) OR lower(s.slug) = lower(:q)) AS whole,"
+        f" (s.name {like} :prefix{e} OR s.slug {like} :prefix{e}) AS prefix"
+        " FROM skills s WHERE s.vault_id IN :vaults"
+        f" AND (s.name {like} :p{e} OR s.slug {like} :p{e} OR s.description {like} :p{e})"
+        " LIMIT :cap"
+        ") AS hits ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
         "vaults",
     )
 
 
-def _short_descriptions(like: str) -> Any:
-    return _expanding(
-        "SELECT id, name, slug, description FROM ("  # noqa: S608
-        " SELECT s.id, s.name, s.slug, s.description FROM skills s"
-        f" WHERE s.vault_id IN :vaults AND s.description {like} :p{_E}"
-        f" AND NOT (s.name {like} :p{_E} OR s.slug {like} :p{_E})"
-        " LIMIT :cap) AS hits ORDER BY length(name), id LIMIT :n",
-        "vaults",
-    )
-
-
-def _short_count(like: str) -> Any:
-    return _expanding(
-        "SELECT count(*) AS n FROM (SELECT 1 FROM skills s"  # noqa: S608
-        f" WHERE s.vault_id IN :vaults AND (s.name {like} :p{_E} OR s.slug {like} :p{_E}"
-        f" OR s.description {like} :p{_E}) LIMIT :cap) AS hits",
-        "vaults",
-    )
-
-
-_SHORT = {
-    d: (_short_names(like), _short_descriptions(like), _short_count(like))
-    for d, like in (("sqlite", "LIKE"), ("postgresql", "ILIKE"))
-}
+_SHORT = {"sqlite": _short_sql("LIKE"), "postgresql": _short_sql("ILIKE")}
 #: Rows of a short query classified in Python, at least.
 SHORT_ROWS = 100
 
@@ -337,8 +314,7 @@ async def find(tx: Tx, dialect: str, vault_ids: Sequence[str], query: str, limit
 async def _short(
     tx: Tx, dialect: str, vaults: list[str], query: str, limit: int, cap: int
 ) -> Found:
-    """A query of one or two characters: :data:`_SHORT`'s three bounded scans."""
-    names_sql, descriptions_sql, count_sql = _SHORT[dialect]
+    """A query of one or two characters: :data:`_SHORT`'s one bounded scan."""
     p = like_pattern(query)
     params = {
         "vaults": vaults,
@@ -346,12 +322,10 @@ async def _short(
         "q": query,
         "prefix": p[1:],
         "n": max(SHORT_ROWS, 2 * limit),
-        "cap": cap,
+        "cap": cap + 1,  # one more than counted: did the scan stop early?
     }
-    rows = await tx.all(names_sql, params)
-    if len(rows) < limit:
-        rows += await tx.all(descriptions_sql, params)
-    counted = await tx.scalar(count_sql, {**params, "cap": cap + 1})
+    rows = await tx.all(_SHORT[dialect], params)
+    counted = rows[0].total if rows else 0
     hits = [h for h in (classify(r, query) for r in rows) if h is not None]
     return Found(order(hits)[:limit], min(counted, cap), counted <= cap)
 

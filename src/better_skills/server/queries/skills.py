@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable
 from functools import lru_cache
 from typing import Any
@@ -21,7 +22,7 @@ from sqlalchemy import (
     update,
 )
 
-from better_skills.server.direct import Direct, Row, Tx
+from better_skills.server.direct import Direct, EngineTx, Row, Tx, insert_statement
 from better_skills.server.models import skill_files, skill_links, skills, vault_memberships, vaults
 
 #: A skill summary: the skill's columns and its vault's.
@@ -213,12 +214,19 @@ async def ids_by_slug(tx: Tx, vault_ids: Collection[str], slug: str) -> list[Row
     )
 
 
+# The statements of a skill write are constants with bound parameters: the create path runs
+# them through the driver-direct transactions (compiled once, by identity), and everything
+# else through the engine, where they are cached as well.
+
+_SLUG_TAKEN = select(skills.c.id).where(
+    skills.c.vault_id == bindparam("vault_id"),
+    skills.c.slug == bindparam("slug"),
+    skills.c.id != bindparam("except_id"),
+)
+
+
 async def slug_taken(tx: Tx, vault_id: str, slug: str, except_id: str = "") -> bool:
-    row = await tx.first(
-        select(skills.c.id).where(
-            skills.c.vault_id == vault_id, skills.c.slug == slug, skills.c.id != except_id
-        )
-    )
+    row = await tx.first(_SLUG_TAKEN, {"vault_id": vault_id, "slug": slug, "except_id": except_id})
     return row is not None
 
 
@@ -267,6 +275,35 @@ async def insert_skill(tx: Tx, values: dict[str, Any]) -> None:
     await tx.execute(insert(skills).values(**values))
 
 
+_NEW_SKILL_COLUMNS = (
+    "id",
+    "vault_id",
+    "slug",
+    "version",
+    "created_by",
+    "created_at",
+    "name",
+    "description",
+    "frontmatter",
+    "content_hash",
+    "file_count",
+    "size",
+    "updated_at",
+)
+#: A new skill's row (every column of :data:`_NEW_SKILL_COLUMNS`).
+_INSERT_NEW_SKILL = insert_statement(skills, *_NEW_SKILL_COLUMNS)
+
+
+async def insert_new_skill(tx: Tx, values: dict[str, Any]) -> None:
+    """:func:`insert_skill` as a constant statement, for the driver-direct transactions as
+    well as the engine. The engine serializes the JSON column itself; the drivers take JSON
+    as text."""
+    frontmatter = values["frontmatter"]
+    if not isinstance(tx, EngineTx):
+        frontmatter = json.dumps(frontmatter)
+    await tx.execute(_INSERT_NEW_SKILL, {**values, "frontmatter": frontmatter})
+
+
 async def update_skill(
     tx: Tx, skill_id: str, expected_version: int, values: dict[str, Any]
 ) -> bool:
@@ -286,9 +323,23 @@ async def delete_skill(tx: Tx, skill_id: str, expected_version: int) -> bool:
     return changed == 1
 
 
+_INSERT_FILES = insert_statement(
+    skill_files,
+    "id",
+    "skill_id",
+    "path",
+    "kind",
+    "size",
+    "sha256",
+    "content",
+    "created_at",
+    "updated_at",
+)
+
+
 async def insert_files(tx: Tx, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await tx.execute_many(insert(skill_files), rows)
+        await tx.execute_many(_INSERT_FILES, rows)
 
 
 async def update_file(tx: Tx, file_id: str, values: dict[str, Any]) -> None:
@@ -301,39 +352,47 @@ async def delete_files(tx: Tx, ids: Iterable[str]) -> None:
         await tx.execute(delete(skill_files).where(skill_files.c.id.in_(ids)))
 
 
-async def replace_links(tx: Tx, skill_id: str, rows: list[dict[str, Any]]) -> None:
-    """The skill's outgoing mention edges, rebuilt inside the writer's transaction."""
-    await tx.execute(delete(skill_links).where(skill_links.c.source_skill_id == skill_id))
+_DELETE_LINKS = delete(skill_links).where(skill_links.c.source_skill_id == bindparam("skill_id"))
+_INSERT_LINKS = insert_statement(
+    skill_links, "source_skill_id", "source_file_id", "target_skill_id", "target_file_id", "kind"
+)
+
+
+async def replace_links(
+    tx: Tx, skill_id: str, rows: list[dict[str, Any]], *, new: bool = False
+) -> None:
+    """The skill's outgoing mention edges, rebuilt inside the writer's transaction (``new``:
+    the skill was made in this transaction, so it has none to delete)."""
+    if not new:
+        await tx.execute(_DELETE_LINKS, {"skill_id": skill_id})
     if rows:
-        await tx.execute_many(insert(skill_links), rows)
+        await tx.execute_many(_INSERT_LINKS, rows)
 
 
-async def skill_targets(tx: Tx, ids: Collection[str]) -> dict[str, Any]:
-    """id -> row (id, name, slug, content_hash, size, vault_id, vault_slug) of the skills that
-    exist."""
-    if not ids:
-        return {}
-    rows = await tx.all(
-        select(
-            skills.c.id,
-            skills.c.name,
-            skills.c.slug,
-            skills.c.content_hash,
-            skills.c.size,
-            skills.c.vault_id,
-            vaults.c.slug.label("vault_slug"),
+#: Most ids one target lookup binds; more are read in chunks of this size.
+_TARGET_CHUNK = 32
+
+
+@lru_cache(maxsize=2 * _TARGET_CHUNK)
+def _targets_statement(kind: str, count: int) -> Any:
+    """The lookup of ``count`` mention targets (bound ``i0``...): one statement per count,
+    so the driver-direct transactions compile it once (they take no expanding IN)."""
+    ids = [bindparam(f"i{n}") for n in range(count)]
+    if kind == "skill":
+        return (
+            select(
+                skills.c.id,
+                skills.c.name,
+                skills.c.slug,
+                skills.c.content_hash,
+                skills.c.size,
+                skills.c.vault_id,
+                vaults.c.slug.label("vault_slug"),
+            )
+            .join(vaults, vaults.c.id == skills.c.vault_id)
+            .where(skills.c.id.in_(ids))
         )
-        .join(vaults, vaults.c.id == skills.c.vault_id)
-        .where(skills.c.id.in_(list(ids)))
-    )
-    return {row.id: row for row in rows}
-
-
-async def file_targets(tx: Tx, ids: Collection[str]) -> dict[str, Any]:
-    """id -> row (id, path, skill_id, name, slug, vault_id, vault_slug) of the files that exist."""
-    if not ids:
-        return {}
-    rows = await tx.all(
+    return (
         select(
             skill_files.c.id,
             skill_files.c.path,
@@ -345,9 +404,30 @@ async def file_targets(tx: Tx, ids: Collection[str]) -> dict[str, Any]:
         )
         .join(skills, skills.c.id == skill_files.c.skill_id)
         .join(vaults, vaults.c.id == skills.c.vault_id)
-        .where(skill_files.c.id.in_(list(ids)))
+        .where(skill_files.c.id.in_(ids))
     )
-    return {row.id: row for row in rows}
+
+
+async def _targets(tx: Tx, kind: str, ids: Collection[str]) -> dict[str, Any]:
+    wanted = sorted(ids)
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), _TARGET_CHUNK):
+        chunk = wanted[start : start + _TARGET_CHUNK]
+        params = {f"i{n}": value for n, value in enumerate(chunk)}
+        for row in await tx.all(_targets_statement(kind, len(chunk)), params):
+            found[row.id] = row
+    return found
+
+
+async def skill_targets(tx: Tx, ids: Collection[str]) -> dict[str, Any]:
+    """id -> row (id, name, slug, content_hash, size, vault_id, vault_slug) of the skills that
+    exist."""
+    return await _targets(tx, "skill", ids)
+
+
+async def file_targets(tx: Tx, ids: Collection[str]) -> dict[str, Any]:
+    """id -> row (id, path, skill_id, name, slug, vault_id, vault_slug) of the files that exist."""
+    return await _targets(tx, "file", ids)
 
 
 async def references(tx: Tx, skill_id: str, vault_ids: Collection[str]) -> list[Row]:

@@ -150,6 +150,32 @@ async def find_for_member(tx: Tx, user_id: str, ref: str) -> Row | None:
     )
 
 
+#: One of the user's vaults (``user_id``) by id (``ref``) or, for a writer, without its
+#: skill count (a count of every skill in the vault per write): by the ``personal`` slug or a
+#: team's slug (``slug``, lower-cased).
+_WRITABLE = {
+    personal: MEMBER_VIEW.where(
+        vault_memberships.c.user_id == bindparam("user_id"),
+        or_(
+            vaults.c.id == bindparam("ref"),
+            and_(vaults.c.type == "personal", vaults.c.owner_user_id == bindparam("user_id"))
+            if personal
+            else and_(vaults.c.type != "personal", vaults.c.slug == bindparam("slug")),
+        ),
+    )
+    for personal in (True, False)
+}
+
+
+async def find_for_writer(tx: Tx, user_id: str, ref: str) -> Row | None:
+    """:func:`find_for_member` without ``skill_count`` (0), for writes: one indexed read."""
+    ref = ref.strip()
+    personal = ref.lower() == "personal"
+    return await tx.first(
+        _WRITABLE[personal], {"user_id": user_id, "ref": ref, "slug": ref.lower()}
+    )
+
+
 async def set_enabled(tx: Tx, user_id: str, vault_id: str, enabled: bool, now: int) -> bool:
     changed = await tx.execute(
         update(vault_memberships)
@@ -159,13 +185,22 @@ async def set_enabled(tx: Tx, user_id: str, vault_id: str, enabled: bool, now: i
     return bool(changed)
 
 
+def _bump(count: int) -> Any:
+    ids = [bindparam(f"v{n}") for n in range(count)]
+    return update(vaults).where(vaults.c.id.in_(ids)).values(revision=vaults.c.revision + 1)
+
+
+#: The revision bump of one vault (``v0``) or two (``v0``, ``v1``: both ends of a move),
+#: constants so the driver-direct transactions compile them once.
+_BUMP = {1: _bump(1), 2: _bump(2)}
+
+
 async def bump_revision(tx: Tx, *vault_ids: str) -> None:
     """Mark the vaults' skills as changed (the sync manifest's ETag follows the revision)."""
     ids = sorted(set(vault_ids))  # one lock order, so two movers cannot deadlock
-    if ids:
-        await tx.execute(
-            update(vaults).where(vaults.c.id.in_(ids)).values(revision=vaults.c.revision + 1)
-        )
+    for start in range(0, len(ids), 2):
+        chunk = ids[start : start + 2]
+        await tx.execute(_BUMP[len(chunk)], {f"v{n}": v for n, v in enumerate(chunk)})
 
 
 #: Per membership (``user_id``): what decides the sync manifest besides the skill rows.

@@ -89,6 +89,16 @@ async def find_member_vault(tx: Tx, user_id: str, ref: str) -> Vault:
     return vault_from_row(row)
 
 
+async def find_vault_to_write(tx: Tx, user_id: str, ref: str) -> Vault:
+    """:func:`find_member_vault` for a write: the same vault and rights, without the vault's
+    skill count (``skill_count`` 0), which would count every skill in it per write."""
+    _refuse_unusable(ref)
+    row = await q.find_for_writer(tx, user_id, ref)
+    if row is None:
+        raise errors.NotFound("Vault not found.")
+    return vault_from_row(row)
+
+
 class VaultService:
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db

@@ -15,7 +15,7 @@ from better_skills.protocol import errors
 from better_skills.server.services.skills.records import SKILL_MD
 from better_skills.skillfmt import hashing, mentions, paths
 from better_skills.skillfmt.frontmatter import parse_skill_md
-from better_skills.skillfmt.rules import Limits, Problem, check_skill
+from better_skills.skillfmt.rules import Limits, Problem, check_skill_frontmatter
 
 
 @dataclass
@@ -104,11 +104,13 @@ def new_id(_path: str) -> str:
 def prepare(upload: Upload, limits: Limits) -> Prepared:
     """Every rule that needs no database (skillfmt.rules), or 400 listing each problem."""
     details = list(upload.problems)
-    details += [_detail(p) for p in check_skill(upload.files, limits) if p.severity == "error"]
+    problems, parsed = check_skill_frontmatter(upload.files, limits)
+    details += [_detail(p) for p in problems if p.severity == "error"]
     if details:
         raise errors.ValidationFailed(details=details)
-    parsed = parse_skill_md(upload.files[SKILL_MD].decode("utf-8"))
-    frontmatter = _json_safe(parsed.frontmatter)
+    if parsed is None:  # no error means a usable SKILL.md; parse it if the rules did not
+        parsed = parse_skill_md(upload.files[SKILL_MD].decode("utf-8")).frontmatter
+    frontmatter = _json_safe(parsed)
     return Prepared(
         upload.files,
         str(frontmatter["name"]).strip(),

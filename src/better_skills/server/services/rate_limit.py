@@ -84,9 +84,9 @@ class RateLimiter:
     ) -> tuple[str, int | None]:
         """Count one attempt for ``key`` in ``tx``: the hashed key, and the seconds to wait if
         it was over its limit (else None). The one way every limit counts."""
-        hashed = self._hasher.rate_key(key)
         if rule.limit <= 0:
-            return hashed, None
+            return "", None
+        hashed = self._hasher.rate_key(key)
         step = _step_ms(rule)
         row = await q.count(tx, hashed, now_ms, step, (rule.limit - 1) * step)
         return hashed, _refused_for(row, rule, now_ms)

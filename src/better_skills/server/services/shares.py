@@ -165,7 +165,7 @@ class ShareService:
         seen = {root_id}
         frontier = [root_id]
         while frontier:
-            targets = {t for _, t in await q.outgoing(tx, frontier)} - seen
+            targets = {r.target_skill_id for r in await q.outgoing(tx, frontier)} - seen
             found = [r for r in await q.skill_rows(tx, targets) if r.vault_id in readable]
             frontier = sorted(r.id for r in found)
             seen |= targets

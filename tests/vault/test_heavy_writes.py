@@ -76,11 +76,7 @@ async def test_other_requests_are_answered_while_a_large_skill_is_written(
         answered.append(time.perf_counter())
     response = await upload
     assert response.status_code == 201, response.text[:500]
-    # SQLite: on the engine's worker thread; PostgreSQL: through the driver, which never
-    # blocks the loop.
-    assert seen["heavy"] == (
-        ["heavy"] if services_of(client).db.dialect == "sqlite" else ["direct"]
-    )
+    assert seen["heavy"] == ["heavy"]
     # Inline on the loop, no request could have been answered between BEGIN and COMMIT.
     during = [t for t in answered if t < seen["ended"]]
     assert during, "no request was answered while the large skill was being written"

@@ -87,8 +87,8 @@ class SkillWrites(SkillReads):
     def _new_skill_transaction(self, prepared: Prepared) -> AbstractAsyncContextManager[Tx]:
         """Where a new skill is written: through the driver (no SQLAlchemy execution per
         statement; the create's statements are constants compiled once), except a heavy
-        write on SQLite, which goes to the engine's worker thread (``Database.write``)."""
-        if self._db.dialect == "sqlite" and _heavy(prepared):
+        write, which goes to ``Database.write(heavy=True)`` (on SQLite a worker thread)."""
+        if _heavy(prepared):
             return self._db.write(heavy=True)
         return self._db.direct.transaction()
 

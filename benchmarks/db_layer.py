@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
-from better_skills.server.db import Database, _configure_sqlite, create_engine, migrate
+from better_skills.server.db import Database, create_engine, create_heavy_engine, migrate
 from better_skills.server.models import sessions, users
 from better_skills.server.settings import load_settings
 
@@ -73,27 +73,12 @@ async def measure(name: str, call: Callable[[], Awaitable[Any]], count: int) -> 
 
 def stock_aiosqlite_engine(settings: Any) -> Any:
     """The SQLite engine as ``create_engine`` makes it, with aiosqlite's own connection (a
-    worker thread per connection) instead of ``sqlite_inline``'s calls on the loop."""
-    import aiosqlite
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    path = str(settings.sqlite_path)
-
-    async def connect() -> Any:
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        for pragma in ("busy_timeout=2000", "journal_mode=WAL", "synchronous=NORMAL"):
-            await conn.execute(f"PRAGMA {pragma}")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        return conn
-
-    engine = create_async_engine(
-        settings.database_url, pool_size=4, max_overflow=4, async_creator=connect
-    )
-    _configure_sqlite(engine)
-    return engine
+    worker thread per connection) instead of ``sqlite_inline``'s calls on the loop: the
+    engine of ``Database.write(heavy=True)``, with the inline engine's pool size."""
+    return create_heavy_engine(settings.database_url, str(settings.sqlite_path), pool_size=4)
 
 
-async def loop_stall(db: Database, megabytes: int) -> None:
+async def loop_stall(db: Database, megabytes: int, heavy: bool = False) -> None:
     """The longest the event loop went unserved while one write stored ``megabytes`` of text
     (a large skill upload): a ticker that should wake every millisecond measures it."""
     blob = "x" * (megabytes * 1024 * 1024)
@@ -110,13 +95,14 @@ async def loop_stall(db: Database, megabytes: int) -> None:
     task = asyncio.create_task(ticker())
     await asyncio.sleep(0.01)
     started = time.perf_counter()
-    async with db.write() as conn:
-        await conn.execute(users.update().where(users.c.id == "u").values(name=blob))
+    async with db.write(heavy=heavy) as tx:
+        await tx.execute(users.update().where(users.c.id == "u").values(name=blob))
     took = time.perf_counter() - started
     running = False
     await task
     print(
-        f"{f'write of {megabytes} MiB: longest loop stall':<58}{worst * 1e3:>9.1f} ms"
+        f"{f'write of {megabytes} MiB (heavy={heavy}): longest loop stall':<58}"
+        f"{worst * 1e3:>9.1f} ms"
         f"{took * 1e3:>9.1f} ms for the write"
     )
 
@@ -146,12 +132,12 @@ async def run(database_url: str, count: int, stock: bool = False) -> None:
         )
 
     async def read_built() -> Any:
-        async with db.read() as conn:
-            return (await conn.execute(lookup_built_per_call())).first()
+        async with db.read() as tx:
+            return await tx.first(lookup_built_per_call())
 
     async def read_prebuilt() -> Any:
-        async with db.read() as conn:
-            return (await conn.execute(LOOKUP, {"token_hash": TOKEN_HASH})).first()
+        async with db.read() as tx:
+            return await tx.first(LOOKUP, {"token_hash": TOKEN_HASH})
 
     async def write_prebuilt() -> None:
         async with db.write() as conn:
@@ -195,6 +181,7 @@ async def run(database_url: str, count: int, stock: bool = False) -> None:
         await measure("write: direct.transaction + one UPDATE", transaction, count)
     if engine.dialect.name == "sqlite":  # PostgreSQL's driver never runs on the loop
         await loop_stall(db, 16)
+        await loop_stall(db, 16, heavy=True)
     await db.dispose()
 
 

@@ -58,7 +58,7 @@ def assert_page_error(response: httpx.Response, status: int | None = None) -> No
 async def count_rows(services: Any) -> dict[str, int]:
     """Rows in every table, to prove that an attack made nothing grow."""
     counts = {}
-    async with services.db.read() as conn:
+    async with services.db.engine.connect() as conn:
         for table in metadata.sorted_tables:
             result = await conn.execute(select(func.count()).select_from(table))
             counts[table.name] = result.scalar_one()

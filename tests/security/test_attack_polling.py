@@ -36,7 +36,7 @@ async def flood(client, device_code: str, total: int = FLOOD) -> list[str]:
 
 async def interval_of(services, device_code: str) -> int:
     digest = services.hasher.device_code(device_code)
-    async with services.db.read() as conn:
+    async with services.db.engine.connect() as conn:
         row = await conn.execute(
             select(device_codes.c.poll_interval).where(device_codes.c.device_code_hash == digest)
         )
@@ -83,7 +83,7 @@ async def test_a_huge_stored_interval_is_not_a_500(app) -> None:
     PostgreSQL ("integer out of range", a 500 for every later poll of that code)."""
     async with app() as a, a.client() as device:
         code = await issue(device)
-        async with a.services.db.write() as conn:
+        async with a.services.db.engine.begin() as conn:
             await conn.execute(update(device_codes).values(poll_interval=2_147_483_000))
         for _ in range(3):
             response = await poll(device, code["device_code"])

@@ -47,7 +47,7 @@ async def test_a_cli_token_cannot_open_approve_or_deny_a_device_code(app) -> Non
         )
         assert assert_rfc_error(planted, 401)["error"] == "unauthorized"
         assert (await thief.get(Paths.GET_SESSION)).json() is None
-        async with a.services.db.read() as conn:
+        async with a.services.db.engine.connect() as conn:
             row = (await conn.execute(select(device_codes.c.status, device_codes.c.user_id))).all()
         assert sorted(r.status for r in row) == ["pending", "redeemed"]
         assert all(r.user_id is None for r in row if r.status == "pending")
@@ -83,7 +83,7 @@ async def test_sign_out_everywhere_ends_every_session(app) -> None:
                 assert gone.json() is None
             assert (await person.get(Paths.GET_SESSION)).json() is None
             assert (await other.get(Paths.GET_SESSION)).json() is not None  # others keep theirs
-        async with a.services.db.read() as conn:
+        async with a.services.db.engine.connect() as conn:
             left = (await conn.execute(select(sessions.c.user_id))).scalars().all()
         assert user["id"] not in left
 
@@ -138,7 +138,7 @@ async def test_a_cross_site_lookup_never_claims_and_never_counts(app) -> None:
                     Paths.DEVICE_VERIFY, params={"user_code": "BCDF-BCDF"}, headers=headers
                 )
                 assert wrong.status_code == 403
-        async with a.services.db.read() as conn:
+        async with a.services.db.engine.connect() as conn:
             owner = (await conn.execute(select(device_codes.c.user_id))).scalar_one()
         assert owner is None
         # Same-origin callers still claim (protocol.md), and the budget is untouched.

@@ -208,7 +208,7 @@ class Target:
 async def snapshot(client: httpx.AsyncClient) -> dict[str, list[tuple[Any, ...]]]:
     services = client.app.state.services  # type: ignore[attr-defined]
     out = {}
-    async with services.db.read() as conn:
+    async with services.db.engine.connect() as conn:
         for table in TABLES:
             columns = [c for c in table.c if c.name not in ("last_used_at",)]
             rows = (await conn.execute(select(*columns))).all()
@@ -348,7 +348,7 @@ async def credential(client: httpx.AsyncClient, world: dict[str, Any], attacker:
         services = client.app.state.services  # type: ignore[attr-defined]
         # The owner's session itself, expired, attacks the owner's skill.
         owner: Person = world["owner"]
-        async with services.db.write() as conn:
+        async with services.db.engine.begin() as conn:
             await conn.execute(
                 update(models.sessions)
                 .where(models.sessions.c.user_id == owner.id)

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def skill_count(client: Any) -> int:
-    async with client.app.state.services.db.read() as conn:
+    async with client.app.state.services.db.engine.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(skills))).scalar_one()
 
 
@@ -123,7 +123,7 @@ async def test_the_write_limit_helper_takes_a_bucket_and_rule(app_client: Any) -
 
 
 async def rows_of(client: Any, table: Any) -> int:
-    async with client.app.state.services.db.read() as conn:
+    async with client.app.state.services.db.engine.connect() as conn:
         return (await conn.execute(select(func.count()).select_from(table))).scalar_one()
 
 

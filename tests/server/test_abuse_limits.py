@@ -105,7 +105,7 @@ async def test_sweep_removes_expired_codes_and_sessions(app_client, clock: FakeC
         assert removed["device_codes"] == 5
         clock.advance(3600)
         assert (await services.device_flow.sweep())["sessions"] == 1
-        async with services.db.read() as conn:
+        async with services.db.engine.connect() as conn:
             for table in (device_codes, sessions):
                 count = await conn.execute(select(func.count()).select_from(table))
                 assert count.scalar_one() == 0

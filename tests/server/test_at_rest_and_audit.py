@@ -17,7 +17,7 @@ async def dump_database(client) -> str:
     """Every value of every table as one string."""
     db = client.app.state.services.db
     parts = []
-    async with db.read() as conn:
+    async with db.engine.connect() as conn:
         for table in metadata.sorted_tables:
             for row in await conn.execute(text(f"SELECT * FROM {table.name}")):  # noqa: S608
                 parts.extend(str(value) for value in row)
@@ -63,7 +63,7 @@ async def test_every_step_is_audited(app_client, clock) -> None:
             headers=ORIGIN,
         )
         assert signed_in.status_code == 200, signed_in.text
-        async with services.db.read() as conn:
+        async with services.db.engine.connect() as conn:
             rows = (await conn.execute(select(audit_log).order_by(audit_log.c.id))).all()
     events = [row.event for row in rows]
     for expected in (

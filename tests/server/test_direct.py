@@ -141,7 +141,7 @@ async def test_a_worker_opens_at_most_three_pools_of_database_pool_size(app_clie
         assert len({i["device_code"] for i in issued}) == 20
         assert all(a.status_code in (200, 400) for a in answers)
         db = client.app.state.services.db  # type: ignore[attr-defined]
-        async with db.read() as conn:
+        async with db.engine.connect() as conn:
             opened = (
                 await conn.exec_driver_sql(
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"

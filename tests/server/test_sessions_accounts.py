@@ -30,7 +30,7 @@ async def test_sign_up_normalises_the_email_and_hashes_with_argon2id(app_client)
         }
         assert body["user"]["createdAt"].endswith("Z")
         assert "better_skills_session" in client.cookies
-        async with client.app.state.services.db.read() as conn:  # type: ignore[attr-defined]
+        async with client.app.state.services.db.engine.connect() as conn:  # type: ignore[attr-defined]
             stored = (await conn.execute(select(users.c.password_hash))).scalar_one()
         assert stored.startswith("$argon2id$")
         assert PASSWORD not in stored
@@ -48,7 +48,7 @@ async def test_the_server_hashes_at_rfc_9106_cost(settings_factory, clock) -> No
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             await sign_up(client)
-        async with app.state.services.db.read() as conn:
+        async with app.state.services.db.engine.connect() as conn:
             stored = (await conn.execute(select(users.c.password_hash))).scalar_one()
     assert stored.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), stored
 
@@ -206,7 +206,7 @@ async def test_last_used_is_written_at_most_once_a_minute(app_client, clock: Fak
         db = person.app.state.services.db  # type: ignore[attr-defined]
 
         async def last_used() -> int:
-            async with db.read() as conn:
+            async with db.engine.connect() as conn:
                 return (await conn.execute(select(sessions.c.last_used_at))).scalar_one()
 
         start = await last_used()

@@ -223,5 +223,5 @@ async def test_the_service_lists_creates_and_revokes(app_client) -> None:
         assert await services.sessions.lookup(new.token, kinds=("browser",)) is None
         assert await services.tokens.revoke(view.user["id"], new.id, Caller()) is True
         assert await services.tokens.revoke(view.user["id"], new.id, Caller()) is False
-        async with services.db.read() as conn:
+        async with services.db.engine.connect() as conn:
             assert (await conn.execute(select(access_tokens))).all() == []

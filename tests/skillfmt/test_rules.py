@@ -378,3 +378,18 @@ def test_check_skill_never_crashes(files: dict[str, bytes]) -> None:
     for problem in check_skill(files):
         assert problem.severity == "error"
         assert problem.message
+
+
+def test_check_skill_frontmatter_hands_back_what_it_parsed() -> None:
+    from better_skills.skillfmt.frontmatter import parse_skill_md
+    from better_skills.skillfmt.rules import check_skill, check_skill_frontmatter
+
+    text = "---\nname: demo\ndescription: Does things.\ntags: [a, b]\n# kept\n---\nBody\n"
+    files = {"SKILL.md": text.encode(), "notes.md": b"x"}
+    problems, frontmatter = check_skill_frontmatter(files)
+    assert problems == check_skill(files) == []
+    assert frontmatter == parse_skill_md(text).frontmatter
+    assert check_skill_frontmatter({"notes.md": b"x"})[1] is None
+    broken = {"SKILL.md": b"---\nname: [unclosed\n---\n"}
+    problems, frontmatter = check_skill_frontmatter(broken)
+    assert frontmatter is None and [p.code for p in problems] == ["invalid_frontmatter"]

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def _count(client, table, *where) -> int:
-    async with services_of(client).db.read() as conn:
+    async with services_of(client).db.engine.connect() as conn:
         return int(
             (await conn.execute(select(func.count()).select_from(table).where(*where))).scalar_one()
         )
@@ -81,6 +81,6 @@ async def test_delete_account(client) -> None:
     assert [m["user_id"] for m in members["items"]] == [bob.id]
     # Her old token is refused.
     assert (await client.get("/api/v1/me", headers=ada.auth)).status_code == 401
-    async with svc.db.read() as conn:
+    async with svc.db.engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             assert (await conn.execute(text("PRAGMA foreign_key_check"))).all() == []

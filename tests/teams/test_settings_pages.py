@@ -120,7 +120,7 @@ async def test_roles_transfer_leave_and_refusals_in_the_pages(client) -> None:
             r"/settings/invitations/([0-9a-f-]{36})/accept", await bob.page()
         ).group(1)  # type: ignore[union-attr]
         await bob.post(f"/settings/invitations/{bob_invitation}/accept")
-        async with svc.db.read() as conn:
+        async with svc.db.engine.connect() as conn:
             bob_id = (
                 await conn.execute(select(users.c.id).where(users.c.email == "bob@example.com"))
             ).scalar_one()
@@ -187,7 +187,7 @@ async def test_delete_the_account_in_the_page(client) -> None:
         assert done.headers["location"] == "/?done=account-deleted"
         assert (await ada.http.get("/settings")).status_code == 303  # signed out
         svc = client.app.state.services  # type: ignore[attr-defined]
-        async with svc.db.read() as conn:
+        async with svc.db.engine.connect() as conn:
             count = (await conn.execute(select(func.count()).select_from(users))).scalar_one()
         assert count == 1
         assert "Settings" in await bob.page("/account")  # the navigation links it

@@ -169,7 +169,7 @@ async def test_expired_and_revoked_credentials_are_refused_alike(
     token_id = (pat_id["items"] if isinstance(pat_id, dict) else pat_id)[0]["id"]
     assert (await client.delete(f"/api/v1/tokens/{token_id}", headers=ada.auth)).status_code == 204
     services = services_of(client)
-    async with services.db.write() as conn:
+    async with services.db.engine.begin() as conn:
         await conn.execute(
             update(models.sessions)
             .where(models.sessions.c.user_id == ada.id)

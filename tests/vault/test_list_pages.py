@@ -64,7 +64,7 @@ async def test_the_list_walks_each_vaults_index_not_everyones_skills(client) -> 
         await db.direct.fetch_all(skill_queries.MEMBER_VAULT_IDS, {"user_id": ada.id})
     )
     assert vault_count >= 3  # personal, system, crew
-    async with db.read() as conn:
+    async with db.engine.connect() as conn:
         for with_after in (False, True):
             for with_q in (False, True):
                 statement = skill_queries.list_statement(vault_count, with_q, with_after)

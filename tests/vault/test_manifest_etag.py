@@ -70,27 +70,27 @@ async def test_the_etag_follows_every_change_and_only_those(client) -> None:
     await created(client, bob, {"SKILL.md": skill_md("bobs-skill")}, vault="bobs")
     await created(client, bob, {"SKILL.md": skill_md("bob-own")})
     await unchanged("another person's writes")
-    async with services.db.write() as conn:
-        await vault_queries.insert_membership(conn, bobs, ada.id, "member", 0)
+    async with services.db.write() as tx:
+        await vault_queries.insert_membership(tx, bobs, ada.id, "member", 0)
     await changed("a vault became readable")
-    async with services.db.write() as conn:
+    async with services.db.engine.begin() as conn:
         await conn.execute(
             update(vault_memberships)
             .where(vault_memberships.c.vault_id == bobs, vault_memberships.c.user_id == ada.id)
             .values(role="admin")
         )
     await changed("role changed")
-    async with services.db.write() as conn:
+    async with services.db.engine.begin() as conn:
         await conn.execute(
             delete(vault_memberships).where(
                 vault_memberships.c.vault_id == bobs, vault_memberships.c.user_id == ada.id
             )
         )
     assert await etag() == seen[-3], "a vault became unreadable: the manifest before it"
-    async with services.db.write() as conn:
+    async with services.db.engine.begin() as conn:
         await conn.execute(update(vaults).where(vaults.c.id == crew).values(name="Renamed"))
     await changed("vault renamed")
-    async with services.db.write() as conn:
+    async with services.db.engine.begin() as conn:
         await conn.execute(update(vaults).where(vaults.c.id == crew).values(slug="crew2"))
     await changed("vault slug changed")
 
@@ -101,7 +101,7 @@ async def test_a_move_bumps_both_vaults(client) -> None:
     skill = await created(client, ada)
 
     async def revisions() -> dict[str, int]:
-        async with services_of(client).db.read() as conn:
+        async with services_of(client).db.engine.connect() as conn:
             rows = await conn.execute(select(vaults.c.id, vaults.c.revision))
             return {row.id: row.revision for row in rows}
 

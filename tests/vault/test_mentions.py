@@ -34,7 +34,7 @@ def file_id(skill: dict, path: str) -> str:
 
 
 async def links_of(client, skill_id: str) -> list[tuple]:
-    async with services_of(client).db.read() as conn:
+    async with services_of(client).db.engine.connect() as conn:
         rows = await conn.execute(
             select(
                 skill_links.c.source_file_id,
@@ -265,12 +265,12 @@ async def test_bundle_leaves_out_what_the_caller_cannot_read(client) -> None:
 
 
 async def test_a_bundle_above_its_byte_cap_asks_for_fewer(client, monkeypatch) -> None:
-    from better_skills.server.services import skills as skills_service
+    from better_skills.server.services.skills import records as skills_records
 
     ada = await add_person(client)
     one = await created(client, ada, {"SKILL.md": skill_md("one"), "a.bin": b"\x00" * 600})
     two = await created(client, ada, {"SKILL.md": skill_md("two"), "a.bin": b"\x00" * 600})
-    monkeypatch.setattr(skills_service, "MAX_BUNDLE_BYTES", 1000)
+    monkeypatch.setattr(skills_records, "MAX_BUNDLE_BYTES", 1000)
     both = await client.post(
         "/api/v1/sync/bundle", json={"ids": [one["id"], two["id"]]}, headers=ada.auth
     )

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from better_skills.server.queries import search as search_queries
 from better_skills.server.queries.vaults import SYSTEM_VAULT_ID
 from tests.vault.support import add_person, add_team_vault, created, services_of, skill_md, uploads
 
@@ -31,7 +32,7 @@ class Vaults:
         self.db = services_of(client).db
 
     async def sql(self, statement: str, **params: Any) -> None:
-        async with self.db.write() as conn:
+        async with self.db.engine.begin() as conn:
             await conn.execute(text(statement), params)
 
     async def personal(self, user_id: str) -> str:
@@ -42,7 +43,7 @@ class Vaults:
             v=SYSTEM_VAULT_ID,
             u=user_id,
         )
-        async with self.db.read() as conn:
+        async with self.db.engine.connect() as conn:
             row = (
                 await conn.execute(
                     text("SELECT id FROM vaults WHERE owner_user_id = :u AND type = 'personal'"),
@@ -346,8 +347,8 @@ async def test_a_rolled_back_write_leaves_the_index_alone(
         pass
 
     with pytest.raises(Abort):
-        async with vaults.db.write() as conn:
-            await conn.execute(text("UPDATE skills SET name = 'Gamma' WHERE id = :i"), {"i": skill})
+        async with vaults.db.write() as tx:
+            await tx.execute(text("UPDATE skills SET name = 'Gamma' WHERE id = :i"), {"i": skill})
             raise Abort
     assert (await search(client, auth, "gamma"))["total"] == 0
     assert names(await search(client, auth, "alpha")) == ["Alpha"]
@@ -432,3 +433,40 @@ async def test_the_default_skill_is_found(world: tuple[httpx.AsyncClient, Vaults
     ada = await add_person(client, "Ada")
     items = (await search(client, ada.auth, "better-skills"))["items"]
     assert items[0]["slug"] == "better-skills" and items[0]["vault"]["type"] == "system"
+
+
+async def test_counting_stops_at_the_cap(
+    world: tuple[httpx.AsyncClient, Vaults], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word or a short query stops counting at COUNT_CAP matches: ``total`` is then
+    a lower bound and ``total_exact`` false; at or under the cap both are exact."""
+    client, vaults = world
+    user, auth = await person(client, "ada@example.com")
+    v = await vaults.personal(user)
+    for i in range(5):
+        await vaults.skill(v, f"Qa tool {i}", "Nothing.", {"notes.md": b"a quokka lives here"})
+    await vaults.skill(v, "Other", "Nothing.", {"notes.md": b"a numbat"})
+
+    exact = await search(client, auth, "quokka")
+    assert (exact["total"], exact["total_exact"], len(exact["items"])) == (5, True, 5)
+    short = await search(client, auth, "qa")
+    assert (short["total"], short["total_exact"], len(short["items"])) == (5, True, 5)
+
+    monkeypatch.setattr(search_queries, "COUNT_CAP", 3)
+    capped = await search(client, auth, "quokka")
+    assert capped["total_exact"] is False and 3 <= capped["total"] <= 5
+    assert {i["match"] for i in capped["items"]} == {"content"}
+    assert 3 <= len(capped["items"]) <= 5
+    short = await search(client, auth, "qa")
+    assert (short["total"], short["total_exact"]) == (3, False)
+    assert len(short["items"]) in (3, 4)  # the scan stops one match past the cap
+    assert {i["match"] for i in short["items"]} == {"name"}
+    assert all(i["name"].startswith("Qa tool") for i in short["items"])
+    # A name hit is still ranked above the content hits the capped scan found.
+    await vaults.skill(v, "Quokka care", "Nothing.")
+    ranked = await search(client, auth, "quokka")
+    assert ranked["items"][0]["name"] == "Quokka care" and ranked["total_exact"] is False
+
+    monkeypatch.setattr(search_queries, "COUNT_CAP", 6)
+    at_cap = await search(client, auth, "quokka")
+    assert (at_cap["total"], at_cap["total_exact"]) == (6, True)

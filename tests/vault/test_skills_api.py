@@ -304,7 +304,7 @@ async def test_every_write_is_audited(client) -> None:
     moved = await client.put(url, json={"files": files, "vault": "acme"}, headers=ada.auth)
     assert moved.status_code == 200
     assert (await client.delete(url, headers=ada.auth)).status_code == 204
-    async with services_of(client).db.read() as conn:
+    async with services_of(client).db.engine.connect() as conn:
         rows = (
             await conn.execute(
                 select(audit_log.c.event, audit_log.c.user_id, audit_log.c.detail).where(

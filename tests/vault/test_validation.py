@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def stored_counts(client) -> tuple[int, int]:
-    async with services_of(client).db.read() as conn:
+    async with services_of(client).db.engine.connect() as conn:
         n_skills = (await conn.execute(select(func.count()).select_from(skills))).scalar_one()
         n_files = (await conn.execute(select(func.count()).select_from(skill_files))).scalar_one()
     return n_skills, n_files

@@ -137,7 +137,7 @@ async def test_start_up_backfills_users_made_before_the_vault(client, app_client
     """Users of an older database get a personal vault and system membership at start."""
     services = services_of(client)
     now = to_ms(services.clock())
-    async with services.db.write() as conn:
+    async with services.db.engine.begin() as conn:
         await conn.execute(
             users.insert().values(
                 id="olduser",
@@ -151,7 +151,7 @@ async def test_start_up_backfills_users_made_before_the_vault(client, app_client
         )
     await services.vaults.ensure_defaults()
     await services.vaults.ensure_defaults()  # idempotent
-    async with services.db.read() as conn:
+    async with services.db.engine.connect() as conn:
         owned = (
             await conn.execute(select(vaults.c.type).where(vaults.c.owner_user_id == "olduser"))
         ).all()

@@ -1,4 +1,5 @@
-"""The database: engine set-up, short read and write transactions, schema migrations."""
+"""The database: engine set-up, short read and write transactions (each a :class:`Tx`),
+schema migrations."""
 
 from __future__ import annotations
 
@@ -11,12 +12,15 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from better_skills.server.direct import PostgresDirect, SqliteDirect
+from better_skills.server.direct import EngineTx, PostgresDirect, SqliteDirect, Tx
 from better_skills.server.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+#: Above this many bytes of content a write is heavy (see :meth:`Database.write`): on SQLite
+#: it leaves the event loop. Writing 256 KiB inline blocks the loop for about 25 ms.
+HEAVY_WRITE_BYTES = 256 * 1024
 #: Key of the PostgreSQL advisory lock that serialises migrations of replicas starting together.
 _MIGRATION_LOCK = 0x6273_6B69  # "bski"
 
@@ -53,6 +57,31 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # A replica must not hang on a dead database: fail fast, answer 503, retry later.
         connect_args={"timeout": 5, "command_timeout": 10},
     )
+
+
+def create_heavy_engine(database_url: str, path: str, pool_size: int = 1) -> AsyncEngine:
+    """The SQLite engine for heavy writes: aiosqlite's own connection, whose calls run on a
+    worker thread, so a write of megabytes leaves the event loop serving (see
+    :meth:`Database.write`). Same PRAGMAs and ``BEGIN IMMEDIATE`` as :func:`create_engine`'s."""
+    import aiosqlite
+
+    async def connect() -> Any:
+        conn = await aiosqlite.connect(path, isolation_level=None)
+        for pragma in (
+            "busy_timeout=2000",
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            "foreign_keys=ON",
+        ):
+            await conn.execute(f"PRAGMA {pragma}")
+        return conn
+
+    # One connection is enough for the server: heavy writes queue behind its write lock.
+    engine = create_async_engine(
+        database_url, pool_size=pool_size, max_overflow=0, async_creator=connect
+    )
+    _configure_sqlite(engine)
+    return engine
 
 
 def _create_private(path: Path) -> None:
@@ -106,6 +135,8 @@ class Database:
         # instead of letting them collide in BEGIN IMMEDIATE, where the loser sleeps in
         # SQLite's busy handler (backing off up to 100 ms a try).
         self._write_lock: asyncio.Lock | None = None
+        #: SQLite's engine for heavy writes (see :meth:`write`), made on first use.
+        self._heavy: AsyncEngine | None = None
         # The hot paths' statements, straight through the driver (see direct).
         self.direct: SqliteDirect | PostgresDirect
         if sqlite:
@@ -121,18 +152,34 @@ class Database:
             )
 
     @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncConnection]:
+    async def read(self) -> AsyncIterator[Tx]:
+        """A read transaction through the engine (PostgreSQL: autocommit)."""
         async with self._read_engine.connect() as conn, conn.begin():
-            yield conn
+            yield EngineTx(conn)
 
     @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
+    async def write(self, *, heavy: bool = False) -> AsyncIterator[Tx]:
         """A write transaction (SQLite: BEGIN IMMEDIATE, queued behind this process's other
-        writers). The hot paths write through :attr:`direct` instead."""
-        async with self._write_lock or nullcontext(), self.engine.connect() as conn:
+        writers). The hot paths write through :attr:`direct` instead.
+
+        ``heavy``: a write whose size is not bounded by a few rows (a large skill, an
+        import). On SQLite it runs on a small engine on stock aiosqlite, whose worker thread
+        leaves the event loop serving reads and the hot paths while it writes (the inline
+        engine would block the loop for the whole write); it still queues behind the same
+        write lock. On PostgreSQL every write already leaves the loop: nothing changes."""
+        engine = self._heavy_engine() if heavy else self.engine
+        async with self._write_lock or nullcontext(), engine.connect() as conn:
             conn = await conn.execution_options(write=True)
             async with conn.begin():
-                yield conn
+                yield EngineTx(conn)
+
+    def _heavy_engine(self) -> AsyncEngine:
+        if self._write_lock is None:  # PostgreSQL
+            return self.engine
+        if self._heavy is None:
+            url = self.engine.url
+            self._heavy = create_heavy_engine(url.render_as_string(), str(url.database))
+        return self._heavy
 
     async def fetch_first(self, statement: Any, params: dict[str, Any]) -> Any:
         """The first row of a one-statement read, or None (through the driver: see direct)."""
@@ -144,6 +191,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.direct.close()
+        if self._heavy is not None:
+            await self._heavy.dispose()
         await self.engine.dispose()
 
 

@@ -57,6 +57,7 @@ __all__ = [
     "Report",
     "check_folder",
     "check_skill",
+    "check_skill_frontmatter",
     "read_folder",
 ]
 
@@ -113,6 +114,15 @@ class Report:
 def check_skill(files: Mapping[str, bytes], limits: Limits = Limits()) -> list[Problem]:
     """Every problem the server would refuse this set of files for (errors only)."""
     return _check(files, limits).problems
+
+
+def check_skill_frontmatter(
+    files: Mapping[str, bytes], limits: Limits = Limits()
+) -> tuple[list[Problem], dict[str, Any] | None]:
+    """:func:`check_skill`, and the frontmatter it parsed (None without a usable
+    ``SKILL.md``), so that a caller storing the skill does not parse the YAML again."""
+    checked = _check(files, limits)
+    return checked.problems, checked.frontmatter
 
 
 @dataclass

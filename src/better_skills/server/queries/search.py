@@ -6,13 +6,21 @@ Three passes, each within the caller's vaults:
    ILIKE served by ``pg_trgm`` GIN indexes). Queries of one or two characters, which a
    trigram index cannot serve, scan the caller's skills with LIKE instead.
 2. **file content** (three characters or more): skills whose text files contain the query
-   and that pass 1 did not find; only as many rows as the page still needs, plus the
-   count of all of them. Hits in ``SKILL.md`` come first; among equals the order is the
-   index's (cheap: a common word can be in every other skill, and ordering those by name
-   would cost a lookup per hit).
+   and that pass 1 did not find; only as many rows as the page still needs, plus their
+   count. Hits in ``SKILL.md`` come first; among equals the order is the index's (cheap: a
+   common word can be in every other skill, and ordering those by name would cost a lookup
+   per hit).
 3. **typos** in name and slug, only when nothing contains the query (four characters or
    more): candidates sharing trigrams with the query, kept when :func:`word_similarity`
    reaches :data:`TYPO_THRESHOLD`.
+
+**Counting is capped** (:data:`COUNT_CAP`). A common word or a two-letter query matches a
+fixed share of every skill, so counting (and ranking) every hit made such a search cost time
+in proportion to the vault: 40 to 50 ms of CPU at 100,000 skills (docs/performance.md). The
+short-query scan and the content pass stop after ``COUNT_CAP`` matches (in the table's or
+the index's order), rank what they found, and say whether they saw everything
+(:attr:`Found.exact`); when not, ``total`` is a lower bound. The name-before-description,
+whole-name, prefix and "SKILL.md first" orders hold among the matches found.
 
 Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
 hits always rank above description hits, and those above content hits.
@@ -26,8 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import bindparam, text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from better_skills.server.direct import Tx
 from better_skills.server.models import skills
 from better_skills.server.queries.skills import SUMMARY
 
@@ -37,8 +45,21 @@ TYPO_THRESHOLD = 0.4
 TYPO_CANDIDATES = 200
 #: Score of a content hit in ``SKILL.md``, and in any other file.
 CONTENT_SCORE = {True: 0.3, False: 0.25}
+#: Most matches a short-query scan or the content pass looks at; read at call time, so a
+#: test can lower it.
+COUNT_CAP = 1000
 
 _WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A page of hits, the number of all hits, and whether that number is exact (else a
+    lower bound: the scans stopped at :data:`COUNT_CAP` matches)."""
+
+    hits: list[Hit]
+    total: int
+    exact: bool
 
 
 @dataclass(frozen=True)
@@ -149,12 +170,12 @@ def _expanding(sql: str, *names: str) -> Any:
 # -- pass 1: name, slug, description ----------------------------------------------------------
 
 
-# One or two characters match almost every description: rank and count in SQL, and classify
-# only the best rows in Python (name and slug hits first, whole names, then prefixes, then
-# the shortest names).
-def _short(like: str) -> Any:
-    """``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of
-    every description) or PostgreSQL's ILIKE."""
+# One or two characters match almost every description: one scan of the caller's skills that
+# stops at ``cap`` matches, ranked and counted in SQL (name and slug hits first, whole names,
+# then prefixes, then the shortest names); only the best rows are classified in Python.
+# ``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of every
+# description) or PostgreSQL's ILIKE.
+def _short_sql(like: str) -> Any:
     e = " ESCAPE '\\'"
     return _expanding(
         "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("  # noqa: S608
@@ -164,12 +185,13 @@ def _short(like: str) -> Any:
         f" (s.name {like} :prefix{e} OR s.slug {like} :prefix{e}) AS prefix"
         " FROM skills s WHERE s.vault_id IN :vaults"
         f" AND (s.name {like} :p{e} OR s.slug {like} :p{e} OR s.description {like} :p{e})"
+        " LIMIT :cap"
         ") AS hits ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
         "vaults",
     )
 
 
-_SHORT = {"sqlite": _short("LIKE"), "postgresql": _short("ILIKE")}
+_SHORT = {"sqlite": _short_sql("LIKE"), "postgresql": _short_sql("ILIKE")}
 #: Rows of a short query classified in Python, at least.
 SHORT_ROWS = 100
 
@@ -205,24 +227,34 @@ _TYPO_POSTGRES = _expanding(
 )
 
 # -- pass 2: content -----------------------------------------------------------------------
-# One row per skill (is any hit in SKILL.md?), the page's rows only, and the count of all.
+# The first ``cap`` hit files (``h``, in the index's order), one row per skill not found by
+# pass 1 (``c``: is any hit in SKILL.md?), the page's rows (``p``), and a last row whose id
+# is NULL carrying the number of skills in ``c`` and of files in ``h``: one statement, and
+# no more index hits read than the cap.
+
 
 _CONTENT_SQLITE = _expanding(
     # CROSS JOIN keeps SQLite's join order: the index's hits first, then their keys.
-    "WITH c AS (SELECT k.skill_key, k.skill_id, max(k.path = 'SKILL.md') AS in_md"
+    "WITH h AS MATERIALIZED (SELECT k.skill_key, k.skill_id, k.path = 'SKILL.md' AS in_md"
     " FROM search_body b CROSS JOIN search_file_keys k ON k.id = b.rowid"
-    " WHERE search_body MATCH :m AND k.vault_id IN :vaults GROUP BY k.skill_key)"
-    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
-    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_key LIMIT :n",
+    " WHERE search_body MATCH :m AND k.vault_id IN :vaults LIMIT :cap),"
+    " c AS (SELECT skill_id AS id, max(in_md) AS in_md, skill_key AS ord FROM h"
+    " WHERE skill_id NOT IN :found GROUP BY skill_key),"
+    " p AS (SELECT id, in_md, ord FROM c ORDER BY in_md DESC, ord LIMIT :n)"
+    " SELECT id, in_md, ord, NULL AS skills, NULL AS files FROM p"
+    " UNION ALL SELECT NULL, NULL, NULL, (SELECT count(*) FROM c), (SELECT count(*) FROM h)",
     "vaults",
     "found",
 )
 
 _CONTENT_POSTGRES = _expanding(
-    "WITH c AS (SELECT f.skill_id, bool_or(f.path = 'SKILL.md') AS in_md FROM search_files f"
-    " WHERE f.body LIKE lower(:p) AND f.vault_id IN :vaults GROUP BY f.skill_id)"
-    " SELECT c.skill_id AS id, c.in_md, count(*) OVER () AS total FROM c"
-    " WHERE c.skill_id NOT IN :found ORDER BY c.in_md DESC, c.skill_id LIMIT :n",
+    "WITH h AS MATERIALIZED (SELECT f.skill_id, f.path = 'SKILL.md' AS in_md"
+    " FROM search_files f WHERE f.body LIKE lower(:p) AND f.vault_id IN :vaults LIMIT :cap),"
+    " c AS (SELECT skill_id AS id, max(in_md::int) AS in_md, skill_id AS ord FROM h"
+    " WHERE skill_id NOT IN :found GROUP BY skill_id),"
+    " p AS (SELECT id, in_md, ord FROM c ORDER BY in_md DESC, ord LIMIT :n)"
+    " SELECT id, in_md, ord, NULL AS skills, NULL AS files FROM p"
+    " UNION ALL SELECT NULL, NULL, NULL, (SELECT count(*) FROM c), (SELECT count(*) FROM h)",
     "vaults",
     "found",
 )
@@ -235,64 +267,78 @@ _SET_TYPO_THRESHOLD = text(
 _NO_ID = "-"
 
 
-async def find(
-    conn: AsyncConnection, dialect: str, vault_ids: Sequence[str], query: str, limit: int
-) -> tuple[list[Hit], int]:
-    """The best ``limit`` hits among the skills of ``vault_ids``, and the number of all."""
+async def find(tx: Tx, dialect: str, vault_ids: Sequence[str], query: str, limit: int) -> Found:
+    """The best ``limit`` hits among the skills of ``vault_ids``, and how many there are."""
     vaults = list(vault_ids)
     if not vaults:
-        return [], 0
+        return Found([], 0, True)
+    cap = COUNT_CAP
     sqlite = dialect == "sqlite"
     p = like_pattern(query)
     if len(query) < 3:
-        params = {
-            "vaults": vaults,
-            "p": p,
-            "q": query,
-            "prefix": like_pattern(query)[1:],
-            "n": max(SHORT_ROWS, 2 * limit),
-        }
-        rows = (await conn.execute(_SHORT[dialect], params)).all()
-        hits = [h for h in (classify(r, query) for r in rows) if h is not None]
-        return order(hits)[:limit], rows[0].total if rows else 0
+        return await _short(tx, dialect, vaults, query, limit, cap)
 
     phrase = fts_phrase(query)
     if sqlite:
-        rows = (await conn.execute(_META_SQLITE, {"m": phrase, "vaults": vaults})).all()
+        rows = await tx.all(_META_SQLITE, {"m": phrase, "vaults": vaults})
     else:
-        rows = (await conn.execute(_META_POSTGRES, {"p": p, "vaults": vaults})).all()
+        rows = await tx.all(_META_POSTGRES, {"p": p, "vaults": vaults})
     hits = [h for h in (classify(r, query) for r in rows) if h is not None]
     found = {h.skill_id for h in hits}
 
-    params = {"vaults": vaults, "found": sorted(found) or [_NO_ID], "n": max(limit - len(hits), 1)}
+    params = {
+        "vaults": vaults,
+        "found": sorted(found) or [_NO_ID],
+        "n": max(limit - len(hits), 1),
+        "cap": cap + 1,  # one more than counted: did the scan stop early?
+    }
     if sqlite:
-        rows = (await conn.execute(_CONTENT_SQLITE, {**params, "m": phrase})).all()
+        rows = await tx.all(_CONTENT_SQLITE, {**params, "m": phrase})
     else:
-        rows = (await conn.execute(_CONTENT_POSTGRES, {**params, "p": p})).all()
-    content_total = rows[0].total if rows else 0
+        rows = await tx.all(_CONTENT_POSTGRES, {**params, "p": p})
+    counts = next(r for r in rows if r.id is None)
+    page = sorted((r for r in rows if r.id is not None), key=lambda r: (-r.in_md, r.ord))
     # Content hits keep the database's order (SKILL.md hits first, then the oldest files).
     hits += [
-        Hit(r.id, f"{i:08d}", "content", CONTENT_SCORE[bool(r.in_md)]) for i, r in enumerate(rows)
+        Hit(r.id, f"{i:08d}", "content", CONTENT_SCORE[bool(r.in_md)]) for i, r in enumerate(page)
     ]
     if not hits and len(query) >= 4:
         # Nothing contains the query: perhaps it is misspelt. Only then, because matching
         # by similarity looks at every name sharing a few trigrams with the query.
-        hits = await _typos(conn, sqlite, vaults, query, found)
-        return order(hits)[:limit], len(hits)
-    return order(hits)[:limit], len(found) + content_total
+        hits = await _typos(tx, sqlite, vaults, query, found)
+        return Found(order(hits)[:limit], len(hits), True)
+    exact = counts.files <= cap
+    return Found(order(hits)[:limit], len(found) + counts.skills, exact)
 
 
-async def _typos(
-    conn: AsyncConnection, sqlite: bool, vaults: list[str], query: str, found: set[str]
-) -> list[Hit]:
+async def _short(
+    tx: Tx, dialect: str, vaults: list[str], query: str, limit: int, cap: int
+) -> Found:
+    """A query of one or two characters: :data:`_SHORT`'s one bounded scan."""
+    p = like_pattern(query)
+    params = {
+        "vaults": vaults,
+        "p": p,
+        "q": query,
+        "prefix": p[1:],
+        "n": max(SHORT_ROWS, 2 * limit),
+        "cap": cap + 1,  # one more than counted: did the scan stop early?
+    }
+    rows = await tx.all(_SHORT[dialect], params)
+    counted = rows[0].total if rows else 0
+    hits = [h for h in (classify(r, query) for r in rows) if h is not None]
+    return Found(order(hits)[:limit], min(counted, cap), counted <= cap)
+
+
+async def _typos(tx: Tx, sqlite: bool, vaults: list[str], query: str, found: set[str]) -> list[Hit]:
     params: dict[str, Any] = {"vaults": vaults, "n": TYPO_CANDIDATES}
     if sqlite:
         grams = sorted({query[i : i + 3] for i in range(len(query) - 2)})
         params["m"] = "{name slug} : (" + " OR ".join(fts_phrase(g) for g in grams) + ")"
-        rows = (await conn.execute(_TYPO_SQLITE, params)).all()
+        rows = await tx.all(_TYPO_SQLITE, params)
     else:
-        await conn.execute(_SET_TYPO_THRESHOLD)
-        rows = (await conn.execute(_TYPO_POSTGRES, {**params, "q": query})).all()
+        await tx.execute(_SET_TYPO_THRESHOLD)
+        rows = await tx.all(_TYPO_POSTGRES, {**params, "q": query})
     hits = []
     for r in rows:
         if r.id in found:
@@ -325,12 +371,12 @@ def snippet(text_: str, query: str) -> str | None:
     return ("…" if start > 0 else "") + window + ("…" if end < len(text_) else "")
 
 
-async def snippets(conn: AsyncConnection, ids: Sequence[str], query: str) -> dict[str, str]:
+async def snippets(tx: Tx, ids: Sequence[str], query: str) -> dict[str, str]:
     """A snippet for each skill of ``ids``, from its first file (``SKILL.md`` first, then by
     path) that contains the query."""
     if not ids:
         return {}
-    rows = (await conn.execute(_PAGE_FILES, {"ids": list(ids)})).all()
+    rows = await tx.all(_PAGE_FILES, {"ids": list(ids)})
     rows.sort(key=lambda r: (r.skill_id, r.path != "SKILL.md", r.path))
     found: dict[str, str] = {}
     for r in rows:
@@ -342,9 +388,9 @@ async def snippets(conn: AsyncConnection, ids: Sequence[str], query: str) -> dic
     return found
 
 
-async def summary_rows(conn: AsyncConnection, ids: Sequence[str]) -> dict[str, Any]:
+async def summary_rows(tx: Tx, ids: Sequence[str]) -> dict[str, Any]:
     """The rows of :data:`queries.skills.SUMMARY` for ``ids``, by skill id."""
     if not ids:
         return {}
     statement = SUMMARY.where(skills.c.id.in_(list(ids)))
-    return {r.id: r for r in (await conn.execute(statement)).all()}
+    return {r.id: r for r in await tx.all(statement)}

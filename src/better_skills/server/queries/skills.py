@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+import json
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from typing import Any
 
@@ -20,9 +21,8 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from better_skills.server.direct import Direct, Row
+from better_skills.server.direct import Direct, EngineTx, Row, Tx, insert_statement
 from better_skills.server.models import skill_files, skill_links, skills, vault_memberships, vaults
 
 #: A skill summary: the skill's columns and its vault's.
@@ -169,69 +169,64 @@ def _files_of(content: bool) -> Any:
     )
 
 
-async def summary_for_member(conn: AsyncConnection, skill_id: str, user_id: str) -> Any | None:
+async def summary_for_member(tx: Tx, skill_id: str, user_id: str) -> Row | None:
     """The skill's summary plus frontmatter, version and the caller's role, if a member."""
-    return (
-        await conn.execute(
-            SUMMARY.add_columns(
-                skills.c.frontmatter,
-                skills.c.version,
-                vault_memberships.c.role,
-            )
-            .join(
-                vault_memberships,
-                and_(
-                    vault_memberships.c.vault_id == skills.c.vault_id,
-                    vault_memberships.c.user_id == user_id,
-                ),
-            )
-            .where(skills.c.id == skill_id)
+    return await tx.first(
+        SUMMARY.add_columns(
+            skills.c.frontmatter,
+            skills.c.version,
+            vault_memberships.c.role,
         )
-    ).first()
+        .join(
+            vault_memberships,
+            and_(
+                vault_memberships.c.vault_id == skills.c.vault_id,
+                vault_memberships.c.user_id == user_id,
+            ),
+        )
+        .where(skills.c.id == skill_id)
+    )
 
 
-async def summaries_for_member(
-    conn: AsyncConnection, skill_ids: Collection[str], user_id: str
-) -> Sequence[Any]:
+async def summaries_for_member(tx: Tx, skill_ids: Collection[str], user_id: str) -> list[Row]:
     """:func:`summary_for_member` of several skills at once (those that exist and whose
     vault the user is a member of)."""
     if not skill_ids:
         return []
-    return (
-        await conn.execute(
-            SUMMARY.add_columns(skills.c.frontmatter, skills.c.version, vault_memberships.c.role)
-            .join(
-                vault_memberships,
-                and_(
-                    vault_memberships.c.vault_id == skills.c.vault_id,
-                    vault_memberships.c.user_id == user_id,
-                ),
-            )
-            .where(skills.c.id.in_(list(skill_ids)))
+    return await tx.all(
+        SUMMARY.add_columns(skills.c.frontmatter, skills.c.version, vault_memberships.c.role)
+        .join(
+            vault_memberships,
+            and_(
+                vault_memberships.c.vault_id == skills.c.vault_id,
+                vault_memberships.c.user_id == user_id,
+            ),
         )
-    ).all()
+        .where(skills.c.id.in_(list(skill_ids)))
+    )
 
 
-async def ids_by_slug(
-    conn: AsyncConnection, vault_ids: Collection[str], slug: str
-) -> Sequence[Any]:
-    return (
-        await conn.execute(
-            SUMMARY.where(skills.c.vault_id.in_(list(vault_ids)), skills.c.slug == slug).order_by(
-                vaults.c.slug
-            )
+async def ids_by_slug(tx: Tx, vault_ids: Collection[str], slug: str) -> list[Row]:
+    return await tx.all(
+        SUMMARY.where(skills.c.vault_id.in_(list(vault_ids)), skills.c.slug == slug).order_by(
+            vaults.c.slug
         )
-    ).all()
+    )
 
 
-async def slug_taken(conn: AsyncConnection, vault_id: str, slug: str, except_id: str = "") -> bool:
-    row = (
-        await conn.execute(
-            select(skills.c.id).where(
-                skills.c.vault_id == vault_id, skills.c.slug == slug, skills.c.id != except_id
-            )
-        )
-    ).first()
+# The statements of a skill write are constants with bound parameters: the create path runs
+# them through the driver-direct transactions (compiled once, by identity), and everything
+# else through the engine, where they are cached as well.
+
+_SLUG_TAKEN = select(skills.c.id).where(
+    skills.c.vault_id == bindparam("vault_id"),
+    skills.c.slug == bindparam("slug"),
+    skills.c.id != bindparam("except_id"),
+)
+
+
+async def slug_taken(tx: Tx, vault_id: str, slug: str, except_id: str = "") -> bool:
+    row = await tx.first(_SLUG_TAKEN, {"vault_id": vault_id, "slug": slug, "except_id": except_id})
     return row is not None
 
 
@@ -249,32 +244,26 @@ _FILE_META = (
 FILES_OF = {flag: _files_of(flag) for flag in (False, True)}
 
 
-async def files(
-    conn: AsyncConnection, skill_ids: Collection[str], *, content: bool
-) -> Sequence[Any]:
+async def files(tx: Tx, skill_ids: Collection[str], *, content: bool) -> list[Row]:
     columns = (*_FILE_META, skill_files.c.content) if content else _FILE_META
-    return (
-        await conn.execute(
-            select(*columns)
-            .where(skill_files.c.skill_id.in_(list(skill_ids)))
-            .order_by(skill_files.c.skill_id, skill_files.c.path)
+    return await tx.all(
+        select(*columns)
+        .where(skill_files.c.skill_id.in_(list(skill_ids)))
+        .order_by(skill_files.c.skill_id, skill_files.c.path)
+    )
+
+
+async def file(tx: Tx, skill_id: str, path: str) -> Row | None:
+    return await tx.first(
+        select(*_FILE_META, skill_files.c.content).where(
+            skill_files.c.skill_id == skill_id, skill_files.c.path == path
         )
-    ).all()
+    )
 
 
-async def file(conn: AsyncConnection, skill_id: str, path: str) -> Any | None:
-    return (
-        await conn.execute(
-            select(*_FILE_META, skill_files.c.content).where(
-                skill_files.c.skill_id == skill_id, skill_files.c.path == path
-            )
-        )
-    ).first()
-
-
-async def file_ids(conn: AsyncConnection, skill_id: str) -> dict[str, tuple[str, str]]:
+async def file_ids(tx: Tx, skill_id: str) -> dict[str, tuple[str, str]]:
     """path -> (file id, sha256) of a stored skill."""
-    rows = await conn.execute(
+    rows = await tx.all(
         select(skill_files.c.path, skill_files.c.id, skill_files.c.sha256).where(
             skill_files.c.skill_id == skill_id
         )
@@ -282,77 +271,128 @@ async def file_ids(conn: AsyncConnection, skill_id: str) -> dict[str, tuple[str,
     return {row.path: (row.id, row.sha256) for row in rows}
 
 
-async def insert_skill(conn: AsyncConnection, values: dict[str, Any]) -> None:
-    await conn.execute(insert(skills).values(**values))
+async def insert_skill(tx: Tx, values: dict[str, Any]) -> None:
+    await tx.execute(insert(skills).values(**values))
+
+
+_NEW_SKILL_COLUMNS = (
+    "id",
+    "vault_id",
+    "slug",
+    "version",
+    "created_by",
+    "created_at",
+    "name",
+    "description",
+    "frontmatter",
+    "content_hash",
+    "file_count",
+    "size",
+    "updated_at",
+)
+#: A new skill's row (every column of :data:`_NEW_SKILL_COLUMNS`).
+_INSERT_NEW_SKILL = insert_statement(skills, *_NEW_SKILL_COLUMNS)
+
+
+async def insert_new_skill(tx: Tx, values: dict[str, Any]) -> None:
+    """:func:`insert_skill` as a constant statement, for the driver-direct transactions as
+    well as the engine. The engine serializes the JSON column itself; the drivers take JSON
+    as text."""
+    frontmatter = values["frontmatter"]
+    if not isinstance(tx, EngineTx):
+        frontmatter = json.dumps(frontmatter)
+    await tx.execute(_INSERT_NEW_SKILL, {**values, "frontmatter": frontmatter})
 
 
 async def update_skill(
-    conn: AsyncConnection, skill_id: str, expected_version: int, values: dict[str, Any]
+    tx: Tx, skill_id: str, expected_version: int, values: dict[str, Any]
 ) -> bool:
     """Conditional on the version read before: of two racing writers exactly one matches."""
-    result = await conn.execute(
+    changed = await tx.execute(
         update(skills)
         .where(skills.c.id == skill_id, skills.c.version == expected_version)
         .values(version=skills.c.version + 1, **values)
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
-async def delete_skill(conn: AsyncConnection, skill_id: str, expected_version: int) -> bool:
-    result = await conn.execute(
+async def delete_skill(tx: Tx, skill_id: str, expected_version: int) -> bool:
+    changed = await tx.execute(
         delete(skills).where(skills.c.id == skill_id, skills.c.version == expected_version)
     )
-    return result.rowcount == 1
+    return changed == 1
 
 
-async def insert_files(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+_INSERT_FILES = insert_statement(
+    skill_files,
+    "id",
+    "skill_id",
+    "path",
+    "kind",
+    "size",
+    "sha256",
+    "content",
+    "created_at",
+    "updated_at",
+)
+
+
+async def insert_files(tx: Tx, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await conn.execute(insert(skill_files), rows)
+        await tx.execute_many(_INSERT_FILES, rows)
 
 
-async def update_file(conn: AsyncConnection, file_id: str, values: dict[str, Any]) -> None:
-    await conn.execute(update(skill_files).where(skill_files.c.id == file_id).values(**values))
+async def update_file(tx: Tx, file_id: str, values: dict[str, Any]) -> None:
+    await tx.execute(update(skill_files).where(skill_files.c.id == file_id).values(**values))
 
 
-async def delete_files(conn: AsyncConnection, ids: Iterable[str]) -> None:
+async def delete_files(tx: Tx, ids: Iterable[str]) -> None:
     ids = list(ids)
     if ids:
-        await conn.execute(delete(skill_files).where(skill_files.c.id.in_(ids)))
+        await tx.execute(delete(skill_files).where(skill_files.c.id.in_(ids)))
 
 
-async def replace_links(conn: AsyncConnection, skill_id: str, rows: list[dict[str, Any]]) -> None:
-    """The skill's outgoing mention edges, rebuilt inside the writer's transaction."""
-    await conn.execute(delete(skill_links).where(skill_links.c.source_skill_id == skill_id))
+_DELETE_LINKS = delete(skill_links).where(skill_links.c.source_skill_id == bindparam("skill_id"))
+_INSERT_LINKS = insert_statement(
+    skill_links, "source_skill_id", "source_file_id", "target_skill_id", "target_file_id", "kind"
+)
+
+
+async def replace_links(
+    tx: Tx, skill_id: str, rows: list[dict[str, Any]], *, new: bool = False
+) -> None:
+    """The skill's outgoing mention edges, rebuilt inside the writer's transaction (``new``:
+    the skill was made in this transaction, so it has none to delete)."""
+    if not new:
+        await tx.execute(_DELETE_LINKS, {"skill_id": skill_id})
     if rows:
-        await conn.execute(insert(skill_links), rows)
+        await tx.execute_many(_INSERT_LINKS, rows)
 
 
-async def skill_targets(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Any]:
-    """id -> row (id, name, slug, content_hash, size, vault_id, vault_slug) of the skills that
-    exist."""
-    if not ids:
-        return {}
-    rows = await conn.execute(
-        select(
-            skills.c.id,
-            skills.c.name,
-            skills.c.slug,
-            skills.c.content_hash,
-            skills.c.size,
-            skills.c.vault_id,
-            vaults.c.slug.label("vault_slug"),
+#: Most ids one target lookup binds; more are read in chunks of this size.
+_TARGET_CHUNK = 32
+
+
+@lru_cache(maxsize=2 * _TARGET_CHUNK)
+def _targets_statement(kind: str, count: int) -> Any:
+    """The lookup of ``count`` mention targets (bound ``i0``...): one statement per count,
+    so the driver-direct transactions compile it once (they take no expanding IN)."""
+    ids = [bindparam(f"i{n}") for n in range(count)]
+    if kind == "skill":
+        return (
+            select(
+                skills.c.id,
+                skills.c.name,
+                skills.c.slug,
+                skills.c.content_hash,
+                skills.c.size,
+                skills.c.vault_id,
+                vaults.c.slug.label("vault_slug"),
+            )
+            .join(vaults, vaults.c.id == skills.c.vault_id)
+            .where(skills.c.id.in_(ids))
         )
-        .join(vaults, vaults.c.id == skills.c.vault_id)
-        .where(skills.c.id.in_(list(ids)))
-    )
-    return {row.id: row for row in rows}
-
-
-async def file_targets(conn: AsyncConnection, ids: Collection[str]) -> dict[str, Any]:
-    """id -> row (id, path, skill_id, name, slug, vault_id, vault_slug) of the files that exist."""
-    if not ids:
-        return {}
-    rows = await conn.execute(
+    return (
         select(
             skill_files.c.id,
             skill_files.c.path,
@@ -364,30 +404,47 @@ async def file_targets(conn: AsyncConnection, ids: Collection[str]) -> dict[str,
         )
         .join(skills, skills.c.id == skill_files.c.skill_id)
         .join(vaults, vaults.c.id == skills.c.vault_id)
-        .where(skill_files.c.id.in_(list(ids)))
+        .where(skill_files.c.id.in_(ids))
     )
-    return {row.id: row for row in rows}
 
 
-async def references(
-    conn: AsyncConnection, skill_id: str, vault_ids: Collection[str]
-) -> Sequence[Any]:
+async def _targets(tx: Tx, kind: str, ids: Collection[str]) -> dict[str, Any]:
+    wanted = sorted(ids)
+    found: dict[str, Any] = {}
+    for start in range(0, len(wanted), _TARGET_CHUNK):
+        chunk = wanted[start : start + _TARGET_CHUNK]
+        params = {f"i{n}": value for n, value in enumerate(chunk)}
+        for row in await tx.all(_targets_statement(kind, len(chunk)), params):
+            found[row.id] = row
+    return found
+
+
+async def skill_targets(tx: Tx, ids: Collection[str]) -> dict[str, Any]:
+    """id -> row (id, name, slug, content_hash, size, vault_id, vault_slug) of the skills that
+    exist."""
+    return await _targets(tx, "skill", ids)
+
+
+async def file_targets(tx: Tx, ids: Collection[str]) -> dict[str, Any]:
+    """id -> row (id, path, skill_id, name, slug, vault_id, vault_slug) of the files that exist."""
+    return await _targets(tx, "file", ids)
+
+
+async def references(tx: Tx, skill_id: str, vault_ids: Collection[str]) -> list[Row]:
     """Readable skills whose files mention ``skill_id`` or one of its files, and via which
     of their files (SKILL.md included)."""
-    return (
-        await conn.execute(
-            SUMMARY.add_columns(skill_files.c.path.label("via_path"))
-            .join(skill_links, skill_links.c.source_skill_id == skills.c.id)
-            .join(skill_files, skill_files.c.id == skill_links.c.source_file_id)
-            .where(
-                skill_links.c.target_skill_id == skill_id,
-                skill_links.c.source_skill_id != skill_id,
-                skills.c.vault_id.in_(list(vault_ids)),
-            )
-            .distinct()
-            .order_by(skills.c.slug, skill_files.c.path)
+    return await tx.all(
+        SUMMARY.add_columns(skill_files.c.path.label("via_path"))
+        .join(skill_links, skill_links.c.source_skill_id == skills.c.id)
+        .join(skill_files, skill_files.c.id == skill_links.c.source_file_id)
+        .where(
+            skill_links.c.target_skill_id == skill_id,
+            skill_links.c.source_skill_id != skill_id,
+            skills.c.vault_id.in_(list(vault_ids)),
         )
-    ).all()
+        .distinct()
+        .order_by(skills.c.slug, skill_files.c.path)
+    )
 
 
 def _manifest_statement(include_disabled: bool) -> Any:
@@ -423,12 +480,10 @@ async def manifest(direct: Direct, user_id: str, *, include_disabled: bool) -> l
     return await direct.fetch_all(_MANIFEST[include_disabled], {"user_id": user_id})
 
 
-async def summary_for_member_any(conn: AsyncConnection, vault_id: str, slug: str) -> Any | None:
+async def summary_for_member_any(tx: Tx, vault_id: str, slug: str) -> Row | None:
     """A skill by vault and slug with the columns a write needs (no membership: for seeding)."""
-    return (
-        await conn.execute(
-            SUMMARY.add_columns(skills.c.version).where(
-                skills.c.vault_id == vault_id, skills.c.slug == slug
-            )
+    return await tx.first(
+        SUMMARY.add_columns(skills.c.version).where(
+            skills.c.vault_id == vault_id, skills.c.slug == slug
         )
-    ).first()
+    )

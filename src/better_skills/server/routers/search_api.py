@@ -8,9 +8,10 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from better_skills.server.queries import search as search_queries
 from better_skills.server.routers.api_v1._common import (
     AppServices,
     CurrentPrincipal,
@@ -21,6 +22,7 @@ from better_skills.server.schemas import SkillSummaryOut
 from better_skills.server.services import search as search_service
 
 router = APIRouter(prefix="/api/v1", tags=["skills"])
+_CAP = f"{search_queries.COUNT_CAP:,}"
 
 
 class SearchItemOut(SkillSummaryOut):
@@ -32,6 +34,9 @@ class SearchItemOut(SkillSummaryOut):
 class SearchOut(BaseModel):
     items: list[SearchItemOut]
     total: int
+    total_exact: bool = Field(
+        description=f"False when counting stopped at {_CAP} matches: `total` is then a lower bound."
+    )
 
 
 @router.get(
@@ -41,7 +46,10 @@ class SearchOut(BaseModel):
         "Within the caller's vaults. `q` (1 to 200 characters; `%` and `_` are literal) and "
         "`limit` (1 to 50, default 20). Items are `SkillSummary` plus `match` "
         '("name", "description" or "content"), `score` (0 to 1) and `snippet` (content hits: '
-        "up to 40 characters either side of the first occurrence); `total` counts every hit. "
+        "up to 40 characters either side of the first occurrence); `total` counts the hits, "
+        f"up to {_CAP}: a common word or a one- or two-letter query can match more, and then "
+        "`total_exact` is false and `total` a lower bound (ranking then orders the first "
+        f"{_CAP} matches found). "
         "Name and slug hits rank above description hits, those above content hits. When "
         "nothing contains a query of four characters or more, names and slugs with a small "
         "typo are the hits. Queries of one or two characters match name, slug and "
@@ -56,7 +64,7 @@ async def search_skills(
     params = request.query_params
     query = search_service.parse_query(params.get("q"))
     limit = search_service.parse_limit(params.get("limit"))
-    hits, total = await search_service.search(app.db, principal, query, limit)
+    page = await search_service.search_page(app.db, principal, query, limit)
     items = [
         SearchItemOut(
             **SkillSummaryOut.from_record(h.summary).model_dump(),
@@ -64,6 +72,6 @@ async def search_skills(
             score=h.score,
             snippet=h.snippet,
         )
-        for h in hits
+        for h in page.hits
     ]
-    return json_response(SearchOut(items=items, total=total))
+    return json_response(SearchOut(items=items, total=page.total, total_exact=page.total_exact))

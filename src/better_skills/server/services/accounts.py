@@ -10,13 +10,12 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
-from sqlalchemy import and_, insert, select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.db import Database
-from better_skills.server.models import audit_log, users
+from better_skills.server.direct import Conflict, Tx
+from better_skills.server.queries import accounts as q
+from better_skills.server.queries import audit as audit_queries
 from better_skills.server.security import (
     PRODUCTION_HASH_COST,
     HashCost,
@@ -168,24 +167,25 @@ class AccountService:
         now = to_ms(self._clock())
         user_id = new_id()
         try:
-            async with self._db.write() as conn:
-                await conn.execute(
-                    insert(users).values(
-                        id=user_id,
-                        name=name,
-                        email=email,
-                        email_verified=False,
-                        password_hash=password_hash,
-                        created_at=now,
-                        updated_at=now,
-                    )
+            async with self._db.write() as tx:
+                await q.insert_user(
+                    tx,
+                    {
+                        "id": user_id,
+                        "name": name,
+                        "email": email,
+                        "email_verified": False,
+                        "password_hash": password_hash,
+                        "created_at": now,
+                        "updated_at": now,
+                    },
                 )
-                await bootstrap_user(conn, user_id, name, now)  # personal + system vault
-                session = await self._sessions.create(conn, user_id, caller, kind="browser")
-                await audit.record(conn, now, "sign_up", user_id=user_id, ip=caller.ip)
-                await audit.record(conn, now, "sign_in", user_id=user_id, ip=caller.ip)
-                row = (await conn.execute(select(users).where(users.c.id == user_id))).one()
-        except IntegrityError:
+                await bootstrap_user(tx, user_id, name, now)  # personal + system vault
+                session = await self._sessions.create(tx, user_id, caller, kind="browser")
+                await audit.record(tx, now, "sign_up", user_id=user_id, ip=caller.ip)
+                await audit.record(tx, now, "sign_in", user_id=user_id, ip=caller.ip)
+                row = await q.by_id(tx, user_id)
+        except Conflict:
             raise AccountError(
                 "USER_ALREADY_EXISTS",
                 "An account with this email already exists. Sign in instead.",
@@ -208,33 +208,33 @@ class AccountService:
         # concurrent guesses cannot all pass the limit while their hashes are computed.
         # Per address, and per (email, address) pair: wrong passwords from one address never
         # lock the account's owner out at another.
-        async with self._db.write() as conn:
+        async with self._db.write() as tx:
             reservation = await self._limiter.reserve_each(
-                conn,
+                tx,
                 [(f"sign_in:ip:{bucket}", rule), (f"sign_in:pair:{bucket}:{email}", rule)],
                 now,
                 "Too many failed sign-in attempts.",
             )
-            row = (await conn.execute(select(users).where(users.c.email == email))).first()
-            email_reservation = await self._reserve_email(conn, email, row, caller, now)
+            row = await q.by_email(tx, email)
+            email_reservation = await self._reserve_email(tx, email, row, caller, now)
         stored = row.password_hash if row is not None else None
         ok = await self._in_hash_slot(self.passwords.verify, stored, password)
-        async with self._db.write() as conn:
+        async with self._db.write() as tx:
             if not ok or row is None:
                 await audit.record(
-                    conn, now, "sign_in_failed", user_id=row.id if row else None, ip=caller.ip
+                    tx, now, "sign_in_failed", user_id=row.id if row else None, ip=caller.ip
                 )
             else:
-                await self._limiter.refund(conn, reservation)
-                await self._limiter.refund(conn, email_reservation)
-                session = await self._sessions.create(conn, row.id, caller, kind="browser")
-                await audit.record(conn, now, "sign_in", user_id=row.id, ip=caller.ip)
+                await self._limiter.refund(tx, reservation)
+                await self._limiter.refund(tx, email_reservation)
+                session = await self._sessions.create(tx, row.id, caller, kind="browser")
+                await audit.record(tx, now, "sign_in", user_id=row.id, ip=caller.ip)
         if not ok or row is None:
             raise AccountError("INVALID_EMAIL_OR_PASSWORD", "Invalid email or password", 401)
         return SignedIn(public_user(row), session)
 
     async def _reserve_email(
-        self, conn: AsyncConnection, email: str, row: Any, caller: Caller, now: int
+        self, tx: Tx, email: str, row: Any, caller: Caller, now: int
     ) -> Reservation:
         """The per-email ceiling (``RATE_LIMIT_SIGN_IN_EMAIL``), against guessing one account
         from many addresses. Over it, an address this account signed in from in the last 30
@@ -242,34 +242,23 @@ class AccountService:
         owner's sign-ins from new places, not lock the owner out of the usual ones."""
         try:
             return await self._limiter.reserve_each(
-                conn,
+                tx,
                 [(f"sign_in:email:{email}", self._sign_in_email_limit)],
                 now,
                 "Too many failed sign-in attempts for this account.",
             )
         except TooManyRequests:
-            if row is None or not await self._known_address(conn, row.id, caller, now):
+            if row is None or not await self._known_address(tx, row.id, caller, now):
                 raise
             return Reservation()
 
-    async def _known_address(
-        self, conn: AsyncConnection, user_id: str, caller: Caller, now: int
-    ) -> bool:
+    async def _known_address(self, tx: Tx, user_id: str, caller: Caller, now: int) -> bool:
         """Whether ``user_id`` signed in (or signed up) from the caller's address bucket in
         the last :data:`KNOWN_ADDRESS_MS`."""
         if caller.ip is None:
             return False
-        rows = await conn.execute(
-            select(audit_log.c.ip_address)
-            .where(
-                and_(
-                    audit_log.c.user_id == user_id,
-                    audit_log.c.at > now - KNOWN_ADDRESS_MS,
-                    audit_log.c.event == "sign_in",
-                )
-            )
-            .order_by(audit_log.c.at.desc())
-            .limit(KNOWN_ADDRESS_LOOKBACK)
+        addresses = await audit_queries.recent_addresses(
+            tx, user_id, "sign_in", now - KNOWN_ADDRESS_MS, KNOWN_ADDRESS_LOOKBACK
         )
         bucket = address_bucket(caller.ip)
-        return any(address_bucket(ip) == bucket for (ip,) in rows if ip)
+        return any(address_bucket(ip) == bucket for ip in addresses)

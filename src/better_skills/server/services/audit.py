@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from better_skills.server.direct import Tx, insert_statement
-from better_skills.server.models import audit_log
-
-_INSERT = insert_statement(audit_log, "at", "event", "user_id", "client_id", "ip_address", "detail")
+from better_skills.server.direct import Tx
+from better_skills.server.queries.audit import INSERT
 
 
 async def record(
-    conn: AsyncConnection | Tx,
+    tx: Tx,
     at_ms: int,
     event: str,
     *,
@@ -21,8 +17,8 @@ async def record(
     detail: str | None = None,
 ) -> None:
     """Append one audit row inside the caller's transaction (never a secret in ``detail``)."""
-    await conn.execute(
-        _INSERT,
+    await tx.execute(
+        INSERT,
         {
             "at": at_ms,
             "event": event,

@@ -10,8 +10,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import IntegrityError
-
+from better_skills.server.direct import Conflict
 from better_skills.server.queries.vaults import SYSTEM_NAME, SYSTEM_SLUG, SYSTEM_VAULT_ID
 from better_skills.server.services.vaults import VaultRef
 from better_skills.skillfmt.rules import read_folder
@@ -43,7 +42,7 @@ async def seed_default_skills(
     for slug, files in shipped_skills(root).items():
         try:
             outcomes[slug] = await services.skills.seed(SYSTEM_VAULT, slug, files)
-        except IntegrityError:  # another worker seeded it at the same moment
+        except Conflict:  # another worker seeded it at the same moment
             outcomes[slug] = "unchanged"
     changed = {slug: o for slug, o in outcomes.items() if o != "unchanged"}
     if changed:

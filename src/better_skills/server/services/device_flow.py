@@ -14,20 +14,6 @@ import math
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from sqlalchemy import (
-    BigInteger,
-    Integer,
-    and_,
-    bindparam,
-    case,
-    cast,
-    delete,
-    insert,
-    literal,
-    select,
-    update,
-)
-
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import (
     DEVICE_CODE_GRANT_TYPE,
@@ -41,13 +27,19 @@ from better_skills.protocol.device_flow import (
     normalize_user_code,
 )
 from better_skills.server.db import Database
-from better_skills.server.direct import Conflict, insert_statement
-from better_skills.server.models import (
-    access_tokens,
-    audit_log,
-    device_codes,
-    rate_limits,
-    sessions,
+from better_skills.server.direct import Conflict
+from better_skills.server.queries import device_codes as q
+from better_skills.server.queries import rate_limits as rate_queries
+from better_skills.server.queries import sessions as session_queries
+from better_skills.server.queries import tokens as token_queries
+from better_skills.server.queries.device_codes import (
+    APPROVED,
+    DENIED,
+    DENIED_SEEN,
+    EXPIRED_SEEN,
+    FINISHED,
+    PENDING,
+    REDEEMED,
 )
 from better_skills.server.security import Hasher, new_device_code, new_id, new_user_code
 from better_skills.server.services import Caller, Clock, audit, to_ms
@@ -56,116 +48,9 @@ from better_skills.server.services.sessions import SessionService
 from better_skills.server.services.tokens import EXPIRED_GRACE_MS as TOKEN_GRACE_MS
 from better_skills.server.settings import Settings
 
-PENDING, APPROVED, REDEEMED = "pending", "approved", "redeemed"
-DENIED, DENIED_SEEN, EXPIRED_SEEN = "denied", "denied_seen", "expired_seen"
-FINISHED = (REDEEMED, DENIED_SEEN, EXPIRED_SEEN)
 #: How long finished and expired codes stay before the sweeper deletes them.
 SWEEP_GRACE_MS = 10 * 60 * 1000
 MAX_SCOPE = 1000
-
-
-def _poll_statement() -> Any:
-    """One statement records the poll and decides slow_down: SET expressions all see the row
-    as it was, so concurrent polls cannot both slip under the interval.
-
-    Built once with bound parameters: building this statement and its cache key on every
-    request cost more CPU than running it."""
-    dc = device_codes.c
-    now = bindparam("now", type_=BigInteger)
-    cap = bindparam("cap", type_=Integer)
-    too_fast = and_(
-        dc.last_polled_at.is_not(None),
-        # 64-bit: a 32-bit ``interval * 1000`` overflowed on PostgreSQL (a 500).
-        dc.last_polled_at > now - cast(dc.poll_interval, BigInteger) * 1000,
-        # Spelled out, not NOT IN: an expanding parameter cannot be compiled once.
-        *(dc.status != status for status in FINISHED),
-    )
-    return (
-        update(device_codes)
-        .where(
-            and_(
-                dc.device_code_hash == bindparam("code_hash"),
-                dc.client_id == bindparam("poll_client_id"),
-            )
-        )
-        .values(
-            polled_too_fast=case((too_fast, True), else_=False),
-            poll_interval=case(
-                (
-                    and_(too_fast, dc.poll_interval <= bindparam("cap_less_step", type_=Integer)),
-                    dc.poll_interval + SLOW_DOWN_INCREMENT,
-                ),
-                (and_(too_fast, dc.poll_interval < cap), cap),
-                else_=dc.poll_interval,
-            ),
-            last_polled_at=now,
-        )
-        .returning(
-            dc.id,
-            dc.status,
-            dc.expires_at,
-            dc.polled_too_fast,
-            dc.poll_interval,
-            dc.user_id,
-            dc.scope,
-            dc.hostname,
-        )
-    )
-
-
-_POLL = _poll_statement()
-_INSERT_CODE = insert_statement(
-    device_codes,
-    "id",
-    "device_code_hash",
-    "user_code_hash",
-    "client_id",
-    "scope",
-    "status",
-    "created_at",
-    "expires_at",
-    "poll_interval",
-    "polled_too_fast",
-    "ip_address",
-    "user_agent",
-    "hostname",
-)
-
-
-def _issue_with_audit() -> Any:
-    """PostgreSQL: the code and its audit row in one statement, one round trip instead of
-    four (BEGIN, two INSERTs, COMMIT); data-modifying CTEs commit or fail together."""
-    code = _INSERT_CODE.returning(
-        device_codes.c.created_at, device_codes.c.client_id, device_codes.c.ip_address
-    ).cte("code")
-    log = (
-        insert(audit_log)
-        .from_select(
-            ["at", "event", "client_id", "ip_address"],
-            select(code.c.created_at, literal("issue"), code.c.client_id, code.c.ip_address),
-        )
-        .cte("log")
-    )
-    return select(code.c.created_at).add_cte(log)
-
-
-_ISSUE_WITH_AUDIT = _issue_with_audit()
-#: Moves a code from one state to another; only one of concurrent callers succeeds.
-_TRANSITION = (
-    update(device_codes)
-    .where(
-        and_(
-            device_codes.c.id == bindparam("code_id"),
-            device_codes.c.status == bindparam("old"),
-        )
-    )
-    .values(status=bindparam("new"))
-)
-_REDEEM = (
-    update(device_codes)
-    .where(and_(device_codes.c.id == bindparam("code_id"), device_codes.c.status == APPROVED))
-    .values(status=REDEEMED, decided_at=bindparam("now", type_=BigInteger))
-)
 
 
 @dataclass(frozen=True)
@@ -284,12 +169,7 @@ class DeviceFlowService:
                 "hostname": hostname,
             }
             try:
-                if self._db.dialect == "postgresql":
-                    await self._db.direct.statement(_ISSUE_WITH_AUDIT, row)
-                else:
-                    async with self._db.direct.transaction() as tx:
-                        await tx.execute(_INSERT_CODE, row)
-                        await audit.record(tx, now, "issue", client_id=client_id, ip=caller.ip)
+                await q.issue(self._db.direct, row)
             except Conflict:
                 continue  # a user code collided with a live one: draw again
             return IssuedCode(
@@ -325,7 +205,7 @@ class DeviceFlowService:
         # Most polls only record the poll time, in one statement: losing that in a database
         # crash harms nobody, so on PostgreSQL its commit does not wait for the disk.
         row, _ = await self._db.direct.statement(
-            _POLL,
+            q.POLL,
             {
                 "code_hash": self._hasher.device_code(device_code),
                 "poll_client_id": client_id,
@@ -359,7 +239,7 @@ class DeviceFlowService:
         gate. Of N concurrent polls one changes the row; the others see no row changed
         (PostgreSQL re-checks the WHERE after the winner commits; SQLite serialises writers)."""
         async with self._db.direct.transaction() as tx:
-            if await tx.execute(_REDEEM, {"code_id": row.id, "now": now}) != 1:
+            if await tx.execute(q.REDEEM, {"code_id": row.id, "now": now}) != 1:
                 raise errors.InvalidGrant()
             new = await self._sessions.create(
                 tx,
@@ -384,7 +264,7 @@ class DeviceFlowService:
     async def _close(self, code_id: str, old: str, new: str, error: errors.OAuthError) -> NoReturn:
         """Report a final state once; later polls get ``invalid_grant``."""
         _, changed = await self._db.direct.statement(
-            _TRANSITION, {"code_id": code_id, "old": old, "new": new}
+            q.TRANSITION, {"code_id": code_id, "old": old, "new": new}
         )
         raise error if changed == 1 else errors.InvalidGrant()
 
@@ -403,21 +283,13 @@ class DeviceFlowService:
         code = normalize_user_code(user_code or "")
         # Count the attempt first and give it back if the code exists, in one transaction, so
         # that concurrent guesses cannot all pass the check before any of them is counted.
-        async with self._db.write() as conn:
-            reservation = await self._limiter.reserve(
-                conn, keys, rule, now, "Too many wrong codes."
-            )
+        async with self._db.write() as tx:
+            reservation = await self._limiter.reserve(tx, keys, rule, now, "Too many wrong codes.")
             row = None
             if _valid_user_code(code):
-                row = (
-                    await conn.execute(
-                        select(device_codes).where(
-                            device_codes.c.user_code_hash == self._hasher.user_code(code)
-                        )
-                    )
-                ).first()
+                row = await q.by_user_code(tx, self._hasher.user_code(code))
             if row is not None:
-                await self._limiter.refund(conn, reservation)
+                await self._limiter.refund(tx, reservation)
         if row is None:
             raise InvalidUserCode()
         if row.expires_at <= now or row.status == EXPIRED_SEEN:
@@ -430,23 +302,14 @@ class DeviceFlowService:
         row = await self._find_row(user_code, user_id, caller, now)
         owner = row.user_id
         if user_id is not None and owner is None and row.status == PENDING:
-            async with self._db.write() as conn:
-                claimed = await conn.execute(
-                    update(device_codes)
-                    .where(and_(device_codes.c.id == row.id, device_codes.c.user_id.is_(None)))
-                    .values(user_id=user_id, claimed_at=now)
-                )
-                if claimed.rowcount == 1:
+            async with self._db.write() as tx:
+                if await q.claim(tx, row.id, user_id, now):
                     await audit.record(
-                        conn, now, "claim", user_id=user_id, client_id=row.client_id, ip=caller.ip
+                        tx, now, "claim", user_id=user_id, client_id=row.client_id, ip=caller.ip
                     )
                     owner = user_id
                 else:
-                    owner = (
-                        await conn.execute(
-                            select(device_codes.c.user_id).where(device_codes.c.id == row.id)
-                        )
-                    ).scalar_one()
+                    owner = await q.owner(tx, row.id)
         if user_id is not None and owner != user_id:
             raise errors.AccessDenied("This code was opened by another account.", status_code=403)
         status = {
@@ -478,29 +341,18 @@ class DeviceFlowService:
             raise errors.AccessDenied("This code was opened by another account.", status_code=403)
         if row.status != PENDING:
             raise errors.InvalidRequest("This code was already approved or denied.")
-        async with self._db.write() as conn:
-            done = await conn.execute(
-                update(device_codes)
-                .where(
-                    and_(
-                        device_codes.c.id == row.id,
-                        device_codes.c.status == PENDING,
-                        device_codes.c.user_id == user_id,
-                        device_codes.c.expires_at > now,
-                    )
-                )
-                .values(status=APPROVED if approve else DENIED, decided_at=now)
-            )
-            if done.rowcount == 1:
+        async with self._db.write() as tx:
+            done = await q.decide(tx, row.id, user_id, APPROVED if approve else DENIED, now)
+            if done:
                 await audit.record(
-                    conn,
+                    tx,
                     now,
                     "approve" if approve else "deny",
                     user_id=user_id,
                     client_id=row.client_id,
                     ip=caller.ip,
                 )
-        if done.rowcount != 1:
+        if not done:
             raise errors.InvalidRequest("This code was already approved or denied.")
 
     # -- Housekeeping ----------------------------------------------------------------------
@@ -509,21 +361,14 @@ class DeviceFlowService:
         """Delete expired codes, sessions, access tokens and full rate-limit buckets; returns
         rows deleted."""
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            codes = await conn.execute(
-                delete(device_codes).where(device_codes.c.expires_at < now - SWEEP_GRACE_MS)
-            )
-            expired = await conn.execute(delete(sessions).where(sessions.c.expires_at < now))
-            # A bucket whose arrival time is past is full again: its row says nothing.
-            windows = await conn.execute(
-                delete(rate_limits).where(rate_limits.c.window_start < now)
-            )
-            tokens = await conn.execute(
-                delete(access_tokens).where(access_tokens.c.expires_at < now - TOKEN_GRACE_MS)
-            )
+        async with self._db.write() as tx:
+            codes = await q.delete_expired(tx, now - SWEEP_GRACE_MS)
+            expired = await session_queries.delete_expired(tx, now)
+            windows = await rate_queries.delete_full(tx, now)
+            tokens = await token_queries.delete_expired(tx, now - TOKEN_GRACE_MS)
         return {
-            "device_codes": codes.rowcount,
-            "sessions": expired.rowcount,
-            "rate_limits": windows.rowcount,
-            "access_tokens": tokens.rowcount,
+            "device_codes": codes,
+            "sessions": expired,
+            "rate_limits": windows,
+            "access_tokens": tokens,
         }

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from better_skills.server.db import Database
+from better_skills.server.direct import Tx
 from better_skills.server.queries import graph as q
 from better_skills.server.queries import skills as skill_queries
 from better_skills.server.queries import vaults as vault_queries
@@ -80,13 +81,13 @@ class GraphService:
 
     async def vault_graph(self, user_id: str, vault: str | None = None) -> Graph:
         """Every skill of the caller's vaults (or of one of them) and the links between them."""
-        async with self._db.read() as conn:
+        async with self._db.read() as tx:
             if vault:
-                scope = [(await find_member_vault(conn, user_id, vault)).id]
+                scope = [(await find_member_vault(tx, user_id, vault)).id]
             else:
-                scope = await vault_queries.vault_ids(conn, user_id)
-            rows = await q.skills_in(conn, scope)
-            return await self._build(conn, rows, content=False)
+                scope = await vault_queries.vault_ids(tx, user_id)
+            rows = await q.skills_in(tx, scope)
+            return await self._build(tx, rows, content=False)
 
     async def around(
         self, user_id: str, skill_id: str, depth: int = MAX_DEPTH, *, content: bool = False
@@ -98,29 +99,29 @@ class GraphService:
         except ValueError:
             return Graph([], [])
         depth = max(1, min(MAX_DEPTH, depth))
-        async with self._db.read() as conn:
-            scope = await vault_queries.vault_ids(conn, user_id)
+        async with self._db.read() as tx:
+            scope = await vault_queries.vault_ids(tx, user_id)
             loaded: dict[str, Any] = {}
             frontier = {skill_id}
             # The first round loads the skill itself; each further one the next step out.
             for _ in range(depth + 1):
-                rows = await q.skills_in(conn, scope, ids=frontier)
+                rows = await q.skills_in(tx, scope, ids=frontier)
                 if not rows:
                     break
                 loaded.update((r.id, r) for r in rows)
-                links = await q.links_touching(conn, [r.id for r in rows])
+                links = await q.links_touching(tx, [r.id for r in rows])
                 ends = {k.source_skill_id for k in links} | {k.target_skill_id for k in links}
                 frontier = ends - set(loaded)
                 if not frontier:
                     break
             ordered = sorted(loaded.values(), key=lambda r: (r.name, r.id))
-            return await self._build(conn, ordered, content=content)
+            return await self._build(tx, ordered, content=content)
 
-    async def _build(self, conn: Any, rows: Sequence[Any], *, content: bool) -> Graph:
+    async def _build(self, tx: Tx, rows: Sequence[Any], *, content: bool) -> Graph:
         summaries = [summary_from_row(r) for r in rows]
         ids = [s.id for s in summaries]
-        files = await skill_queries.files(conn, ids, content=content) if ids else []
-        links = await q.links_touching(conn, ids)
+        files = await skill_queries.files(tx, ids, content=content) if ids else []
+        links = await q.links_touching(tx, ids)
         return _assemble(summaries, files, links, content)
 
 

@@ -15,13 +15,10 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, bindparam, case, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.db import Database
-from better_skills.server.models import rate_limits
+from better_skills.server.direct import Tx
+from better_skills.server.queries import rate_limits as q
 from better_skills.server.security import Hasher
 from better_skills.server.services import Clock, to_ms
 from better_skills.server.settings import RateLimit
@@ -46,45 +43,9 @@ def address_bucket(ip: str | None) -> str:
     return str(address)
 
 
-def _upsert(dialect: Any) -> Any:
-    """Count one attempt in one atomic upsert: built once per dialect, values bound later
-    (building it per request cost more CPU than running it).
-
-    ``window_start`` holds the TAT; ``count`` becomes 1 if this attempt was let through and
-    0 if not (a refused attempt leaves the TAT alone: it costs the caller nothing more)."""
-    now = bindparam("now", type_=BigInteger)
-    step = bindparam("step", type_=BigInteger)  # W / L in ms: one attempt's worth
-    tat = rate_limits.c.window_start
-    base = case((tat > now, tat), else_=now)
-    allowed = base - now <= bindparam("tolerance", type_=BigInteger)
-    stmt = dialect.insert(rate_limits).values(
-        key=bindparam("key"), window_start=now + step, count=1
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[rate_limits.c.key],
-        set_={
-            "window_start": case((allowed, base + step), else_=tat),
-            "count": case((allowed, 1), else_=0),
-        },
-    ).returning(rate_limits.c.count, rate_limits.c.window_start)
-
-
-_UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
-_REFUND = (
-    update(rate_limits)
-    .where(rate_limits.c.key == bindparam("hashed"))
-    .values(window_start=rate_limits.c.window_start - bindparam("step", type_=BigInteger))
-)
-
-
 def _step_ms(rule: RateLimit) -> int:
     """The time one attempt takes to come back, in ms (at least 1)."""
     return max(1, int(rule.window * 1000) // rule.limit)
-
-
-def _upsert_params(hashed_key: str, rule: RateLimit, now_ms: int) -> dict[str, Any]:
-    step = _step_ms(rule)
-    return {"key": hashed_key, "now": now_ms, "step": step, "tolerance": (rule.limit - 1) * step}
 
 
 def _refused_for(row: Any, rule: RateLimit, now_ms: int) -> int | None:
@@ -116,15 +77,22 @@ class RateLimiter:
         harms nobody, while a counter row every request from one address updates must not
         stay locked until a disk sync or another statement of the caller's has finished.
         """
+        return (await self._count(db.direct.autocommit(durable=False), key, rule, now_ms))[1]
+
+    async def _count(
+        self, tx: Tx, key: str, rule: RateLimit, now_ms: int
+    ) -> tuple[str, int | None]:
+        """Count one attempt for ``key`` in ``tx``: the hashed key, and the seconds to wait if
+        it was over its limit (else None). The one way every limit counts."""
         if rule.limit <= 0:
-            return None
-        params = _upsert_params(self._hasher.rate_key(key), rule, now_ms)
-        row, _ = await db.direct.statement(_UPSERT[db.dialect], params, durable=False)
-        assert row is not None  # an upsert with RETURNING always returns its row
-        return _refused_for(row, rule, now_ms)
+            return "", None
+        hashed = self._hasher.rate_key(key)
+        step = _step_ms(rule)
+        row = await q.count(tx, hashed, now_ms, step, (rule.limit - 1) * step)
+        return hashed, _refused_for(row, rule, now_ms)
 
     async def reserve(
-        self, conn: AsyncConnection, keys: list[str], rule: RateLimit, now_ms: int, message: str
+        self, tx: Tx, keys: list[str], rule: RateLimit, now_ms: int, message: str
     ) -> Reservation:
         """Count an attempt against every key *before* it is made; 429 if one is over its limit.
 
@@ -134,11 +102,11 @@ class RateLimiter:
         Call it in a write transaction: the 429 rolls the counts back, so refused attempts do
         not count; give successful attempts back with :meth:`refund`.
         """
-        return await self.reserve_each(conn, [(key, rule) for key in keys], now_ms, message)
+        return await self.reserve_each(tx, [(key, rule) for key in keys], now_ms, message)
 
     async def reserve_each(
         self,
-        conn: AsyncConnection,
+        tx: Tx,
         limits: list[tuple[str, RateLimit]],
         now_ms: int,
         message: str,
@@ -149,21 +117,18 @@ class RateLimiter:
         for key, rule in limits:
             if rule.limit <= 0:
                 continue
-            hashed = self._hasher.rate_key(key)
-            params = _upsert_params(hashed, rule, now_ms)
-            row = (await conn.execute(_UPSERT[conn.dialect.name], params)).one()
+            hashed, wait = await self._count(tx, key, rule, now_ms)
             slots.append((hashed, _step_ms(rule)))
-            wait = _refused_for(row, rule, now_ms)
             if wait is not None:
                 worst = max(worst or 0, wait)
         if worst is not None:
             raise TooManyRequests(f"{message} Try again in {_human(worst)}.", retry_after=worst)
         return Reservation(tuple(slots))
 
-    async def refund(self, conn: AsyncConnection, reservation: Reservation) -> None:
+    async def refund(self, tx: Tx, reservation: Reservation) -> None:
         """Give back the attempts of a reservation that succeeded (limits count failures)."""
         for hashed, step in reservation.slots:
-            await conn.execute(_REFUND, {"hashed": hashed, "step": step})
+            await q.refund(tx, hashed, step)
 
 
 class WriteLimits:

@@ -46,23 +46,38 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-async def search(
-    db: Database, principal: Principal, query: str, limit: int
-) -> tuple[list[SearchHit], int]:
+@dataclass(frozen=True)
+class SearchPage:
+    hits: list[SearchHit]
+    total: int
+    #: False when the scans stopped at ``queries.search.COUNT_CAP`` matches: ``total`` is
+    #: then a lower bound.
+    total_exact: bool
+
+
+async def search_page(db: Database, principal: Principal, query: str, limit: int) -> SearchPage:
     """The best ``limit`` hits in the caller's vaults (enabled or not: the switch is about
-    sync), and the number of all hits. One read transaction, so hits, summaries and
-    snippets agree."""
-    async with db.read() as conn:
-        vaults = await vault_queries.vault_ids(conn, principal.user_id)
-        hits, total = await q.find(conn, db.dialect, vaults, query, limit)
-        rows = await q.summary_rows(conn, [h.skill_id for h in hits])
-        content_ids = [h.skill_id for h in hits if h.match == "content"]
-        cuts = await q.snippets(conn, content_ids, query)
-    found = [
+    sync), and how many there are. One read transaction, so hits, summaries and snippets
+    agree."""
+    async with db.read() as tx:
+        vaults = await vault_queries.vault_ids(tx, principal.user_id)
+        found = await q.find(tx, db.dialect, vaults, query, limit)
+        rows = await q.summary_rows(tx, [h.skill_id for h in found.hits])
+        content_ids = [h.skill_id for h in found.hits if h.match == "content"]
+        cuts = await q.snippets(tx, content_ids, query)
+    hits = [
         SearchHit(
             summary_from_row(rows[h.skill_id]), h.match, round(h.score, 3), cuts.get(h.skill_id)
         )
-        for h in hits
+        for h in found.hits
         if h.skill_id in rows  # always, inside one transaction
     ]
-    return found, total
+    return SearchPage(hits, found.total, found.exact)
+
+
+async def search(
+    db: Database, principal: Principal, query: str, limit: int
+) -> tuple[list[SearchHit], int]:
+    """:func:`search_page` as (hits, total), for callers that show no lower bound."""
+    page = await search_page(db, principal, query, limit)
+    return page.hits, page.total

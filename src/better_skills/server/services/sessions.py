@@ -12,12 +12,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, and_, bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.server.db import Database
-from better_skills.server.direct import Tx, insert_statement
-from better_skills.server.models import sessions, users
+from better_skills.server.direct import Tx
+from better_skills.server.queries import sessions as q
 from better_skills.server.security import (
     ACCESS_TOKEN_PREFIX,
     Hasher,
@@ -34,16 +31,6 @@ BROWSER = "browser"  # signed in with the password (the pages, or the sign-in AP
 DEVICE = "device"  # a device login (RFC 8628), e.g. the CLI
 ACCESS_TOKEN = "access_token"  # a personal access token
 
-#: The account's columns, next to a session's or token's in a lookup (see :func:`user_of`).
-USER_COLUMNS = (
-    users.c.name,
-    users.c.email,
-    users.c.email_verified,
-    users.c.image,
-    users.c.created_at.label("user_created_at"),
-    users.c.updated_at.label("user_updated_at"),
-)
-
 
 def user_of(row: Any) -> dict[str, Any]:
     """The account of a lookup row that selected :data:`USER_COLUMNS` and ``user_id``."""
@@ -58,55 +45,8 @@ def user_of(row: Any) -> dict[str, Any]:
     }
 
 
-#: Built once: SQLAlchemy then skips re-building the statement and its cache key per request.
-_LOOKUP = (
-    select(
-        sessions.c.id,
-        sessions.c.user_id,
-        sessions.c.expires_at,
-        sessions.c.created_at,
-        sessions.c.updated_at,
-        sessions.c.last_used_at,
-        sessions.c.ip_address,
-        sessions.c.user_agent,
-        sessions.c.kind,
-        sessions.c.scope,
-        *USER_COLUMNS,
-    )
-    .join(users, users.c.id == sessions.c.user_id)
-    .where(sessions.c.token_hash == bindparam("token_hash"))
-)
-
 #: ``last_used_at`` is written at most this often per session, not on every request.
 LAST_USED_GRANULARITY_MS = 60_000
-
-_INSERT = insert_statement(
-    sessions,
-    "id",
-    "token_hash",
-    "user_id",
-    "kind",
-    "client_id",
-    "scope",
-    "created_at",
-    "updated_at",
-    "last_used_at",
-    "expires_at",
-    "ip_address",
-    "user_agent",
-    "hostname",
-)
-# Conditional, so that replicas racing to record the same minute write once.
-_TOUCH = (
-    update(sessions)
-    .where(
-        and_(
-            sessions.c.id == bindparam("session_id"),
-            sessions.c.last_used_at <= bindparam("stale_before", type_=BigInteger),
-        )
-    )
-    .values(last_used_at=bindparam("now", type_=BigInteger))
-)
 
 
 @dataclass(frozen=True)
@@ -162,7 +102,7 @@ class SessionService:
 
     async def create(
         self,
-        conn: AsyncConnection | Tx,
+        tx: Tx,
         user_id: str,
         caller: Caller,
         *,
@@ -175,8 +115,8 @@ class SessionService:
         now = to_ms(self._clock())
         token = new_session_token()
         new = NewSession(new_id(), token, now, now + self._ttl_ms)
-        await conn.execute(
-            _INSERT,
+        await tx.execute(
+            q.INSERT,
             {
                 "id": new.id,
                 "token_hash": self._hasher.session_token(token),
@@ -216,7 +156,8 @@ class SessionService:
 
     async def _lookup_session(self, token: str) -> SessionView | None:
         now = to_ms(self._clock())
-        row = await self._db.fetch_first(_LOOKUP, {"token_hash": self._hasher.session_token(token)})
+        digest = self._hasher.session_token(token)
+        row = await self._db.fetch_first(q.LOOKUP, {"token_hash": digest})
         if row is None or row.expires_at <= now:
             return None
         if now - row.last_used_at >= LAST_USED_GRANULARITY_MS:
@@ -247,7 +188,7 @@ class SessionService:
         try:
             # Not durable: a last-use time lost in a database crash harms nobody.
             await self._db.direct.statement(
-                _TOUCH,
+                q.TOUCH,
                 {
                     "session_id": session_id,
                     "stale_before": now - LAST_USED_GRANULARITY_MS,
@@ -268,23 +209,11 @@ class SessionService:
             valid = await self.tokens.lookup(token) is not None
             return SignOut(ended=False, kind=ACCESS_TOKEN if valid else None)
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            row = (
-                await conn.execute(
-                    delete(sessions)
-                    .where(
-                        and_(
-                            sessions.c.token_hash == self._hasher.session_token(token),
-                            # An expired session is no longer one to end (the sweeper's).
-                            sessions.c.expires_at > now,
-                        )
-                    )
-                    .returning(sessions.c.user_id, sessions.c.client_id, sessions.c.kind)
-                )
-            ).first()
+        async with self._db.write() as tx:
+            row = await q.end_by_token(tx, self._hasher.session_token(token), now)
             if row is not None:
                 await audit.record(
-                    conn,
+                    tx,
                     now,
                     "sign_out",
                     user_id=row.user_id,
@@ -298,32 +227,26 @@ class SessionService:
         logins alike, this browser's too). Personal access tokens are not sessions and are
         revoked one by one. Returns how many sessions were ended."""
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            done = await conn.execute(delete(sessions).where(sessions.c.user_id == user_id))
+        async with self._db.write() as tx:
+            done = await q.delete_all_of(tx, user_id)
             await audit.record(
-                conn,
+                tx,
                 now,
                 "revoke_all",
                 user_id=user_id,
                 ip=caller.ip,
-                detail=f"{done.rowcount} sessions",
+                detail=f"{done} sessions",
             )
-        return done.rowcount
+        return done
 
     async def revoke(self, user_id: str, session_id: str, caller: Caller) -> bool:
         """Revoke one of ``user_id``'s own sessions by id. True if it existed."""
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            row = (
-                await conn.execute(
-                    delete(sessions)
-                    .where(and_(sessions.c.id == session_id, sessions.c.user_id == user_id))
-                    .returning(sessions.c.client_id)
-                )
-            ).first()
+        async with self._db.write() as tx:
+            row = await q.delete_one(tx, user_id, session_id)
             if row is not None:
                 await audit.record(
-                    conn,
+                    tx,
                     now,
                     "revoke",
                     user_id=user_id,
@@ -336,12 +259,6 @@ class SessionService:
     async def list_for_user(self, user_id: str) -> list[dict[str, Any]]:
         """The user's live sessions, newest first."""
         now = to_ms(self._clock())
-        async with self._db.read() as conn:
-            rows = (
-                await conn.execute(
-                    select(sessions)
-                    .where(and_(sessions.c.user_id == user_id, sessions.c.expires_at > now))
-                    .order_by(sessions.c.created_at.desc())
-                )
-            ).mappings()
+        async with self._db.read() as tx:
+            rows = await q.live_of(tx, user_id, now)
             return [{k: v for k, v in row.items() if k != "token_hash"} for row in rows]

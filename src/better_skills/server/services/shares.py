@@ -12,27 +12,35 @@
 
 from __future__ import annotations
 
-import posixpath
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.protocol import errors
-from better_skills.protocol.shares import is_share_id, share_install_key
+from better_skills.protocol.shares import share_install_key
 from better_skills.server.db import Database
+from better_skills.server.direct import Tx
 from better_skills.server.queries import shares as q
 from better_skills.server.queries import skills as skill_queries
 from better_skills.server.queries import vaults as vault_queries
 from better_skills.server.services import Clock, audit, to_ms
 from better_skills.server.services.permissions import access
 from better_skills.server.services.rate_limit import WriteLimits
+from better_skills.server.services.share_records import (
+    MAX_SHARE_SKILLS,
+    NOT_FOUND,
+    SNAPSHOT_VERSION,
+    ImportedSkill,
+    ImportResult,
+    Share,
+    ShareFile,
+    ShareSkill,
+    refuse_bad_id,
+    share_from_row,
+    share_link,
+    unique_slug,
+)
 from better_skills.server.services.skills import (
-    MAX_BUNDLE,
     MAX_BUNDLE_BYTES,
-    SKILL_MD,
     BundleItem,
     SkillService,
     Upload,
@@ -42,110 +50,6 @@ from better_skills.server.services.skills import (
 from better_skills.server.services.vaults import find_member_vault
 from better_skills.skillfmt import mentions
 from better_skills.skillfmt.rules import Limits
-
-SNAPSHOT_VERSION = 1
-#: The most skills one share holds (one bundle answer must carry them all).
-MAX_SHARE_SKILLS = MAX_BUNDLE
-#: An imported skill whose slug is empty gets this one (§8.2).
-FALLBACK_SLUG = "shared-skill"
-MAX_SLUG = 64  # skillfmt.paths.check_slug
-
-NOT_FOUND = "Share not found."
-
-
-@dataclass(frozen=True)
-class ShareFile:
-    id: str  # the file's id when it was shared
-    path: str
-    kind: str
-    content: bytes
-
-
-@dataclass(frozen=True)
-class ShareSkill:
-    id: str  # the skill's id when it was shared
-    slug: str
-    name: str
-    description: str
-    frontmatter: dict[str, Any]
-    content_hash: str
-    files: list[ShareFile] = field(default_factory=list)
-
-    @property
-    def size(self) -> int:
-        return sum(len(f.content) for f in self.files)
-
-
-@dataclass(frozen=True)
-class Share:
-    id: str
-    skill_id: str | None  # the shared skill; None once it is deleted
-    created_by: str
-    created_at: int
-    slug: str
-    name: str
-    description: str
-    skill_count: int
-    file_count: int
-    size: int
-    #: The snapshot, root first; empty in listings.
-    skills: list[ShareSkill] = field(default_factory=list)
-
-    @property
-    def root(self) -> ShareSkill:
-        return self.skills[0]
-
-
-@dataclass(frozen=True)
-class ImportedSkill:
-    id: str
-    slug: str
-    name: str
-
-
-@dataclass(frozen=True)
-class ImportResult:
-    root_skill_id: str
-    skills: list[ImportedSkill]
-    files: int
-    links: int
-
-
-def _share_from_row(row: Any, skills: list[ShareSkill] | None = None) -> Share:
-    return Share(
-        id=row.id,
-        skill_id=row.skill_id,
-        created_by=row.created_by,
-        created_at=row.created_at,
-        slug=row.slug,
-        name=row.name,
-        description=row.description,
-        skill_count=row.skill_count,
-        file_count=row.file_count,
-        size=row.size,
-        skills=skills or [],
-    )
-
-
-def _refuse_bad_id(share_id: str) -> str:
-    if not isinstance(share_id, str) or not is_share_id(share_id):
-        raise errors.NotFound(NOT_FOUND)
-    return share_id.lower()
-
-
-def unique_slug(slug: str, taken: set[str]) -> str:
-    """§8.2: the lower-cased slug, else ``<slug>-copy``, ``<slug>-copy-2``, ... (cut so the
-    result stays a valid slug)."""
-    base = slug.strip().lower() or FALLBACK_SLUG
-    if base not in taken:
-        return base
-    n = 1
-    while True:
-        suffix = "-copy" if n == 1 else f"-copy-{n}"
-        candidate = base[: MAX_SLUG - len(suffix)].rstrip("-") + suffix
-        if candidate not in taken:
-            return candidate
-        n += 1
 
 
 class ShareService:
@@ -178,16 +82,17 @@ class ShareService:
             raise errors.NotFound("Skill not found.") from None
         share_id = str(uuid.uuid4())
         now = to_ms(self._clock())
-        # One transaction: the snapshot is consistent even while others write.
-        async with self._db.write() as conn:
-            row = await skill_queries.summary_for_member(conn, skill_id.lower(), user_id)
+        # One transaction: the snapshot is consistent even while others write. Heavy: it
+        # copies whole skills, whose size is only known once they are read.
+        async with self._db.write(heavy=True) as tx:
+            row = await skill_queries.summary_for_member(tx, skill_id.lower(), user_id)
             if row is None or not access(row.vault_type, row.role).can_read:
                 raise errors.NotFound("Skill not found.")
             if row.vault_type == "team" and row.role not in ("owner", "admin"):
                 raise errors.Forbidden(
                     "Only the owner or an admin of a team vault can share its skills."
                 )
-            skills = await self._snapshot(conn, user_id, row.id)
+            skills = await self._snapshot(tx, user_id, row.id)
             file_rows = [
                 {
                     "share_id": share_id,
@@ -229,9 +134,9 @@ class ShareService:
                     ],
                 },
             }
-            await q.insert_share(conn, values, file_rows)
+            await q.insert_share(tx, values, file_rows)
             await audit.record(
-                conn,
+                tx,
                 now,
                 "share_create",
                 user_id=user_id,
@@ -252,18 +157,16 @@ class ShareService:
             skills=skills,
         )
 
-    async def _snapshot(
-        self, conn: AsyncConnection, user_id: str, root_id: str
-    ) -> list[ShareSkill]:
+    async def _snapshot(self, tx: Tx, user_id: str, root_id: str) -> list[ShareSkill]:
         """§8.1: breadth first along outgoing mentions, through readable skills only; root
         first, then by name and id; each skill with all its files."""
-        readable = set(await vault_queries.vault_ids(conn, user_id))
+        readable = set(await vault_queries.vault_ids(tx, user_id))
         included = [root_id]
         seen = {root_id}
         frontier = [root_id]
         while frontier:
-            targets = {t for _, t in await q.outgoing(conn, frontier)} - seen
-            found = [r for r in await q.skill_rows(conn, targets) if r.vault_id in readable]
+            targets = {r.target_skill_id for r in await q.outgoing(tx, frontier)} - seen
+            found = [r for r in await q.skill_rows(tx, targets) if r.vault_id in readable]
             frontier = sorted(r.id for r in found)
             seen |= targets
             included += frontier
@@ -272,13 +175,13 @@ class ShareService:
                     f"This skill mentions more than {MAX_SHARE_SKILLS - 1} skills (directly "
                     "or through others); a share holds at most that many."
                 )
-        rows = {r.id: r for r in await q.skill_rows(conn, included)}
+        rows = {r.id: r for r in await q.skill_rows(tx, included)}
         if sum(r.size for r in rows.values()) > MAX_BUNDLE_BYTES:
             raise errors.ContentTooLarge(
                 f"These skills hold more than {MAX_BUNDLE_BYTES} bytes; a share cannot hold them."
             )
         files: dict[str, list[ShareFile]] = {}
-        for f in await skill_queries.files(conn, list(rows), content=True):
+        for f in await skill_queries.files(tx, list(rows), content=True):
             files.setdefault(f.skill_id, []).append(
                 ShareFile(f.id, f.path, f.kind, bytes(f.content))
             )
@@ -302,17 +205,17 @@ class ShareService:
     # -- Read --------------------------------------------------------------------------------
 
     async def list_mine(self, user_id: str) -> list[Share]:
-        async with self._db.read() as conn:
-            return [_share_from_row(r) for r in await q.created_by(conn, user_id)]
+        async with self._db.read() as tx:
+            return [share_from_row(r) for r in await q.created_by(tx, user_id)]
 
     async def get(self, share_id: str) -> Share:
         """A live share with its snapshot; anyone may read it (the id is the secret)."""
-        share_id = _refuse_bad_id(share_id)
-        async with self._db.read() as conn:
-            row = await q.live(conn, share_id)
+        share_id = refuse_bad_id(share_id)
+        async with self._db.read() as tx:
+            row = await q.live(tx, share_id)
             if row is None:
                 raise errors.NotFound(NOT_FOUND)
-            file_rows = await q.files(conn, share_id)
+            file_rows = await q.files(tx, share_id)
         files: dict[str, list[ShareFile]] = {}
         for f in file_rows:
             files.setdefault(f.skill_id, []).append(
@@ -333,7 +236,7 @@ class ShareService:
         ]
         if not skills:  # a snapshot is never empty; a broken row is not served half
             raise errors.NotFound(NOT_FOUND)
-        return _share_from_row(row, skills)
+        return share_from_row(row, skills)
 
     async def bundle(self, share_id: str) -> tuple[Share, list[BundleItem]]:
         """The snapshot's files ready to install: mentions become relative links between the
@@ -348,7 +251,7 @@ class ShareService:
             for f in s.files:
                 data = f.content
                 if mentions.is_text(data):
-                    label = _share_link(keys[s.id], s, f.path, keys, by_skill, by_file)
+                    label = share_link(keys[s.id], s, f.path, keys, by_skill, by_file)
                     data = mentions.render(data.decode("utf-8"), label).encode("utf-8")
                 out.append((f.path, data))
             items.append(BundleItem(s.id, s.content_hash, out))
@@ -378,11 +281,11 @@ class ShareService:
         imported: list[ImportedSkill] = []
         all_links: list[dict[str, Any]] = []
         file_count = link_count = 0
-        async with self._db.write() as conn:
-            vault = await find_member_vault(conn, user_id, "personal")
+        async with self._db.write(heavy=True) as tx:  # a bulk import: off the loop
+            vault = await find_member_vault(tx, user_id, "personal")
             if not vault.can_write:
                 raise errors.Forbidden(vault.read_only_reason or "You may not write here.")
-            taken = await q.slugs_in(conn, vault.id)
+            taken = await q.slugs_in(tx, vault.id)
             for s in share.skills:
                 files: dict[str, bytes] = {}
                 for f in s.files:
@@ -416,7 +319,7 @@ class ShareService:
                         }
                     )
                 await skill_queries.insert_skill(
-                    conn,
+                    tx,
                     {
                         "id": skill_id,
                         "vault_id": vault.id,
@@ -428,7 +331,7 @@ class ShareService:
                     },
                 )
                 await skill_queries.insert_files(
-                    conn, skill_file_rows(skill_id, resolved, resolved.files, now)
+                    tx, skill_file_rows(skill_id, resolved, resolved.files, now)
                 )
                 imported.append(ImportedSkill(skill_id, slug, prepared.name))
                 file_count += len(resolved.files)
@@ -437,11 +340,11 @@ class ShareService:
             # After every skill: a link may point at a skill inserted later in the loop.
             for done in imported:
                 await skill_queries.replace_links(
-                    conn, done.id, [r for r in all_links if r["source_skill_id"] == done.id]
+                    tx, done.id, [r for r in all_links if r["source_skill_id"] == done.id]
                 )
-            await vault_queries.bump_revision(conn, vault.id)
+            await vault_queries.bump_revision(tx, vault.id)
             await audit.record(
-                conn,
+                tx,
                 now,
                 "share_import",
                 user_id=user_id,
@@ -454,48 +357,11 @@ class ShareService:
 
     async def revoke(self, user_id: str, share_id: str, *, ip: str | None = None) -> None:
         """Only its creator may revoke a share; for anyone else it does not exist (404)."""
-        share_id = _refuse_bad_id(share_id)
+        share_id = refuse_bad_id(share_id)
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            if not await q.revoke(conn, share_id, user_id, now):
+        async with self._db.write() as tx:
+            if not await q.revoke(tx, share_id, user_id, now):
                 raise errors.NotFound(NOT_FOUND)
             await audit.record(
-                conn, now, "share_revoke", user_id=user_id, ip=ip, detail=f"share {share_id}"
+                tx, now, "share_revoke", user_id=user_id, ip=ip, detail=f"share {share_id}"
             )
-
-
-def _markdown_target(path: str) -> str:
-    return f"<{path}>" if any(c in path for c in " ()<>") else path
-
-
-def _share_link(
-    key: str,
-    skill: ShareSkill,
-    source_path: str,
-    keys: dict[str, str],
-    skills: dict[str, ShareSkill],
-    files: dict[str, tuple[ShareSkill, ShareFile]],
-) -> Callable[[mentions.Token], str]:
-    """Renders a mention in ``source_path`` of ``skill`` as a link relative to that file among
-    the installed share folders."""
-    here = posixpath.dirname(f"{key}/{source_path}")
-
-    def label(token: mentions.Token) -> str:
-        if token.draft:
-            return f"`(unknown {token.kind})`"
-        if token.kind == "skill":
-            target = skills.get(token.target)
-            if target is None:
-                return "`(unknown skill)`"
-            text, where = target.name, f"{keys[target.id]}/{SKILL_MD}"
-        else:
-            found = files.get(token.target)
-            if found is None:
-                return "`(unknown resource)`"
-            owner, f = found
-            text = f.path if owner.id == skill.id else f"{owner.name}: {f.path}"
-            where = f"{keys[owner.id]}/{f.path}"
-        text = text.replace("[", "\\[").replace("]", "\\]")
-        return f"[{text}]({_markdown_target(posixpath.relpath(where, here))})"
-
-    return label

@@ -17,19 +17,15 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import BigInteger, and_, bindparam, delete, func, select, update
-
 from better_skills.protocol import errors
 from better_skills.server.db import Database
-from better_skills.server.direct import insert_statement
-from better_skills.server.models import access_tokens, users
+from better_skills.server.queries import tokens as q
 from better_skills.server.security import ACCESS_TOKEN_PREFIX, Hasher, new_access_token
 from better_skills.server.services import Caller, Clock, audit, to_ms
 from better_skills.server.services.sessions import (
     ACCESS_TOKEN,
     BROWSER,
     LAST_USED_GRANULARITY_MS,
-    USER_COLUMNS,
     SessionView,
     user_of,
 )
@@ -41,33 +37,6 @@ MAX_TOKENS_PER_USER = 100
 DAY_MS = 86_400_000
 #: Expired tokens stay listed (as expired) this long before the sweeper deletes them.
 EXPIRED_GRACE_MS = 30 * DAY_MS
-
-_LOOKUP = (
-    select(
-        access_tokens.c.id,
-        access_tokens.c.user_id,
-        access_tokens.c.created_at,
-        access_tokens.c.expires_at,
-        access_tokens.c.last_used_at,
-        *USER_COLUMNS,
-    )
-    .join(users, users.c.id == access_tokens.c.user_id)
-    .where(access_tokens.c.token_hash == bindparam("token_hash"))
-)
-_INSERT = insert_statement(
-    access_tokens, "id", "token_hash", "user_id", "name", "created_at", "expires_at"
-)
-_TOUCH = (
-    update(access_tokens)
-    .where(
-        and_(
-            access_tokens.c.id == bindparam("token_id"),
-            func.coalesce(access_tokens.c.last_used_at, 0)
-            <= bindparam("stale_before", type_=BigInteger),
-        )
-    )
-    .values(last_used_at=bindparam("now", type_=BigInteger))
-)
 
 
 class ValidationFailed(errors.OAuthError):
@@ -149,22 +118,14 @@ class TokenService:
         now = to_ms(self._clock())
         token = new_access_token()
         new = NewToken(str(uuid.uuid4()), name, now, now + days * DAY_MS, None, token)
-        async with self._db.write() as conn:
-            live = (
-                await conn.execute(
-                    select(func.count())
-                    .select_from(access_tokens)
-                    .where(
-                        and_(access_tokens.c.user_id == user_id, access_tokens.c.expires_at > now)
-                    )
-                )
-            ).scalar_one()
+        async with self._db.write() as tx:
+            live = await q.count_live(tx, user_id, now)
             if live >= MAX_TOKENS_PER_USER:
                 raise ValidationFailed(
                     "name", f"An account holds at most {MAX_TOKENS_PER_USER} tokens: revoke one."
                 )
-            await conn.execute(
-                _INSERT,
+            await tx.execute(
+                q.INSERT,
                 {
                     "id": new.id,
                     "token_hash": self._hasher.access_token(token),
@@ -175,53 +136,39 @@ class TokenService:
                 },
             )
             await audit.record(
-                conn, now, "token_create", user_id=user_id, ip=caller.ip, detail=f"token {new.id}"
+                tx, now, "token_create", user_id=user_id, ip=caller.ip, detail=f"token {new.id}"
             )
         return new
 
     async def list_for_user(self, user_id: str) -> list[TokenInfo]:
         """The user's tokens, newest first (expired ones too, until swept)."""
-        async with self._db.read() as conn:
-            rows = await conn.execute(
-                select(
-                    access_tokens.c.id,
-                    access_tokens.c.name,
-                    access_tokens.c.created_at,
-                    access_tokens.c.expires_at,
-                    access_tokens.c.last_used_at,
-                )
-                .where(access_tokens.c.user_id == user_id)
-                .order_by(access_tokens.c.created_at.desc(), access_tokens.c.id)
-            )
-            return [TokenInfo(*row) for row in rows]
+        async with self._db.read() as tx:
+            rows = await q.of_user(tx, user_id)
+            return [TokenInfo(*row.values()) for row in rows]
 
     async def revoke(self, user_id: str, token_id: str, caller: Caller) -> bool:
         """Delete one of ``user_id``'s tokens; False if it is not theirs or does not exist
         (the API answers both with 404, so ids of others' tokens are not revealed)."""
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            done = await conn.execute(
-                delete(access_tokens).where(
-                    and_(access_tokens.c.id == token_id, access_tokens.c.user_id == user_id)
-                )
-            )
-            if done.rowcount == 1:
+        async with self._db.write() as tx:
+            done = await q.delete_one(tx, user_id, token_id)
+            if done:
                 await audit.record(
-                    conn,
+                    tx,
                     now,
                     "token_revoke",
                     user_id=user_id,
                     ip=caller.ip,
                     detail=f"token {token_id}",
                 )
-        return done.rowcount == 1
+        return done
 
     async def lookup(self, token: str) -> SessionView | None:
         """The live token and its user, shaped like a session (kind ``access_token``)."""
         if not token.startswith(ACCESS_TOKEN_PREFIX):
             return None
         now = to_ms(self._clock())
-        row = await self._db.fetch_first(_LOOKUP, {"token_hash": self._hasher.access_token(token)})
+        row = await self._db.fetch_first(q.LOOKUP, {"token_hash": self._hasher.access_token(token)})
         if row is None or row.expires_at <= now:
             return None
         if now - (row.last_used_at or 0) >= LAST_USED_GRANULARITY_MS:
@@ -247,7 +194,7 @@ class TokenService:
         self._touching.add(token_id)
         try:
             await self._db.direct.statement(
-                _TOUCH,
+                q.TOUCH,
                 {"token_id": token_id, "stale_before": now - LAST_USED_GRANULARITY_MS, "now": now},
                 durable=False,
             )

@@ -7,10 +7,9 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from better_skills.protocol import errors
 from better_skills.server.db import Database
+from better_skills.server.direct import Tx
 from better_skills.server.queries import vaults as q
 from better_skills.server.services import Clock, to_ms
 from better_skills.server.services.permissions import access
@@ -66,12 +65,12 @@ def vault_from_row(row: Any) -> Vault:
     )
 
 
-async def bootstrap_user(conn: AsyncConnection, user_id: str, name: str, now: int) -> None:
+async def bootstrap_user(tx: Tx, user_id: str, name: str, now: int) -> None:
     """Inside the sign-up transaction: the user's personal vault (owner) and membership of
     the system vault."""
-    await q.insert_personal_vault(conn, user_id, name, now)
-    await q.ensure_system_vault(conn, now)
-    await q.insert_membership(conn, q.SYSTEM_VAULT_ID, user_id, "member", now)
+    await q.insert_personal_vault(tx, user_id, name, now)
+    await q.ensure_system_vault(tx, now)
+    await q.insert_membership(tx, q.SYSTEM_VAULT_ID, user_id, "member", now)
 
 
 def _refuse_unusable(ref: str) -> None:
@@ -81,10 +80,20 @@ def _refuse_unusable(ref: str) -> None:
         raise errors.NotFound("Vault not found.")
 
 
-async def find_member_vault(conn: AsyncConnection, user_id: str, ref: str) -> Vault:
+async def find_member_vault(tx: Tx, user_id: str, ref: str) -> Vault:
     """One of the user's vaults by slug or id; 404 for anything else."""
     _refuse_unusable(ref)
-    row = await q.find_for_member(conn, user_id, ref)
+    row = await q.find_for_member(tx, user_id, ref)
+    if row is None:
+        raise errors.NotFound("Vault not found.")
+    return vault_from_row(row)
+
+
+async def find_vault_to_write(tx: Tx, user_id: str, ref: str) -> Vault:
+    """:func:`find_member_vault` for a write: the same vault and rights, without the vault's
+    skill count (``skill_count`` 0), which would count every skill in it per write."""
+    _refuse_unusable(ref)
+    row = await q.find_for_writer(tx, user_id, ref)
     if row is None:
         raise errors.NotFound("Vault not found.")
     return vault_from_row(row)
@@ -99,26 +108,26 @@ class VaultService:
         """At start-up, idempotently: the system vault, every user a member of it, and a
         personal vault for users made before the vault existed."""
         now = to_ms(self._clock())
-        async with self._db.write() as conn:
-            await q.ensure_system_vault(conn, now)
-            for user in await q.users_without_personal_vault(conn):
-                await q.insert_personal_vault(conn, user.id, user.name, now)
-            added = await q.backfill_system_memberships(conn, now)
+        async with self._db.write() as tx:
+            await q.ensure_system_vault(tx, now)
+            for user in await q.users_without_personal_vault(tx):
+                await q.insert_personal_vault(tx, user.id, user.name, now)
+            added = await q.backfill_system_memberships(tx, now)
         if added:
             log.info("system vault: %d member(s) added", added)
 
     async def list_for(self, user_id: str) -> list[Vault]:
-        async with self._db.read() as conn:
-            return [vault_from_row(row) for row in await q.memberships(conn, user_id)]
+        async with self._db.read() as tx:
+            return [vault_from_row(row) for row in await q.memberships(tx, user_id)]
 
     async def get_for(self, user_id: str, ref: str) -> Vault:
-        async with self._db.read() as conn:
-            return await find_member_vault(conn, user_id, ref)
+        async with self._db.read() as tx:
+            return await find_member_vault(tx, user_id, ref)
 
     async def set_enabled(self, user_id: str, vault_id: str, enabled: bool) -> Vault:
         """The member's own switch: a disabled vault is left out of sync."""
         _refuse_unusable(vault_id)
-        async with self._db.write() as conn:
-            if not await q.set_enabled(conn, user_id, vault_id, enabled, to_ms(self._clock())):
+        async with self._db.write() as tx:
+            if not await q.set_enabled(tx, user_id, vault_id, enabled, to_ms(self._clock())):
                 raise errors.NotFound("Vault not found.")
-            return await find_member_vault(conn, user_id, vault_id)
+            return await find_member_vault(tx, user_id, vault_id)

@@ -109,8 +109,8 @@ async def settings_page(
 async def _is_admin(request: Request, user_id: str) -> bool:
     from better_skills.server.queries import teams as q
 
-    async with services(request).db.read() as conn:
-        row = await q.user_by_id(conn, user_id)
+    async with services(request).db.read() as tx:
+        row = await q.user_by_id(tx, user_id)
     return bool(row and row.is_admin)
 
 

@@ -1,0 +1,119 @@
+"""One transaction API: ``Database.read()``/``write()`` (the engine), ``direct.transaction()``,
+``direct.snapshot()`` and ``direct.autocommit()`` all hand out a ``Tx`` that answers alike, on
+SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import bindparam, func, select, update
+
+from better_skills.server.db import Database, create_engine, migrate
+from better_skills.server.direct import Conflict, Row, Tx, insert_statement
+from better_skills.server.direct.sqlite import busy_or_raise
+from better_skills.server.models import rate_limits
+
+pytestmark = pytest.mark.anyio
+
+INSERT = insert_statement(rate_limits, "key", "window_start", "count")
+BUMP = (
+    update(rate_limits)
+    .where(rate_limits.c.key == bindparam("k"))
+    .values(count=rate_limits.c.count + 1)
+)
+READ = select(rate_limits.c.key, rate_limits.c.count).where(rate_limits.c.key == bindparam("k"))
+COUNT = select(func.count()).select_from(rate_limits)
+ALL = select(rate_limits.c.key, rate_limits.c.count).order_by(rate_limits.c.key)
+
+
+@pytest.fixture
+async def db(settings_factory: Callable[..., Any]) -> AsyncIterator[Database]:
+    database = Database(create_engine(settings_factory()))
+    await migrate(database.engine)
+    try:
+        yield database
+    finally:
+        await database.dispose()
+
+
+def writers(db: Database) -> dict[str, Callable[[], AbstractAsyncContextManager[Tx]]]:
+    @asynccontextmanager
+    async def autocommit() -> AsyncIterator[Tx]:
+        yield db.direct.autocommit(durable=False)
+
+    return {
+        "engine": db.write,
+        "engine, heavy": lambda: db.write(heavy=True),
+        "direct": db.direct.transaction,
+        "direct, autocommit": autocommit,
+    }
+
+
+async def test_every_kind_of_tx_answers_alike(db: Database) -> None:
+    for n, (name, open_tx) in enumerate(writers(db).items()):
+        key = f"k{n}"
+        async with open_tx() as tx:
+            assert tx.dialect == db.dialect, name
+            assert await tx.execute(INSERT, {"key": key, "window_start": 1, "count": 1}) == 1
+            assert await tx.execute(BUMP, {"k": key}) == 1, name
+            assert await tx.execute(BUMP, {"k": "missing"}) == 0, name
+            row = await tx.first(READ, {"k": key})
+            assert (
+                isinstance(row, Row)
+                and row.count == 2
+                and dict(row)
+                == {
+                    "key": key,
+                    "count": 2,
+                }
+            ), name
+            assert await tx.first(READ, {"k": "missing"}) is None, name
+            assert await tx.scalar(READ, {"k": key}) == key, name
+            assert await tx.scalar(COUNT) == 4 * n + 1, name
+            rows = await tx.all(ALL)
+            assert [r.key for r in rows if "-" not in r.key] == [f"k{i}" for i in range(n + 1)], (
+                name
+            )
+            assert all(isinstance(r, Row) for r in rows), name
+            many = [{"key": f"{key}-{i}", "window_start": 1, "count": 1} for i in range(3)]
+            await tx.execute_many(INSERT, many)
+            assert await tx.scalar(COUNT) == 4 * (n + 1), name
+        async with db.read() as tx:
+            assert await tx.scalar(COUNT) == 4 * (n + 1), name
+
+
+async def test_a_refused_row_is_a_conflict_and_rolls_back(db: Database) -> None:
+    async with db.write() as tx:
+        await tx.execute(INSERT, {"key": "a", "window_start": 1, "count": 1})
+    for name, open_tx in writers(db).items():
+        if "autocommit" in name:
+            continue
+        with pytest.raises(Conflict):
+            async with open_tx() as tx:
+                await tx.execute(BUMP, {"k": "a"})
+                await tx.execute(INSERT, {"key": "a", "window_start": 1, "count": 1})
+        async with db.read() as tx:
+            assert await tx.scalar(READ, {"k": "a"}) == "a"
+            row = await tx.first(READ, {"k": "a"})
+            assert row is not None and row.count == 1, name  # the BUMP was rolled back
+
+
+async def test_snapshot_reads_through_the_same_api(db: Database) -> None:
+    async with db.write() as tx:
+        await tx.execute_many(
+            INSERT, [{"key": k, "window_start": 1, "count": 1} for k in ("a", "b")]
+        )
+    async with db.direct.snapshot() as tx:
+        assert [r.key for r in await tx.all(ALL)] == ["a", "b"]
+        assert await tx.scalar(COUNT) == 2
+
+
+def test_only_a_locked_or_busy_sqlite_becomes_an_outage() -> None:
+    locked = busy_or_raise(sqlite3.OperationalError("database is locked"))
+    assert isinstance(locked, ConnectionError)
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        busy_or_raise(sqlite3.OperationalError("no such table: nowhere"))

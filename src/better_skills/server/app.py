@@ -85,7 +85,8 @@ class SecurityHeaders:
 #: Where an OSError of the database comes from: the drivers and SQLAlchemy's pools, and the
 #: server's driver-direct layer (its ConnectionError: a lost connection, a busy SQLite).
 DRIVER_PACKAGES = frozenset({"asyncpg", "sqlalchemy", "aiosqlite"})
-DIRECT_MODULE = "better_skills.server.direct"
+#: ``direct`` is a package: its modules (core, engine, sqlite, postgres) all count.
+DIRECT_PACKAGE = "better_skills.server.direct"
 
 
 def raised_by_database(exc: BaseException) -> bool:
@@ -98,7 +99,11 @@ def raised_by_database(exc: BaseException) -> bool:
     tb = exc.__traceback__
     while tb is not None:
         module = tb.tb_frame.f_globals.get("__name__", "")
-        if module == DIRECT_MODULE or module.partition(".")[0] in DRIVER_PACKAGES:
+        if (
+            module == DIRECT_PACKAGE
+            or module.startswith(DIRECT_PACKAGE + ".")
+            or module.partition(".")[0] in DRIVER_PACKAGES
+        ):
             return True
         tb = tb.tb_next
     return False

@@ -358,3 +358,25 @@ def test_get_and_list_print_no_control_sequences(
     run(cli, root, "get", SKILL_ID, "--file", "x\x1b[31m.md")
     run(cli, root, "list")
     run(cli, root, "search", "fine")
+
+
+def test_search_says_when_the_total_is_a_lower_bound(
+    hostile: tuple[VaultScript, Cli, Path],
+) -> None:
+    """Past the server's counting cap ``total_exact`` is false: the CLI prints "1000+" and
+    passes the flag on in ``--json``; an answer without the flag (an older server) is exact."""
+    script, cli, root = hostile
+    item = {
+        **{k: v for k, v in skill_answer("fine", {"SKILL.md": skill_md()}).items()},
+        "match": "content",
+        "score": 0.5,
+        "snippet": "fine",
+    }
+    item = {k: v for k, v in item.items() if k not in ("files", "frontmatter")}
+    answer = {"items": [item], "total": 1000, "total_exact": False}
+    script.routes["/api/v1/skills/search"] = Reply(200, answer)
+    assert "1 of 1000+ hits" in run(cli, root, "search", "fine").stderr
+    assert json.loads(run(cli, root, "search", "fine", "--json").stdout)["total_exact"] is False
+    script.routes["/api/v1/skills/search"] = Reply(200, {"items": [item], "total": 7})
+    assert "1 of 7 hits" in run(cli, root, "search", "fine").stderr
+    assert json.loads(run(cli, root, "search", "fine", "--json").stdout)["total_exact"] is True

@@ -288,7 +288,7 @@ def test_search_references_and_diff(setup: Setup) -> None:
     hits = setup.json("search", "kubernetes")
     assert hits["items"][0]["slug"] == "kubernetes-deploy"
     assert set(hits["items"][0]) >= {"id", "vault", "slug", "match", "score", "snippet"}
-    assert isinstance(hits["total"], int)
+    assert isinstance(hits["total"], int) and hits["total_exact"] is True
     shown = setup.run("search", "rolling")
     assert shown.returncode == 0 and "personal/kubernetes-deploy" in shown.stdout
     assert setup.json("search", "zzzz-nothing")["items"] == []

@@ -138,12 +138,14 @@ class VaultClient:
         return {"items": _items(page), "next_cursor": page.get("next_cursor")}
 
     def search(self, query: str, *, limit: int = 20) -> dict[str, Any]:
-        """``GET /api/v1/skills/search``: ranked hits with ``match``, ``score``, ``snippet``."""
+        """``GET /api/v1/skills/search``: ranked hits with ``match``, ``score``, ``snippet``;
+        ``total_exact`` false when ``total`` is only a lower bound (absent: exact)."""
         params = {"q": query, "limit": str(limit)}
         data = _object(
             self._json("GET", "/api/v1/skills/search", params=params, max_bytes=MAX_LIST_BYTES)
         )
-        return {"items": _items(data), "total": data.get("total")}
+        exact = data.get("total_exact") is not False
+        return {"items": _items(data), "total": data.get("total"), "total_exact": exact}
 
     def skill(self, skill_id: str, *, content: bool = False) -> dict[str, Any]:
         """``GET /api/v1/skills/{id}`` (``content`` adds every file's content)."""

@@ -49,7 +49,10 @@ def run(options: SearchOptions, deps: Deps) -> int:
         found = vault_api.search(options.query, limit=options.limit)
     hits = found["items"]
     if options.as_json:
-        out.json({"items": [hit_json(h) for h in hits], "total": found["total"]})
+        exact = found.get("total_exact", True) is not False
+        out.json(
+            {"items": [hit_json(h) for h in hits], "total": found["total"], "total_exact": exact}
+        )
         return 0
     if not hits:
         out.info(f"No skill matches {safe(options.query, max_length=100)!r}.")
@@ -65,5 +68,7 @@ def run(options: SearchOptions, deps: Deps) -> int:
             out.data(f"  … {safe(snippet, max_length=300)} …")
     total = found["total"]
     if isinstance(total, int) and total > len(hits):
-        out.info(f"{len(hits)} of {total} hits; --limit shows more.")
+        # Past the server's counting cap, total is a lower bound (total_exact false).
+        more = "" if found["total_exact"] else "+"
+        out.info(f"{len(hits)} of {total}{more} hits; --limit shows more.")
     return 0

@@ -3,7 +3,8 @@
 Running the migrations takes a second or more per database, so each test process migrates
 one template per backend (:class:`Templates`) and hands out copies of it: a file copy for
 SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL. Tests marked ``empty_database`` get
-an empty database instead, on which the server runs the migrations itself.
+an empty database instead, on which the server runs the migrations itself. A test's
+PostgreSQL database is dropped in a background thread once the test is over.
 """
 
 from __future__ import annotations
@@ -47,6 +48,33 @@ def _new_postgres(template: str | None = None) -> tuple[str, str]:
 
 def _drop_postgres(name: str) -> None:
     _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+class _Dropper:
+    """Drops a test's PostgreSQL database in a background thread, so that the next test does
+    not wait for it: a DROP DATABASE waits for a checkpoint, seconds on a busy machine, while
+    the test is over. :meth:`drain` (at the end of a test process) waits for every drop and
+    raises the first that failed."""
+
+    def __init__(self) -> None:
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pending: list[concurrent.futures.Future[None]] = []
+
+    def drop_later(self, name: str) -> None:
+        if self._pool is None:
+            self._pool = concurrent.futures.ThreadPoolExecutor(1, "drop-test-database")
+        self._pending = [f for f in self._pending if not f.done() or f.exception()]
+        self._pending.append(self._pool.submit(_drop_postgres, name))
+
+    def drain(self) -> None:
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+
+_dropper = _Dropper()
+#: Wait for the background drops (tests/conftest.py calls it when a test process ends).
+drain_drops = _dropper.drain
 
 
 def _migrate(url: str) -> None:
@@ -113,4 +141,4 @@ def fresh_database(backend: str, folder: Path, templates: Templates | None = Non
     try:
         yield url
     finally:
-        _drop_postgres(name)
+        _dropper.drop_later(name)

@@ -4,7 +4,8 @@ Running the migrations takes a second or more per database, so each test process
 one template per backend (:class:`Templates`) and hands out copies of it: a file copy for
 SQLite, ``CREATE DATABASE ... TEMPLATE`` for PostgreSQL. Tests marked ``empty_database`` get
 an empty database instead, on which the server runs the migrations itself. A test's
-PostgreSQL database is dropped in a background thread once the test is over.
+PostgreSQL database is made in a background thread while the test before it runs, and
+dropped in another once the test is over.
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ class Templates:
         self.folder = folder
         self._sqlite: Path | None = None
         self._postgres: str | None = None
+        #: The next copy of the PostgreSQL template, made in the background while a test runs.
+        self._next_copy: concurrent.futures.Future[tuple[str, str]] | None = None
+        self._copier: concurrent.futures.ThreadPoolExecutor | None = None
 
     def sqlite(self) -> Path:
         if self._sqlite is None:
@@ -120,7 +124,22 @@ class Templates:
             self._postgres = name
         return self._postgres
 
+    def postgres_copy(self) -> tuple[str, str]:
+        """A new copy of the PostgreSQL template (its name and URL): the one made in the
+        background since the last call, and the next one is started."""
+        template = self.postgres()
+        ready, self._next_copy = self._next_copy, None
+        if self._copier is None:
+            self._copier = concurrent.futures.ThreadPoolExecutor(1, "copy-test-database")
+        self._next_copy = self._copier.submit(_new_postgres, template)
+        return ready.result() if ready is not None else _new_postgres(template)
+
     def close(self) -> None:
+        if self._next_copy is not None:
+            _drop_postgres(self._next_copy.result()[0])
+            self._next_copy = None
+        if self._copier is not None:
+            self._copier.shutdown()
         if self._postgres is not None:
             _drop_postgres(self._postgres)
             self._postgres = None
@@ -137,7 +156,7 @@ def fresh_database(backend: str, folder: Path, templates: Templates | None = Non
             os.chmod(path, 0o600)  # as the server makes it
         yield f"sqlite:///{path}"
         return
-    name, url = _new_postgres(templates.postgres() if templates is not None else None)
+    name, url = templates.postgres_copy() if templates is not None else _new_postgres()
     try:
         yield url
     finally:

@@ -21,7 +21,7 @@ import pytest
 
 from tests.support.app import open_app
 from tests.support.clock import FakeClock
-from tests.support.databases import Templates, fresh_database
+from tests.support.databases import Templates, drain_drops, fresh_database
 from tests.support.live_server import LiveServer
 
 
@@ -59,6 +59,14 @@ def database_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tem
     templates = Templates(tmp_path_factory.mktemp("templates"))
     yield templates
     templates.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _wait_for_dropped_databases() -> Iterator[None]:
+    """Test databases are dropped in the background (tests/support/databases.py); a test
+    process waits for the drops before it ends, and fails if one failed."""
+    yield
+    drain_drops()
 
 
 @pytest.fixture

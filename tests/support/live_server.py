@@ -15,6 +15,9 @@ from typing import Any
 import httpx
 
 TEST_SECRET = "test-secret-key-" + "x" * 32
+#: tests/support/app.py's cheap_hash_cost, as better_skills.server.security reads it.
+TEST_HASH_COST_ENV = "_BETTER_SKILLS_TEST_HASH_COST"
+CHEAP_HASH_COST = "1,1024,1"
 
 
 def free_port() -> int:
@@ -46,6 +49,8 @@ class LiveServer:
             "SECRET_KEY": TEST_SECRET,
             "XDG_DATA_HOME": str(folder / "data"),
             "SWEEP_INTERVAL": "3600",
+            # argon2id at its lowest cost, as in-process tests hash (tests/support/app.py)
+            TEST_HASH_COST_ENV: CHEAP_HASH_COST,
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None

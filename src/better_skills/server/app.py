@@ -38,7 +38,7 @@ from better_skills.server.routers import (
 )
 from better_skills.server.routers import errors as error_pages
 from better_skills.server.routers.api_v1 import hot_reads
-from better_skills.server.security import PRODUCTION_HASH_COST, HashCost
+from better_skills.server.security import HashCost, hash_cost_from_environment
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
@@ -259,11 +259,13 @@ def _document_trpc(app: FastAPI) -> None:
 def create_app(
     settings: Settings | None = None,
     clock: Clock = system_clock,
-    hash_cost: HashCost = PRODUCTION_HASH_COST,
+    hash_cost: HashCost | None = None,
 ) -> FastAPI:
     """The application; with no arguments it reads settings from the environment. Tests
-    inject a fake ``clock`` and a cheap password ``hash_cost``."""
+    inject a fake ``clock`` and a cheap password ``hash_cost`` (the server processes they
+    start get it from the environment: security.hash_cost_from_environment)."""
     settings = settings or load_settings()
+    hash_cost = hash_cost or hash_cost_from_environment()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,6 +120,21 @@ class HashCost:
 
 #: The cost a server uses.
 PRODUCTION_HASH_COST = HashCost()
+
+#: A cheaper cost for the server processes the test suite starts (tests/support/live_server.py
+#: sets it, as ``time_cost,memory_kib,parallelism``): hashing is not what those tests are about,
+#: and at RFC 9106's cost each sign-up and sign-in costs a quarter of a CPU second. Never
+#: documented as a setting; a server without it hashes at :data:`PRODUCTION_HASH_COST`.
+TEST_HASH_COST_ENV = "_BETTER_SKILLS_TEST_HASH_COST"
+
+
+def hash_cost_from_environment(environ: Mapping[str, str] = os.environ) -> HashCost:
+    """:data:`PRODUCTION_HASH_COST`, unless the test suite set :data:`TEST_HASH_COST_ENV`."""
+    value = environ.get(TEST_HASH_COST_ENV)
+    if not value:
+        return PRODUCTION_HASH_COST
+    time_cost, memory_kib, parallelism = (int(part) for part in value.split(","))
+    return HashCost(time_cost=time_cost, memory_kib=memory_kib, parallelism=parallelism)
 
 
 class PasswordHasher:

@@ -38,7 +38,12 @@ from better_skills.server.routers import (
 )
 from better_skills.server.routers import errors as error_pages
 from better_skills.server.routers.api_v1 import hot_reads
-from better_skills.server.security import HashCost, hash_cost_from_environment
+from better_skills.server.security import (
+    PRODUCTION_HASH_COST,
+    TEST_HASH_COST_ENV,
+    HashCost,
+    hash_cost_from_environment,
+)
 from better_skills.server.services import Clock, system_clock
 from better_skills.server.services.accounts import AccountError
 from better_skills.server.services.container import Services
@@ -265,7 +270,10 @@ def create_app(
     inject a fake ``clock`` and a cheap password ``hash_cost`` (the server processes they
     start get it from the environment: security.hash_cost_from_environment)."""
     settings = settings or load_settings()
-    hash_cost = hash_cost or hash_cost_from_environment()
+    if hash_cost is None:
+        hash_cost = hash_cost_from_environment()
+        if hash_cost != PRODUCTION_HASH_COST:  # never silent: it weakens stored passwords
+            log.warning("password hashing at a test cost (%s is set)", TEST_HASH_COST_ENV)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

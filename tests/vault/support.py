@@ -33,9 +33,11 @@ def services_of(client: httpx.AsyncClient) -> Any:
     return client.app.state.services  # type: ignore[attr-defined]
 
 
-async def add_person(client: httpx.AsyncClient, name: str = "Ada", kind: str = "device") -> Person:
-    """A user as sign-up makes one (personal vault, system membership) and a device session;
-    without the password hash, which would make every test slow."""
+async def add_person(
+    client: httpx.AsyncClient, name: str = "Ada", kind: str = "device", scope: str | None = None
+) -> Person:
+    """A user as sign-up makes one (personal vault, system membership) and a device session
+    (granted ``scope``); without the password hash, which would make every test slow."""
     services = services_of(client)
     now = to_ms(services.clock())
     user_id = new_id()
@@ -52,7 +54,7 @@ async def add_person(client: httpx.AsyncClient, name: str = "Ada", kind: str = "
             )
         )
         await bootstrap_user(conn, user_id, name, now)
-        session = await services.sessions.create(conn, user_id, Caller(), kind=kind)
+        session = await services.sessions.create(conn, user_id, Caller(), kind=kind, scope=scope)
     return Person(user_id, name, session.token)
 
 

@@ -14,6 +14,12 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from better_skills.server.db_timeouts import (
+    PG_COMMAND_TIMEOUT_S,
+    PG_CONNECT_TIMEOUT_S,
+    POOL_TIMEOUT_S,
+    SQLITE_WRITE_BUSY_MS,
+)
 from better_skills.server.direct import EngineTx, PostgresDirect, SqliteDirect, Tx
 from better_skills.server.settings import Settings
 
@@ -40,7 +46,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
             settings.database_url,
             pool_size=4,
             max_overflow=4,
-            async_creator=inline_creator(str(path) if path else ":memory:", 2000),
+            async_creator=inline_creator(str(path) if path else ":memory:", SQLITE_WRITE_BUSY_MS),
         )
         _configure_sqlite(engine)
         return engine
@@ -50,12 +56,12 @@ def create_engine(settings: Settings) -> AsyncEngine:
         # (connect + TLS probe + a forked PostgreSQL backend) and closing it again on return.
         pool_size=settings.database_pool_size,
         max_overflow=0,
-        pool_timeout=10,
+        pool_timeout=POOL_TIMEOUT_S,
         # After PostgreSQL restarts every pooled connection is dead; test each on checkout
         # and reconnect, so that the first requests after the outage do not fail with a 503.
         pool_pre_ping=True,
         # A replica must not hang on a dead database: fail fast, answer 503, retry later.
-        connect_args={"timeout": 5, "command_timeout": 10},
+        connect_args={"timeout": PG_CONNECT_TIMEOUT_S, "command_timeout": PG_COMMAND_TIMEOUT_S},
     )
 
 
@@ -68,7 +74,7 @@ def create_heavy_engine(database_url: str, path: str, pool_size: int = 1) -> Asy
     async def connect() -> Any:
         conn = await aiosqlite.connect(path, isolation_level=None)
         for pragma in (
-            "busy_timeout=2000",
+            f"busy_timeout={SQLITE_WRITE_BUSY_MS}",
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "foreign_keys=ON",

@@ -14,7 +14,7 @@ from better_skills.server.http import (
     session_cookie_name,
     user_agent,
 )
-from better_skills.server.principal import ALL_SCOPES, VAULT_WRITE, Principal
+from better_skills.server.principal import VAULT_WRITE, Principal, vault_scopes
 from better_skills.server.services import Caller
 from better_skills.server.services.container import Services
 from better_skills.server.services.sessions import BROWSER, SessionView
@@ -149,9 +149,8 @@ async def current_principal(request: Request) -> Principal:
         user_id=str(view.user["id"]),
         session_id=session_id,
         token_kind="cookie" if from_cookie else kind,
-        # Every kind of credential may read and write the caller's vaults today; a token
-        # kind with narrower vault scopes sets them here.
-        scopes=ALL_SCOPES,
+        # A device login holds the vault scopes it asked for (all of them when it named none).
+        scopes=vault_scopes(getattr(view, "scope", None)),
         name=str(view.user.get("name") or ""),
         email=str(view.user.get("email") or ""),
     )

@@ -9,6 +9,23 @@ from dataclasses import dataclass
 VAULT_READ = "vault:read"
 VAULT_WRITE = "vault:write"
 ALL_SCOPES = frozenset({VAULT_READ, VAULT_WRITE})
+#: Scopes granted by write: a token that may write may read.
+_IMPLIED = {VAULT_WRITE: VAULT_READ}
+
+
+def vault_scopes(granted: str | None) -> frozenset[str]:
+    """The vault scopes of a stored grant (space separated, as a device login stores it).
+
+    A grant that names no ``vault:`` scope at all (the original CLI asks for ``openid profile
+    email``; browser sessions and access tokens store none) holds every scope, so that those
+    clients keep working; one that names some holds exactly those (and what they imply).
+    Unknown ``vault:`` scopes grant nothing."""
+    asked = [s for s in (granted or "").split() if s.startswith("vault:")]
+    if not asked:
+        return ALL_SCOPES
+    held = {s for s in asked if s in ALL_SCOPES}
+    held.update(_IMPLIED[s] for s in list(held) if s in _IMPLIED)
+    return frozenset(held)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
+from better_skills.server.db_timeouts import PG_COMMAND_TIMEOUT_S, PG_CONNECT_TIMEOUT_S
 from better_skills.server.direct.core import NO_PARAMS, Conflict, Direct, Row, Tx, first_value
 
 
@@ -136,8 +137,8 @@ class PostgresDirect(Direct):
                     min_size=0,
                     max_size=self._pool_size,
                     # A replica must not hang on a dead database: fail fast (503), retry later.
-                    timeout=5,
-                    command_timeout=10,
+                    timeout=PG_CONNECT_TIMEOUT_S,
+                    command_timeout=PG_COMMAND_TIMEOUT_S,
                     reset=_keep_session,
                     server_settings=settings,
                 )

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Dialect
 
+from better_skills.server.db_timeouts import SQLITE_READ_BUSY_MS, SQLITE_WRITE_BUSY_MS
 from better_skills.server.direct.core import NO_PARAMS, Conflict, Direct, Row, Tx, first_value
 from better_skills.server.sqlite_inline import connect_sqlite
 
@@ -111,7 +112,7 @@ class SqliteDirect(Direct):
 
     def _reader_conn(self) -> sqlite3.Connection:
         if self._reader is None:
-            self._reader = connect_sqlite(self._path, busy_timeout_ms=200)
+            self._reader = connect_sqlite(self._path, busy_timeout_ms=SQLITE_READ_BUSY_MS)
             self._reader.execute("PRAGMA query_only=ON")
         return self._reader
 
@@ -138,7 +139,7 @@ class SqliteDirect(Direct):
 
     def _writer_conn(self) -> sqlite3.Connection:
         if self._writer is None:
-            self._writer = connect_sqlite(self._path, busy_timeout_ms=2000)
+            self._writer = connect_sqlite(self._path, busy_timeout_ms=SQLITE_WRITE_BUSY_MS)
         return self._writer
 
     async def statement(

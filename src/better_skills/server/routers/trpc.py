@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from better_skills.protocol import errors
 from better_skills.server.body_limit import body_cap
 from better_skills.server.dependencies import services
+from better_skills.server.principal import VAULT_WRITE
 from better_skills.server.trpc.envelope import (
     TrpcError,
     failure,
@@ -52,6 +53,8 @@ async def _call(ctx: Context, path: str, method: str, raw: Any, waits: list[int]
                 body = proc.model.model_validate({} if raw is None else raw)
             except ValidationError as exc:
                 raise from_validation_error(exc) from None
+        if proc.kind == "mutation" and not (await ctx.principal()).can(VAULT_WRITE):
+            raise TrpcError("FORBIDDEN", "This token may only read; its scope lacks vault:write.")
         return success(await proc.handler(ctx, body))
     except TrpcError as exc:
         return failure(exc, path)

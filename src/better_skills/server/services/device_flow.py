@@ -20,10 +20,9 @@ from better_skills.protocol.device_flow import (
     HOSTNAME_FIELD,
     MAX_HOSTNAME,
     SLOW_DOWN_INCREMENT,
-    USER_CODE_ALPHABET,
-    USER_CODE_LENGTH,
     clean_hostname,
     format_user_code,
+    is_user_code,
     normalize_user_code,
 )
 from better_skills.server.db import Database
@@ -88,10 +87,6 @@ class InvalidUserCode(errors.InvalidRequest):
     """No live code matches what was typed (counts against the guessing limits)."""
 
     default_description = "Invalid user code"
-
-
-def _valid_user_code(code: str) -> bool:
-    return len(code) == USER_CODE_LENGTH and all(c in USER_CODE_ALPHABET for c in code)
 
 
 class DeviceFlowService:
@@ -286,7 +281,7 @@ class DeviceFlowService:
         async with self._db.write() as tx:
             reservation = await self._limiter.reserve(tx, keys, rule, now, "Too many wrong codes.")
             row = None
-            if _valid_user_code(code):
+            if is_user_code(code):
                 row = await q.by_user_code(tx, self._hasher.user_code(code))
             if row is not None:
                 await self._limiter.refund(tx, reservation)

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import IO, Any
 
 from better_skills.client.text import clean
+from better_skills.protocol.durations import relative_text
 
 __all__ = [
     "Output",
@@ -250,19 +251,8 @@ def format_countdown(seconds: float) -> str:
 
 
 def format_relative(moment: datetime, now: datetime) -> str:
-    """``in 7 hours`` / ``3 minutes ago`` / ``just now``."""
-    delta = (moment - now).total_seconds()
-    seconds = abs(delta)
-    if seconds < 45:
-        return "just now" if delta <= 0 else "in a few seconds"
-    unit, size = "minute", 60
-    for candidate, candidate_size in (("day", 86400), ("hour", 3600)):
-        if seconds >= candidate_size * 0.95:
-            unit, size = candidate, candidate_size
-            break
-    count = max(1, round(seconds / size))
-    text = f"{count} {unit}{'' if count == 1 else 's'}"
-    return f"in {text}" if delta > 0 else f"{text} ago"
+    """``in 7 hours`` / ``3 minutes ago`` / ``just now`` (``protocol.durations``'s words)."""
+    return relative_text((moment - now).total_seconds())
 
 
 def format_local_time(moment: datetime) -> str:

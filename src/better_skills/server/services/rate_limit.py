@@ -15,6 +15,7 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
+from better_skills.protocol.durations import duration_text
 from better_skills.protocol.errors import TooManyRequests
 from better_skills.server.db import Database
 from better_skills.server.direct import Tx
@@ -122,7 +123,9 @@ class RateLimiter:
             if wait is not None:
                 worst = max(worst or 0, wait)
         if worst is not None:
-            raise TooManyRequests(f"{message} Try again in {_human(worst)}.", retry_after=worst)
+            raise TooManyRequests(
+                f"{message} Try again in {duration_text(worst, round_up=True)}.", retry_after=worst
+            )
         return Reservation(tuple(slots))
 
     async def refund(self, tx: Tx, reservation: Reservation) -> None:
@@ -156,13 +159,8 @@ class WriteLimits:
             self._db, f"{bucket}:user:{user_id}", rule or self.rule, to_ms(self._clock())
         )
         if wait is not None:
+            later = duration_text(wait, round_up=True)
             raise TooManyRequests(
-                f"Too many changes from this account. Try again in {_human(wait)}.",
+                f"Too many changes from this account. Try again in {later}.",
                 retry_after=wait,
             )
-
-
-def _human(seconds: int) -> str:
-    if seconds < 90:
-        return f"{seconds} seconds"
-    return f"{-(-seconds // 60)} minutes"

@@ -107,7 +107,7 @@ def retry_text(request: Request, seconds: int) -> str:
     """``"Try again in 15 minutes (at 08:15 UTC)."``"""
     seconds = max(1, seconds)
     at = datetime.fromtimestamp(services(request).clock() + seconds, tz=UTC)
-    return f"Try again in {duration_text(seconds)} (at {at:%H:%M} UTC)."
+    return f"Try again in {duration_text(seconds, round_up=True)} (at {at:%H:%M} UTC)."
 
 
 def retry_headers(error: errors.OAuthError) -> dict[str, str]:

@@ -112,8 +112,15 @@ async def test_snapshot_reads_through_the_same_api(db: Database) -> None:
         assert await tx.scalar(COUNT) == 2
 
 
-def test_only_a_locked_or_busy_sqlite_becomes_an_outage() -> None:
+def test_only_an_unavailable_sqlite_becomes_an_outage() -> None:
+    """Locked, busy, a full disk, an I/O error: 503 (try again); a wrong statement: a bug."""
     locked = busy_or_raise(sqlite3.OperationalError("database is locked"))
     assert isinstance(locked, ConnectionError)
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = sqlite3.SQLITE_FULL  # type: ignore[attr-defined]
+    assert isinstance(busy_or_raise(full), ConnectionError)
+    io_error = sqlite3.OperationalError("disk I/O error")
+    io_error.sqlite_errorcode = sqlite3.SQLITE_IOERR_WRITE  # type: ignore[attr-defined]
+    assert isinstance(busy_or_raise(io_error), ConnectionError)
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         busy_or_raise(sqlite3.OperationalError("no such table: nowhere"))

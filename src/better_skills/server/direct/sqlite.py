@@ -28,12 +28,19 @@ def _sqlite_rows(cursor: sqlite3.Cursor) -> list[Row]:
     return [Row(zip(names, row, strict=True)) for row in rows]
 
 
+#: SQLite's primary result codes that mean the database cannot serve now, not that the
+#: statement is wrong: busy, locked, read-only, I/O error, full disk, cannot open.
+_OUTAGE_CODES = frozenset({5, 6, 8, 10, 13, 14})
+
+
 def busy_or_raise(exc: sqlite3.OperationalError) -> ConnectionError:
-    """SQLite's "database is locked" / "busy" as an outage (503: try again later); any other
-    OperationalError (a missing table, a syntax error) is a bug and propagates as it is."""
+    """An outage of SQLite ("database is locked", busy, a full disk, an I/O error: 503, try
+    again later); any other OperationalError (a missing table, a syntax error) is a bug and
+    propagates as it is."""
+    code = getattr(exc, "sqlite_errorcode", None)
     message = str(exc).lower()
-    if "locked" in message or "busy" in message:
-        return ConnectionError(f"SQLite busy: {exc}")
+    if (code is not None and code & 0xFF in _OUTAGE_CODES) or "locked" in message:
+        return ConnectionError(f"SQLite unavailable: {exc}")
     raise exc
 
 

@@ -20,6 +20,7 @@ from better_skills.protocol.shares import share_install_key
 from better_skills.server.db import Database
 from better_skills.server.direct import Tx
 from better_skills.server.queries import shares as q
+from better_skills.server.queries import skill_writes
 from better_skills.server.queries import skills as skill_queries
 from better_skills.server.queries import vaults as vault_queries
 from better_skills.server.services import Clock, audit, to_ms
@@ -318,7 +319,7 @@ class ShareService:
                             "kind": "mention",
                         }
                     )
-                await skill_queries.insert_skill(
+                await skill_writes.insert_skill(
                     tx,
                     {
                         "id": skill_id,
@@ -330,7 +331,7 @@ class ShareService:
                         **skill_columns(prepared, resolved, now),
                     },
                 )
-                await skill_queries.insert_files(
+                await skill_writes.insert_files(
                     tx, skill_file_rows(skill_id, resolved, resolved.files, now)
                 )
                 imported.append(ImportedSkill(skill_id, slug, prepared.name))
@@ -339,7 +340,7 @@ class ShareService:
                 all_links += links
             # After every skill: a link may point at a skill inserted later in the loop.
             for done in imported:
-                await skill_queries.replace_links(
+                await skill_writes.replace_links(
                     tx, done.id, [r for r in all_links if r["source_skill_id"] == done.id]
                 )
             await vault_queries.bump_revision(tx, vault.id)

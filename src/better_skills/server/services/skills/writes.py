@@ -12,6 +12,7 @@ from typing import Any
 from better_skills.protocol import errors
 from better_skills.server.db import HEAVY_WRITE_BYTES
 from better_skills.server.direct import Conflict, Tx
+from better_skills.server.queries import skill_writes
 from better_skills.server.queries import skills as q
 from better_skills.server.queries import vaults as vault_queries
 from better_skills.server.services import audit, to_ms
@@ -124,7 +125,7 @@ class SkillWrites(SkillReads):
         await self._refuse_taken_slug(tx, vault, slug)
         resolved = self.resolve_drafts(prepared, {path: id_for(path) for path in prepared.files})
         links = await link_rows(tx, vault.id, skill_id, resolved)
-        await q.insert_new_skill(
+        await skill_writes.insert_new_skill(
             tx,
             {
                 "id": skill_id,
@@ -136,8 +137,10 @@ class SkillWrites(SkillReads):
                 **skill_columns(prepared, resolved, now),
             },
         )
-        await q.insert_files(tx, skill_file_rows(skill_id, resolved, resolved.files, now))
-        await q.replace_links(tx, skill_id, links, new=True)
+        await skill_writes.insert_files(
+            tx, skill_file_rows(skill_id, resolved, resolved.files, now)
+        )
+        await skill_writes.replace_links(tx, skill_id, links, new=True)
         await vault_queries.bump_revision(tx, vault.id)
         return resolved
 
@@ -160,19 +163,19 @@ class SkillWrites(SkillReads):
             and slug == row.slug
         )
         values = skill_columns(prepared, resolved, row.updated_at if unchanged else now)
-        if not await q.update_skill(
+        if not await skill_writes.update_skill(
             tx, row.id, row.version, {"vault_id": vault_id, "slug": slug, **values}
         ):
             raise errors.PreconditionFailed(
                 "The skill changed while this update was being saved; read it again and retry."
             )
-        await q.delete_files(
+        await skill_writes.delete_files(
             tx, [fid for path, (fid, _) in existing.items() if path not in resolved.files]
         )
         for path, (file_id, sha) in existing.items():
             if path in resolved.files and sha != resolved.sha[path]:
                 data = resolved.files[path]
-                await q.update_file(
+                await skill_writes.update_file(
                     tx,
                     file_id,
                     {
@@ -184,8 +187,8 @@ class SkillWrites(SkillReads):
                     },
                 )
         added = {p: d for p, d in resolved.files.items() if p not in existing}
-        await q.insert_files(tx, skill_file_rows(row.id, resolved, added, now))
-        await q.replace_links(tx, row.id, links)
+        await skill_writes.insert_files(tx, skill_file_rows(row.id, resolved, added, now))
+        await skill_writes.replace_links(tx, row.id, links)
         await vault_queries.bump_revision(tx, row.vault_id, vault_id)  # both ends of a move
 
     async def create(
@@ -296,7 +299,7 @@ class SkillWrites(SkillReads):
                 raise errors.Forbidden(rights.read_only_reason)
             if if_match is not None and not matches_etag(if_match, row.content_hash):
                 raise errors.PreconditionFailed()
-            if not await q.delete_skill(tx, row.id, row.version):
+            if not await skill_writes.delete_skill(tx, row.id, row.version):
                 raise errors.PreconditionFailed("The skill changed while it was being deleted.")
             await vault_queries.bump_revision(tx, row.vault_id)
             await audit.record(

@@ -73,6 +73,7 @@ def test_parse_duration(raw: str, seconds: float) -> None:
         ({"BODY_TIMEOUT": "slow"}, "BODY_TIMEOUT"),
         ({"KEEP_ALIVE_TIMEOUT": "-5"}, "KEEP_ALIVE_TIMEOUT"),
         ({"MAX_CONNECTIONS": "0"}, "MAX_CONNECTIONS"),
+        ({"OPENTELEMETRY": "yes"}, "OPENTELEMETRY"),
     ],
 )
 def test_bad_settings_name_the_setting(env: dict[str, str], named: str, tmp_path: Path) -> None:
@@ -93,3 +94,17 @@ def test_server_stops_with_one_line_on_a_bad_setting(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "better-skills-server: PORT: expected a whole number, got 'not-a-port'"
     ]
+
+
+def test_opentelemetry_is_off_unless_asked_for(tmp_path: Path) -> None:
+    """FastAPI's native telemetry asks the OpenTelemetry API on every request whether a
+    provider is configured: the app turns it off unless OPENTELEMETRY=on."""
+    from better_skills.server.app import create_app
+
+    base = {"XDG_DATA_HOME": str(tmp_path)}
+    off = load_settings(base, tmp_path / ".env")
+    on = load_settings({**base, "OPENTELEMETRY": "On"}, tmp_path / ".env")
+    assert (off.opentelemetry, on.opentelemetry) == (False, True)
+    # FastAPI keeps its configuration in _telemetry: there is no public reader.
+    assert create_app(off)._telemetry["tracing"] is False  # type: ignore[attr-defined]
+    assert create_app(on)._telemetry["tracing"] is True  # type: ignore[attr-defined]

@@ -57,6 +57,15 @@ class RateLimit:
         return cls(int(count), parse_duration(name, window))
 
 
+def _on_off(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("", "off"):
+        return False
+    if value == "on":
+        return True
+    raise SettingsError(f"{name}: expected on or off, got {raw!r}")
+
+
 def default_data_dir(env: Mapping[str, str]) -> Path:
     """``$XDG_DATA_HOME/better-skills``, else ``~/.local/share/better-skills``."""
     base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -102,6 +111,9 @@ class Settings:
     max_skill_files: int = 1000
     #: Who may create team vaults (issue 14): "anyone" signed in, or server "admins".
     team_vaults: str = "anyone"
+    #: FastAPI's native OpenTelemetry ("on": spans and metrics to the globally configured
+    #: providers). Off by default: the check alone costs every request (docs/performance.md).
+    opentelemetry: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -267,6 +279,7 @@ def load_settings(
         secret_key=secret.encode() if secret else None,
         trusted_origins=(public_origin, *extra_origins),
         team_vaults=get("TEAM_VAULTS").lower() or _DEFAULTS["team_vaults"],
+        opentelemetry=_on_off("OPENTELEMETRY", get("OPENTELEMETRY")),
     )
     if settings.team_vaults not in ("anyone", "admins"):
         raise SettingsError(f"TEAM_VAULTS: expected anyone or admins, got {settings.team_vaults!r}")

@@ -124,3 +124,30 @@ def test_only_an_unavailable_sqlite_becomes_an_outage() -> None:
     assert isinstance(busy_or_raise(io_error), ConnectionError)
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         busy_or_raise(sqlite3.OperationalError("no such table: nowhere"))
+
+
+async def test_a_refused_commit_ends_the_transaction_on_the_shared_writer(db: Database) -> None:
+    """A COMMIT that fails (here a deferred foreign key; a full disk alike) is the caller's
+    error (Conflict), and the writer connection is usable again at once."""
+    from sqlalchemy import text
+
+    from better_skills.server.models import skill_files
+
+    orphan = insert_statement(
+        skill_files, "id", "skill_id", "path", "kind", "size", "sha256", "content",
+        "created_at", "updated_at",
+    )  # fmt: skip
+    row = {
+        "id": "f1", "skill_id": "no-such-skill", "path": "a.md", "kind": "other", "size": 1,
+        "sha256": "0" * 64, "content": b"x", "created_at": 1, "updated_at": 1,
+    }  # fmt: skip
+    if db.dialect != "sqlite":
+        pytest.skip("SQLite's shared writer connection; asyncpg's pool drops a broken one")
+    with pytest.raises(Conflict):
+        async with db.direct.transaction() as tx:
+            await tx.execute(text("PRAGMA defer_foreign_keys = ON"), {})
+            await tx.execute(orphan, row)  # refused only at COMMIT
+    async with db.direct.transaction() as tx:
+        await tx.execute(INSERT, {"key": "after", "window_start": 1, "count": 1})
+    async with db.direct.snapshot() as tx:
+        assert [r.key for r in await tx.all(ALL)] == ["after"]

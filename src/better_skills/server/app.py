@@ -87,10 +87,10 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-#: Where an OSError of the database comes from: the drivers and SQLAlchemy's pools, and the
-#: server's driver-direct layer (its ConnectionError: a lost connection, a busy SQLite).
 #: FastAPI's native telemetry, all of it off (see ``Settings.opentelemetry``).
 TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
+#: Where an OSError of the database comes from: the drivers and SQLAlchemy's pools, and the
+#: server's driver-direct layer (its ConnectionError: a lost connection, a busy SQLite).
 DRIVER_PACKAGES = frozenset({"asyncpg", "sqlalchemy", "aiosqlite"})
 #: ``direct`` is a package: its modules (core, engine, sqlite, postgres) all count.
 DIRECT_PACKAGE = "better_skills.server.direct"

@@ -150,7 +150,7 @@ async def current_principal(request: Request) -> Principal:
         session_id=session_id,
         token_kind="cookie" if from_cookie else kind,
         # A device login holds the vault scopes it asked for (all of them when it named none).
-        scopes=vault_scopes(getattr(view, "scope", None)),
+        scopes=vault_scopes(view.scope),
         name=str(view.user.get("name") or ""),
         email=str(view.user.get("email") or ""),
     )

@@ -175,7 +175,14 @@ class SqliteDirect(Direct):
             except BaseException:
                 conn.rollback()
                 raise
-            conn.commit()
+            try:
+                with _TRANSLATED:
+                    conn.commit()
+            finally:
+                # A COMMIT refused (a deferred constraint, a full disk, busy) leaves the
+                # transaction open on the shared writer: end it, or every later BEGIN fails.
+                if conn.in_transaction:
+                    conn.rollback()
 
     async def close(self) -> None:
         for conn in (self._reader, self._writer):

@@ -308,7 +308,9 @@ async def find(tx: Tx, dialect: str, vault_ids: Sequence[str], query: str, limit
         hits = await _typos(tx, sqlite, vaults, query, found)
         return Found(order(hits)[:limit], len(hits), True)
     exact = counts.files <= cap
-    return Found(order(hits)[:limit], len(found) + counts.skills, exact)
+    total = len(found) + counts.skills
+    # Past the cap the count is a lower bound, and never more than the cap the API states.
+    return Found(order(hits)[:limit], total if exact else min(total, cap), exact)
 
 
 async def _short(

@@ -341,7 +341,10 @@ class ShareService:
             # After every skill: a link may point at a skill inserted later in the loop.
             for done in imported:
                 await skill_writes.replace_links(
-                    tx, done.id, [r for r in all_links if r["source_skill_id"] == done.id]
+                    tx,
+                    done.id,
+                    [r for r in all_links if r["source_skill_id"] == done.id],
+                    new=True,  # made in this transaction: no links to delete
                 )
             await vault_queries.bump_revision(tx, vault.id)
             await audit.record(

@@ -9,7 +9,7 @@ in the body of one skill in five, :data:`RARE` in one skill in 10,000 (at least 
 uploads it), and one skill in ten mentions the skill loaded before it in the same vault.
 
 The rows are built by the server's own code (``SkillService.prepare`` with the default
-limits, ``resolve_drafts``, ``skill_columns``, ``skill_file_rows``), so a bulk-loaded skill is
+limits, ``resolve_drafts``, ``new_skill_row``, ``skill_file_rows``), so a bulk-loaded skill is
 stored exactly as ``POST /api/v1/skills`` would store it: the same frontmatter JSON, content
 hash, file hashes, kinds and mention edges. Deterministic for a given seed.
 """
@@ -28,7 +28,7 @@ from better_skills.server.services.skills import (
     Prepared,
     SkillService,
     Upload,
-    skill_columns,
+    new_skill_row,
     skill_file_rows,
 )
 from better_skills.skillfmt.rules import Limits
@@ -225,9 +225,7 @@ def add_skill(batch: Batch, service: SkillService, text: Text, rng: random.Rando
     resolved = SkillService.resolve_drafts(prepared, ids)
     at = chunk.start_ms + n
     writer = share.writers[i % len(share.writers)]
-    columns = skill_columns(prepared, resolved, at)
-    row = {"id": skill_id, "vault_id": share.vault_id, "slug": slug, "version": 1,
-           "created_by": writer, "created_at": at, **columns}  # fmt: skip
+    row = new_skill_row(skill_id, share.vault_id, slug, writer, at, prepared, resolved)
     row["frontmatter"] = json.dumps(row["frontmatter"])  # as SQLAlchemy's JSON type does
     batch.skills.append(tuple(row[c] for c in SKILL_COLUMNS))
     for f in skill_file_rows(skill_id, resolved, resolved.files, at):

@@ -45,7 +45,7 @@ from better_skills.server.services.skills import (
     BundleItem,
     SkillService,
     Upload,
-    skill_columns,
+    new_skill_row,
     skill_file_rows,
 )
 from better_skills.server.services.vaults import find_member_vault
@@ -320,16 +320,7 @@ class ShareService:
                         }
                     )
                 await skill_writes.insert_skill(
-                    tx,
-                    {
-                        "id": skill_id,
-                        "vault_id": vault.id,
-                        "slug": slug,
-                        "version": 1,
-                        "created_by": user_id,
-                        "created_at": now,
-                        **skill_columns(prepared, resolved, now),
-                    },
+                    tx, new_skill_row(skill_id, vault.id, slug, user_id, now, prepared, resolved)
                 )
                 await skill_writes.insert_files(
                     tx, skill_file_rows(skill_id, resolved, resolved.files, now)

@@ -179,6 +179,27 @@ def skill_columns(prepared: Prepared, resolved: Resolved, updated_at: int) -> di
     }
 
 
+def new_skill_row(
+    skill_id: str,
+    vault_id: str,
+    slug: str,
+    created_by: str | None,
+    now: int,
+    prepared: Prepared,
+    resolved: Resolved,
+) -> dict[str, Any]:
+    """A new skill's row: version 1, made and last changed ``now``."""
+    return {
+        "id": skill_id,
+        "vault_id": vault_id,
+        "slug": slug,
+        "version": 1,
+        "created_by": created_by,
+        "created_at": now,
+        **skill_columns(prepared, resolved, now),
+    }
+
+
 def skill_file_rows(
     skill_id: str, resolved: Resolved, files: Mapping[str, bytes], now: int
 ) -> list[dict[str, Any]]:

@@ -23,6 +23,7 @@ from better_skills.server.services.skills.folder import (
     Resolved,
     Upload,
     new_id,
+    new_skill_row,
     skill_columns,
     skill_file_rows,
 )
@@ -126,16 +127,7 @@ class SkillWrites(SkillReads):
         resolved = self.resolve_drafts(prepared, {path: id_for(path) for path in prepared.files})
         links = await link_rows(tx, vault.id, skill_id, resolved)
         await skill_writes.insert_new_skill(
-            tx,
-            {
-                "id": skill_id,
-                "vault_id": vault.id,
-                "slug": slug,
-                "version": 1,
-                "created_by": user_id,
-                "created_at": now,
-                **skill_columns(prepared, resolved, now),
-            },
+            tx, new_skill_row(skill_id, vault.id, slug, user_id, now, prepared, resolved)
         )
         await skill_writes.insert_files(
             tx, skill_file_rows(skill_id, resolved, resolved.files, now)

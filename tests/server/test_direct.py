@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from better_skills.server.db import Database, create_engine, migrate
+from better_skills.server.db import Database
 from better_skills.server.direct import Conflict, compile_statement, insert_statement
 from better_skills.server.models import rate_limits
 from tests.server.flow import issue, poll, sign_up
@@ -32,16 +31,6 @@ BUMP_QUIETLY = (
 READ = select(rate_limits.c.count, rate_limits.c.window_start).where(
     rate_limits.c.key == bindparam("k")
 )
-
-
-@pytest.fixture
-async def db(settings_factory: Callable[..., Any]) -> AsyncIterator[Database]:
-    database = Database(create_engine(settings_factory()))
-    await migrate(database.engine)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 @pytest.mark.parametrize("dialect", [sqlite.dialect(), postgresql.asyncpg.dialect()])

@@ -7,12 +7,11 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
 
 import pytest
 from sqlalchemy import bindparam, func, select, update
 
-from better_skills.server.db import Database, create_engine, migrate
+from better_skills.server.db import Database
 from better_skills.server.direct import Conflict, Row, Tx, insert_statement
 from better_skills.server.direct.sqlite import busy_or_raise
 from better_skills.server.models import rate_limits
@@ -28,16 +27,6 @@ BUMP = (
 READ = select(rate_limits.c.key, rate_limits.c.count).where(rate_limits.c.key == bindparam("k"))
 COUNT = select(func.count()).select_from(rate_limits)
 ALL = select(rate_limits.c.key, rate_limits.c.count).order_by(rate_limits.c.key)
-
-
-@pytest.fixture
-async def db(settings_factory: Callable[..., Any]) -> AsyncIterator[Database]:
-    database = Database(create_engine(settings_factory()))
-    await migrate(database.engine)
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def writers(db: Database) -> dict[str, Callable[[], AbstractAsyncContextManager[Tx]]]:

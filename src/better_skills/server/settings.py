@@ -238,6 +238,7 @@ VARIABLES: tuple[tuple[str, str, Callable[[str, str], Any]], ...] = (
     ("MAX_FILE_BYTES", "max_file_bytes", _whole(1, 1 << 30)),
     ("MAX_SKILL_BYTES", "max_skill_bytes", _whole(1, 1 << 31)),
     ("MAX_SKILL_FILES", "max_skill_files", _whole(1, 100_000)),
+    ("OPENTELEMETRY", "opentelemetry", _on_off),
 )
 _DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Settings)}
 
@@ -279,7 +280,6 @@ def load_settings(
         secret_key=secret.encode() if secret else None,
         trusted_origins=(public_origin, *extra_origins),
         team_vaults=get("TEAM_VAULTS").lower() or _DEFAULTS["team_vaults"],
-        opentelemetry=_on_off("OPENTELEMETRY", get("OPENTELEMETRY")),
     )
     if settings.team_vaults not in ("anyone", "admins"):
         raise SettingsError(f"TEAM_VAULTS: expected anyone or admins, got {settings.team_vaults!r}")

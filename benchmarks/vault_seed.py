@@ -53,7 +53,8 @@ MANIFEST_SKILLS = content.MANIFEST_SKILLS
 
 # The search index of rows loaded past the marks (migration 0005's back-fill, restricted).
 _SQLITE_INDEX = [
-    "INSERT INTO search_skill_keys (skill_id) SELECT id FROM skills WHERE rowid > :skill_mark",
+    "INSERT INTO search_skill_keys (skill_id, vault_id, name, slug)"
+    " SELECT id, vault_id, name, slug FROM skills WHERE rowid > :skill_mark",
     "INSERT INTO search_meta (rowid, name, slug, description)"
     " SELECT k.id, s.name, s.slug, s.description"
     " FROM skills s JOIN search_skill_keys k ON k.skill_id = s.id WHERE s.rowid > :skill_mark",
@@ -65,8 +66,8 @@ _SQLITE_INDEX = [
     " FROM skill_files f JOIN search_file_keys k ON k.file_id = f.id WHERE f.rowid > :file_mark",
 ]
 _POSTGRES_INDEX = [
-    "INSERT INTO search_skills (skill_id, name, slug, description)"
-    " SELECT id, name, slug, description FROM skills s"
+    "INSERT INTO search_skills (skill_id, vault_id, name, slug, description)"
+    " SELECT id, vault_id, name, slug, description FROM skills s"
     " WHERE NOT EXISTS (SELECT 1 FROM search_skills x WHERE x.skill_id = s.id)",
     "INSERT INTO search_files (file_id, skill_id, vault_id, path, body)"
     " SELECT id, skill_id, vault_id, path, body FROM ("

@@ -1,10 +1,11 @@
-"""Ranked skill search: the SQL, per dialect, over the indexes of migration 0005.
+"""Ranked skill search: the SQL, per dialect, over the indexes of migrations 0005 and 0009.
 
 Three passes, each within the caller's vaults:
 
 1. **name, slug, description**: substring match (SQLite: FTS5 trigram phrase; PostgreSQL:
    ILIKE served by ``pg_trgm`` GIN indexes). Queries of one or two characters, which a
-   trigram index cannot serve, scan the caller's skills with LIKE instead.
+   trigram index cannot serve, look up whole and prefix name or slug matches by B-tree and
+   scan the caller's skills with LIKE (:mod:`queries.search_short`).
 2. **file content** (three characters or more): skills whose text files contain the query
    and that pass 1 did not find; only as many rows as the page still needs, plus their
    count. Hits in ``SKILL.md`` come first; among equals the order is the index's (cheap: a
@@ -19,8 +20,10 @@ fixed share of every skill, so counting (and ranking) every hit made such a sear
 in proportion to the vault: 40 to 50 ms of CPU at 100,000 skills (docs/performance.md). The
 short-query scan and the content pass stop after ``COUNT_CAP`` matches (in the table's or
 the index's order), rank what they found, and say whether they saw everything
-(:attr:`Found.exact`); when not, ``total`` is a lower bound. The name-before-description,
-whole-name, prefix and "SKILL.md first" orders hold among the matches found.
+(:attr:`Found.exact`); when not, ``total`` is a lower bound. The name-before-description
+and "SKILL.md first" orders hold among the matches found; a short query's whole and prefix
+name or slug matches are looked up by index before the capped scan, so they are found even
+past it (up to ``COUNT_CAP`` of them).
 
 Scores are fixed tiers (see :func:`name_quality` and :data:`CONTENT_SCORE`), so name and slug
 hits always rank above description hits, and those above content hits.
@@ -37,6 +40,7 @@ from sqlalchemy import bindparam, text
 
 from better_skills.server.direct import Tx
 from better_skills.server.models import skills
+from better_skills.server.queries.search_short import SHORT, SQLITE_LOOKUP, TOP
 from better_skills.server.queries.skills import SUMMARY
 
 #: Word similarity a name or slug needs to count as a typo of the query.
@@ -170,28 +174,6 @@ def _expanding(sql: str, *names: str) -> Any:
 # -- pass 1: name, slug, description ----------------------------------------------------------
 
 
-# One or two characters match almost every description: one scan of the caller's skills that
-# stops at ``cap`` matches, ranked and counted in SQL (name and slug hits first, whole names,
-# then prefixes, then the shortest names); only the best rows are classified in Python.
-# ``like`` is SQLite's LIKE (case-insensitive for ASCII already: no lower() copies of every
-# description) or PostgreSQL's ILIKE.
-def _short_sql(like: str) -> Any:
-    e = " ESCAPE '\\'"
-    return _expanding(
-        "SELECT id, name, slug, description, count(*) OVER () AS total FROM ("  # noqa: S608
-        " SELECT s.id, s.name, s.slug, s.description,"
-        f" (s.name {like} :p{e} OR s.slug {like} :p{e}) AS in_name,"
-        " (lower(s.name) = lower(:q) OR lower(s.slug) = lower(:q)) AS whole,"
-        f" (s.name {like} :prefix{e} OR s.slug {like} :prefix{e}) AS prefix"
-        " FROM skills s WHERE s.vault_id IN :vaults"
-        f" AND (s.name {like} :p{e} OR s.slug {like} :p{e} OR s.description {like} :p{e})"
-        " LIMIT :cap"
-        ") AS hits ORDER BY in_name DESC, whole DESC, prefix DESC, length(name), id LIMIT :n",
-        "vaults",
-    )
-
-
-_SHORT = {"sqlite": _short_sql("LIKE"), "postgresql": _short_sql("ILIKE")}
 #: Rows of a short query classified in Python, at least.
 SHORT_ROWS = 100
 
@@ -316,18 +298,24 @@ async def find(tx: Tx, dialect: str, vault_ids: Sequence[str], query: str, limit
 async def _short(
     tx: Tx, dialect: str, vaults: list[str], query: str, limit: int, cap: int
 ) -> Found:
-    """A query of one or two characters: :data:`_SHORT`'s one bounded scan."""
+    """A query of one or two characters: :mod:`search_short`'s bounded passes."""
     p = like_pattern(query)
     params = {
         "vaults": vaults,
         "p": p,
         "q": query,
         "prefix": p[1:],
+        "hi": query + TOP,
         "n": max(SHORT_ROWS, 2 * limit),
         "cap": cap + 1,  # one more than counted: did the scan stop early?
     }
-    rows = await tx.all(_SHORT[dialect], params)
+    rows = await tx.all(SHORT[dialect], params)
     counted = rows[0].total if rows else 0
+    if dialect == "sqlite" and counted > cap:
+        # The scan stopped at the cap, perhaps before a whole or prefix name match: those
+        # come from the index, first, and the first ``cap + 1`` distinct rows are kept.
+        first = await tx.all(SQLITE_LOOKUP, params)
+        rows = list({r.id: r for r in [*first, *rows]}.values())[: cap + 1]
     hits = [h for h in (classify(r, query) for r in rows) if h is not None]
     return Found(order(hits)[:limit], min(counted, cap), counted <= cap)
 

@@ -181,14 +181,24 @@ def _index(url: str) -> dict[str, Any]:
     if vault_seed.backend_of(url) == "postgres":
         return {
             "skills": sorted(
-                vault_seed.query(url, "SELECT skill_id, name, slug, description FROM search_skills")
+                # The two databases' vault ids differ: whether each row has its skill's.
+                vault_seed.query(
+                    url,
+                    "SELECT x.skill_id, x.vault_id = s.vault_id, x.name, x.slug, x.description,"
+                    " x.name_key, x.slug_key, x.folded"
+                    " FROM search_skills x JOIN skills s ON s.id = x.skill_id",
+                )
             ),
             "files": sorted(
                 vault_seed.query(url, "SELECT file_id, skill_id, path, body FROM search_files")
             ),
         }
     found: dict[str, Any] = {
-        "skills": vault_seed.query(url, "SELECT id, skill_id FROM search_skill_keys ORDER BY id"),
+        "skills": vault_seed.query(
+            url,
+            "SELECT k.id, k.skill_id, k.vault_id = s.vault_id, k.name, k.slug"
+            " FROM search_skill_keys k JOIN skills s ON s.id = k.skill_id ORDER BY k.id",
+        ),
         "files": vault_seed.query(
             url, "SELECT id, file_id, skill_id, skill_key, path FROM search_file_keys ORDER BY id"
         ),

@@ -1,8 +1,8 @@
 """Short-query search: each skill's vault and case-folded name and slug beside the search index.
 
-A query of one or two characters cannot use a trigram index. It looks up whole and prefix
-name or slug matches by B-tree first (so that one past the scan's cap is still found), then
-scans the caller's skills for the substring. These columns serve both:
+A query of one or two characters cannot use a trigram index. Besides a capped scan of the
+caller's skills for the substring, it looks up whole and prefix name or slug matches by
+B-tree, so that one past the scan's cap is still found. These columns serve both:
 
 SQLite: ``search_skill_keys`` gains ``vault_id``, ``name`` and ``slug`` (``NOCASE``, as
 SQLite's LIKE folds case) with ``(vault_id, name)`` and ``(vault_id, slug)`` indexes; the
@@ -13,7 +13,8 @@ PostgreSQL: ``search_skills`` gains ``vault_id`` (kept by the trigger, like ``se
 and lower-cased copies (generated columns): ``name_key``, ``slug_key`` with
 ``(vault_id, <key> text_pattern_ops)`` indexes for whole and prefix matches, and ``folded``
 (name, slug and description in one string) so that the substring scan is one LIKE over a
-narrow row, several times cheaper than ILIKE over the wide ``skills`` rows.
+narrow row, several times cheaper than ILIKE over the wide ``skills`` rows. The three
+passes are one function, ``search_short()``, for its ``SET enable_seqscan = off`` (below).
 
 Revision ID: 0009
 Revises: 0008
@@ -85,11 +86,12 @@ END $$"""
 # sequential scan allowed, the planner may pick one for a common pair (it expects the LIMIT
 # soon), and PostgreSQL starts it where another scan of the table stopped (synchronised
 # scans), so it can read most of everyone's skills before reaching the caller's. Through the
-# indexes, a pass reads only the caller's rows, and stops at ``cap``.
+# indexes, a pass reads only the caller's rows, and stops at ``cap``. No JIT: these are small
+# queries, and compiling one costs far more than running it.
 _PG_SHORT = """CREATE FUNCTION search_short(vaults varchar[], q text, pattern text, cap integer)
 RETURNS TABLE (pass integer, id varchar, name text, slug text, description text,
   name_key text, slug_key text)
-LANGUAGE sql STABLE SET enable_seqscan = off AS $$
+LANGUAGE sql STABLE SET enable_seqscan = off SET jit = off AS $$
   (SELECT 0, x.skill_id, x.name, x.slug, x.description, x.name_key, x.slug_key
    FROM search_skills x WHERE x.vault_id = ANY (vaults) AND (x.name_key = q OR x.slug_key = q)
    LIMIT cap)
@@ -111,10 +113,13 @@ _POSTGRES_UP = [
     " ADD COLUMN slug_key TEXT GENERATED ALWAYS AS (lower(slug)) STORED,"
     " ADD COLUMN folded TEXT GENERATED ALWAYS AS"
     " (lower(name) || E'\\n' || lower(slug) || E'\\n' || lower(description)) STORED",
-    "UPDATE search_skills x SET vault_id = s.vault_id FROM skills s WHERE s.id = x.skill_id",
-    "ALTER TABLE search_skills ALTER COLUMN vault_id SET NOT NULL",
+    # The indexes before the update: built after it, over its HOT chains, they would be
+    # marked indcheckxmin, unusable until every older snapshot ends (and with sequential
+    # scans disabled in search_short, a search would then read the whole table).
     "CREATE INDEX ix_search_skills_name_key ON search_skills (vault_id, name_key text_pattern_ops)",
     "CREATE INDEX ix_search_skills_slug_key ON search_skills (vault_id, slug_key text_pattern_ops)",
+    "UPDATE search_skills x SET vault_id = s.vault_id FROM skills s WHERE s.id = x.skill_id",
+    "ALTER TABLE search_skills ALTER COLUMN vault_id SET NOT NULL",
     _PG_SYNC.format(
         vault="vault_id, ", new_vault="NEW.vault_id, ", set_vault="vault_id = EXCLUDED.vault_id, "
     ),

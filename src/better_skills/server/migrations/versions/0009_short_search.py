@@ -9,9 +9,10 @@ SQLite's LIKE folds case) with ``(vault_id, name)`` and ``(vault_id, slug)`` ind
 insert trigger fills them and a new update trigger follows a rename or a move. The substring
 scan stays on ``skills`` (SQLite's LIKE is cheap).
 
-PostgreSQL: ``search_skills`` gains ``vault_id`` (kept by the trigger, like ``search_files``)
-and lower-cased copies (generated columns): ``name_key``, ``slug_key`` with
-``(vault_id, <key> text_pattern_ops)`` indexes for whole and prefix matches, and ``folded``
+PostgreSQL: ``search_skills`` gains ``vault_id`` (kept by the sync trigger, like
+``search_files``) and lower-cased copies (set by a BEFORE trigger): ``name_key`` and
+``slug_key`` with ``(vault_id, <key> text_pattern_ops)`` indexes for whole and prefix
+matches, and ``folded``
 (name, slug and description in one string) so that the substring scan is one LIKE over a
 narrow row, several times cheaper than ILIKE over the wide ``skills`` rows. The three
 passes are one function, ``search_short()``, for its ``SET enable_seqscan = off`` (below).
@@ -22,6 +23,7 @@ Create Date: 2026-11-30
 """
 
 from alembic import op
+from sqlalchemy import text
 
 revision = "0009"
 down_revision = "0008"
@@ -106,23 +108,60 @@ LANGUAGE sql STABLE SET enable_seqscan = off SET jit = off AS $$
    FROM search_skills x WHERE x.vault_id = ANY (vaults) AND x.folded LIKE pattern LIMIT cap)
 $$"""
 
+# The lower-cased copies, from the row itself: one definition for every writer (the sync
+# trigger, a bulk load, the back-fill below).
+_PG_KEYS = """CREATE FUNCTION search_skills_keys() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.name_key := lower(NEW.name);
+  NEW.slug_key := lower(NEW.slug);
+  NEW.folded := lower(NEW.name) || E'\\n' || lower(NEW.slug) || E'\\n'
+    || lower(NEW.description);
+  RETURN NEW;
+END $$"""
+
+# Every statement must finish within the server's command timeout (10 s, db_timeouts.py),
+# so no statement rewrites or updates the whole table: plain columns (no rewrite), filled in
+# batches of the primary key.
 _POSTGRES_UP = [
-    # One rewrite of the table for the four columns; vault_id is filled by the join below.
-    "ALTER TABLE search_skills ADD COLUMN vault_id VARCHAR(36),"
-    " ADD COLUMN name_key TEXT GENERATED ALWAYS AS (lower(name)) STORED,"
-    " ADD COLUMN slug_key TEXT GENERATED ALWAYS AS (lower(slug)) STORED,"
-    " ADD COLUMN folded TEXT GENERATED ALWAYS AS"
-    " (lower(name) || E'\\n' || lower(slug) || E'\\n' || lower(description)) STORED",
-    # The indexes before the update: built after it, over its HOT chains, they would be
+    "ALTER TABLE search_skills ADD COLUMN vault_id VARCHAR(36), ADD COLUMN name_key TEXT,"
+    " ADD COLUMN slug_key TEXT, ADD COLUMN folded TEXT",
+    _PG_KEYS,
+    "CREATE TRIGGER search_skills_keys BEFORE INSERT OR UPDATE ON search_skills"
+    " FOR EACH ROW EXECUTE FUNCTION search_skills_keys()",
+    _PG_SYNC.format(
+        vault="vault_id, ", new_vault="NEW.vault_id, ", set_vault="vault_id = EXCLUDED.vault_id, "
+    ),
+    # The indexes before the back-fill: built after it, over its HOT chains, they would be
     # marked indcheckxmin, unusable until every older snapshot ends (and with sequential
     # scans disabled in search_short, a search would then read the whole table).
     "CREATE INDEX ix_search_skills_name_key ON search_skills (vault_id, name_key text_pattern_ops)",
     "CREATE INDEX ix_search_skills_slug_key ON search_skills (vault_id, slug_key text_pattern_ops)",
-    "UPDATE search_skills x SET vault_id = s.vault_id FROM skills s WHERE s.id = x.skill_id",
-    "ALTER TABLE search_skills ALTER COLUMN vault_id SET NOT NULL",
-    _PG_SYNC.format(
-        vault="vault_id, ", new_vault="NEW.vault_id, ", set_vault="vault_id = EXCLUDED.vault_id, "
-    ),
+]
+
+_PG_NEXT_BATCH = text(
+    "SELECT skill_id FROM search_skills WHERE skill_id > :after ORDER BY skill_id"
+    " OFFSET :size - 1 LIMIT 1"
+)
+_PG_FILL = text(
+    "UPDATE search_skills x SET vault_id = s.vault_id FROM skills s"
+    " WHERE s.id = x.skill_id AND x.skill_id > :after AND x.skill_id <= :upto"
+)
+_PG_FILL_REST = text(
+    "UPDATE search_skills x SET vault_id = s.vault_id FROM skills s"
+    " WHERE s.id = x.skill_id AND x.skill_id > :after"
+)
+# The back-fill's new row versions go to the trigram indexes' pending lists (fastupdate),
+# which every search through them would read until a vacuum: merged batch by batch.
+_PG_CLEAN = text(
+    "SELECT gin_clean_pending_list(i::regclass) FROM unnest(ARRAY["
+    "'ix_search_skills_name', 'ix_search_skills_slug', 'ix_search_skills_description']) AS i"
+)
+BATCH = 5000
+
+_POSTGRES_DONE = [
+    "ALTER TABLE search_skills ALTER COLUMN vault_id SET NOT NULL,"
+    " ALTER COLUMN name_key SET NOT NULL, ALTER COLUMN slug_key SET NOT NULL,"
+    " ALTER COLUMN folded SET NOT NULL",
     _PG_SHORT,
     # Statistics for the new columns now, not at autovacuum's next visit.
     "ANALYZE search_skills",
@@ -131,14 +170,38 @@ _POSTGRES_UP = [
 _POSTGRES_DOWN = [
     "DROP FUNCTION IF EXISTS search_short(varchar[], text, text, integer)",
     _PG_SYNC.format(vault="", new_vault="", set_vault=""),
+    "DROP TRIGGER IF EXISTS search_skills_keys ON search_skills",
+    "DROP FUNCTION IF EXISTS search_skills_keys()",
     "ALTER TABLE search_skills DROP COLUMN IF EXISTS folded, DROP COLUMN IF EXISTS slug_key,"
     " DROP COLUMN IF EXISTS name_key, DROP COLUMN IF EXISTS vault_id",
 ]
 
 
+def _fill_postgres() -> None:
+    """Each skill's vault (and, through the keys trigger, its lower-cased copies), in
+    batches of :data:`BATCH` rows by primary key."""
+    bind = op.get_bind()
+    after = ""
+    while True:
+        upto = bind.execute(_PG_NEXT_BATCH, {"after": after, "size": BATCH}).scalar()
+        if upto is None:
+            bind.execute(_PG_FILL_REST, {"after": after})
+            bind.execute(_PG_CLEAN)
+            return
+        bind.execute(_PG_FILL, {"after": after, "upto": upto})
+        bind.execute(_PG_CLEAN)
+        after = upto
+
+
 def upgrade() -> None:
-    sqlite = op.get_bind().dialect.name == "sqlite"
-    for statement in _SQLITE_UP if sqlite else _POSTGRES_UP:
+    if op.get_bind().dialect.name == "sqlite":
+        for statement in _SQLITE_UP:
+            op.execute(statement)
+        return
+    for statement in _POSTGRES_UP:
+        op.execute(statement)
+    _fill_postgres()
+    for statement in _POSTGRES_DONE:
         op.execute(statement)
 
 

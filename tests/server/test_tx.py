@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import bindparam, func, select, update
 
 from better_skills.server.db import Database
-from better_skills.server.direct import Conflict, Row, Tx, insert_statement
+from better_skills.server.direct import (
+    SQLITE_BATCH_PARAMETERS,
+    Conflict,
+    Row,
+    Tx,
+    insert_statement,
+)
 from better_skills.server.direct.sqlite import busy_or_raise
 from better_skills.server.models import rate_limits
 
@@ -140,3 +146,29 @@ async def test_a_refused_commit_ends_the_transaction_on_the_shared_writer(db: Da
         await tx.execute(INSERT, {"key": "after", "window_start": 1, "count": 1})
     async with db.direct.snapshot() as tx:
         assert [r.key for r in await tx.all(ALL)] == ["after"]
+
+
+async def test_many_rows_cross_batches_in_order_and_all_or_nothing(db: Database) -> None:
+    """More rows than one SQLite statement of many rows takes (SQLITE_BATCH_PARAMETERS):
+    every row lands, in order; a refused row in a later batch takes the earlier ones back."""
+    per_batch = SQLITE_BATCH_PARAMETERS // 3
+    count = 2 * per_batch + 7
+    for n, (name, open_tx) in enumerate(writers(db).items()):
+        keys = [f"m{n}-{i:04d}" for i in range(count)]
+        async with open_tx() as tx:
+            await tx.execute_many(
+                INSERT, [{"key": k, "window_start": i, "count": 1} for i, k in enumerate(keys)]
+            )
+        async with db.read() as tx:
+            rows = await tx.all(ALL)
+        mine = [(r.key, r.count) for r in rows if r.key.startswith(f"m{n}-")]
+        assert mine == [(k, 1) for k in keys], name
+        if "autocommit" in name:
+            continue
+        clash = [{"key": f"x{n}-{i:04d}", "window_start": 1, "count": 1} for i in range(count)]
+        clash[-1]["key"] = keys[0]  # refused in the last batch
+        with pytest.raises(Conflict):
+            async with open_tx() as tx:
+                await tx.execute_many(INSERT, clash)
+        async with db.read() as tx:
+            assert await tx.scalar(READ, {"k": f"x{n}-0000"}) is None, name

@@ -14,11 +14,13 @@ over two kinds of connection.
 
 from better_skills.server.direct.core import (
     NO_PARAMS,
+    SQLITE_BATCH_PARAMETERS,
     Compiled,
     Conflict,
     Direct,
     Row,
     Tx,
+    batches,
     compile_statement,
     first_value,
     insert_statement,
@@ -29,6 +31,7 @@ from better_skills.server.direct.sqlite import SqliteDirect
 
 __all__ = [
     "NO_PARAMS",
+    "SQLITE_BATCH_PARAMETERS",
     "Compiled",
     "Conflict",
     "Direct",
@@ -37,6 +40,7 @@ __all__ = [
     "Row",
     "SqliteDirect",
     "Tx",
+    "batches",
     "compile_statement",
     "first_value",
     "insert_statement",

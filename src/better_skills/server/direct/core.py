@@ -84,6 +84,17 @@ def compile_statement(statement: Any, dialect: Dialect) -> Compiled:
     return Compiled(compiled.string, names, defaults, returns_rows)
 
 
+#: Most parameters in one SQLite statement of many rows: SQLite's smallest build limit (999
+#: before 3.32), so any libsqlite3 takes it.
+SQLITE_BATCH_PARAMETERS = 999
+
+
+def batches(rows: list[Any], per_row: int) -> list[list[Any]]:
+    """``rows`` in runs of at most :data:`SQLITE_BATCH_PARAMETERS` parameters each."""
+    size = max(1, SQLITE_BATCH_PARAMETERS // max(1, per_row))
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
 def insert_statement(table: Table, *columns: str) -> Insert:
     """``INSERT INTO table (columns) VALUES (...)`` with one parameter per column, named after
     it: compiled once, it runs through every kind of :class:`Tx` alike."""
@@ -115,7 +126,9 @@ class Tx(Protocol):
         ...
 
     async def execute_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
-        """Run a statement once per parameter set (an INSERT of many rows)."""
+        """Insert many rows: ``statement`` is an INSERT whose every written column is a
+        key of each row (:func:`insert_statement`, or a bare ``insert(table)``). On SQLite
+        the rows go in as few statements as possible (see ``sqlite.execute_many``)."""
         ...
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Insert, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from better_skills.server.direct.core import NO_PARAMS, Conflict, Row
+from better_skills.server.direct.core import NO_PARAMS, Conflict, Row, batches
 
 
 class EngineTx:
@@ -45,5 +46,12 @@ class EngineTx:
         return max(0, result.rowcount or 0)
 
     async def execute_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
-        if rows:
+        if not rows:
+            return
+        if self.dialect != "sqlite" or not isinstance(statement, Insert):
             await self._run(statement, rows)
+            return
+        # On SQLite one statement of many rows per batch, as the driver-level transaction
+        # does (see sqlite.execute_many: FTS5 flushes its index at every statement).
+        for batch in batches(rows, len(rows[0])):
+            await self._run(insert(statement.table).values(batch), None)

@@ -6,6 +6,8 @@ readers never wait)."""
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 import sqlite3
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -14,7 +16,15 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 
 from better_skills.server.db_timeouts import SQLITE_READ_BUSY_MS, SQLITE_WRITE_BUSY_MS
-from better_skills.server.direct.core import NO_PARAMS, Conflict, Direct, Row, Tx, first_value
+from better_skills.server.direct.core import (
+    NO_PARAMS,
+    Conflict,
+    Direct,
+    Row,
+    Tx,
+    batches,
+    first_value,
+)
 from better_skills.server.sqlite_inline import connect_sqlite
 
 
@@ -65,9 +75,30 @@ class _SqliteTx:
         return self._direct._run(self._conn, statement, params)[1]
 
     async def execute_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        """One ``INSERT ... VALUES (...), (...)`` per batch, not one statement per row: FTS5
+        writes its pending index to a new segment at every statement of a transaction (each
+        opens a savepoint), so the 20 files of a skill inserted row by row made 20 one-page
+        segments, and their merges cost most of a create (docs/performance.md)."""
         compiled = self._direct.compiled(statement)
+        args = [compiled.args(r) for r in rows]
+        values = _values_group(compiled.sql)
         with self._direct.translated():
-            self._conn.executemany(compiled.sql, [compiled.args(r) for r in rows])
+            if values is None:  # not a plain INSERT ... VALUES: row by row
+                self._conn.executemany(compiled.sql, args)
+                return
+            for batch in batches(args, len(compiled.names)):
+                sql = compiled.sql + f", {values}" * (len(batch) - 1)
+                self._conn.execute(sql, [value for row in batch for value in row])
+
+
+_VALUES = re.compile(r" VALUES (\(\?(?:, \?)*\))$")
+
+
+@functools.lru_cache(maxsize=64)
+def _values_group(sql: str) -> str | None:
+    """The ``(?, ?, ...)`` that ends a plain ``INSERT ... VALUES`` statement, else None."""
+    found = _VALUES.search(sql) if sql.startswith("INSERT INTO ") else None
+    return found.group(1) if found else None
 
 
 class _SqliteAutocommit(_SqliteTx):

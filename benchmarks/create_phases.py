@@ -11,7 +11,7 @@ before; ``one``: one statement, as ``execute_many`` sends them now), the revisio
 audit row, and the commit. No HTTP and no Python above the driver: what SQLite itself spends
 and how it grows with the database. Prints the mean CPU µs per phase (the first fifth of the
 creates left out) and the wall p50/p99/max. ``--automerge`` and ``--crisismerge`` set FTS5's
-merge settings on the copy first (migration 0009's knobs).
+merge settings on the copy first (migration 0010's knobs).
 """
 
 from __future__ import annotations

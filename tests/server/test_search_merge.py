@@ -1,4 +1,4 @@
-"""Migration 0009: SQLite's search indexes merge sixteen segments at a time (crisis merges at
+"""Migration 0010: SQLite's search indexes merge sixteen segments at a time (crisis merges at
 64); its downgrade restores FTS5's defaults; on PostgreSQL both directions change nothing."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ async def merge_settings(engine: Any) -> dict[str, dict[str, int]]:
         return found
 
 
-async def test_0009_sets_the_merge_settings_and_its_downgrade_restores_them(
+async def test_0010_sets_the_merge_settings_and_its_downgrade_restores_them(
     settings_factory: Any,
 ) -> None:
     engine = create_engine(settings_factory())
@@ -39,7 +39,7 @@ async def test_0009_sets_the_merge_settings_and_its_downgrade_restores_them(
         assert await merge_settings(engine) == expected
 
         async with engine.begin() as conn:
-            await conn.run_sync(lambda c: command.downgrade(_alembic_config(c), "0008"))
+            await conn.run_sync(lambda c: command.downgrade(_alembic_config(c), "0009"))
         defaults = {"automerge": 4, "crisismerge": 16}
         expected = {"search_meta": defaults, "search_body": defaults} if sqlite else {}
         assert await merge_settings(engine) == expected
@@ -47,7 +47,7 @@ async def test_0009_sets_the_merge_settings_and_its_downgrade_restores_them(
         await migrate(engine)
         async with engine.connect() as conn:
             version = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
-        assert version == [("0009",)]
+        assert version == [("0010",)]
         if sqlite:  # and the indexes still answer
             async with engine.connect() as conn:
                 hits = await conn.execute(text("SELECT count(*) FROM search_body('\"abc\"')"))

@@ -10,15 +10,15 @@ many segments) goes up with it: left at 16 it would take over from the increment
 and stall a write for seconds. The settings live in the database (each table's ``_config``):
 a migration sets them once. PostgreSQL: nothing to do.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-11-30
 """
 
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -23,6 +23,7 @@ from better_skills.server.security import (
     new_id,
 )
 from better_skills.server.services import Caller, Clock, audit, to_ms
+from better_skills.server.services.auth_records import User
 from better_skills.server.services.rate_limit import RateLimiter, Reservation, address_bucket
 from better_skills.server.services.sessions import NewSession, SessionService
 from better_skills.server.services.vaults import bootstrap_user
@@ -91,20 +92,8 @@ def validate_password_length(password: str) -> str:
 
 @dataclass(frozen=True)
 class SignedIn:
-    user: dict[str, Any]
+    user: User
     session: NewSession
-
-
-def public_user(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "email": row.email,
-        "emailVerified": bool(row.email_verified),
-        "image": row.image,
-        "createdAt": row.created_at,
-        "updatedAt": row.updated_at,
-    }
 
 
 class AccountService:
@@ -191,7 +180,7 @@ class AccountService:
                 "An account with this email already exists. Sign in instead.",
                 422,
             ) from None
-        return SignedIn(public_user(row), session)
+        return SignedIn(User.of_row(row), session)
 
     async def sign_in(self, email: str, password: str, caller: Caller) -> SignedIn:
         # Refused as at sign-up, not cut: no account has a longer password, and a silent
@@ -231,7 +220,7 @@ class AccountService:
                 await audit.record(tx, now, "sign_in", user_id=row.id, ip=caller.ip)
         if not ok or row is None:
             raise AccountError("INVALID_EMAIL_OR_PASSWORD", "Invalid email or password", 401)
-        return SignedIn(public_user(row), session)
+        return SignedIn(User.of_row(row), session)
 
     async def _reserve_email(
         self, tx: Tx, email: str, row: Any, caller: Caller, now: int

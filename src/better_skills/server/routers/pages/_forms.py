@@ -92,11 +92,11 @@ async def page_session(request: Request) -> SessionView | None:
 
 
 def session_csrf(request: Request, view: SessionView) -> str:
-    return services(request).hasher.csrf_token(view.session["id"])
+    return services(request).hasher.csrf_token(view.session.id)
 
 
 def session_csrf_ok(request: Request, view: SessionView, submitted: Any) -> bool:
-    return services(request).hasher.check_csrf(view.session["id"], ascii_token(submitted))
+    return services(request).hasher.check_csrf(view.session.id, ascii_token(submitted))
 
 
 def login_cookie_name(request: Request) -> str:

@@ -12,6 +12,7 @@ import anyio
 import anyio.to_thread
 
 from better_skills.protocol.errors import TooManyRequests
+from better_skills.server import fields
 from better_skills.server.db import Database
 from better_skills.server.direct import Conflict, Tx
 from better_skills.server.queries import accounts as q
@@ -29,9 +30,9 @@ from better_skills.server.services.sessions import NewSession, SessionService
 from better_skills.server.services.vaults import bootstrap_user
 from better_skills.server.settings import Settings
 
-MIN_PASSWORD = 8
-MAX_PASSWORD = 128
-MAX_NAME = 200
+MIN_PASSWORD = fields.PASSWORD_MIN
+MAX_PASSWORD = fields.PASSWORD_MAX
+MAX_NAME = fields.USER_NAME
 #: argon2id hashes computed at once. Each takes 64 MiB while it runs: a burst of sign-ins
 #: from many addresses queues here instead of taking gigabytes in the thread pool (40 threads).
 HASH_CONCURRENCY = max(2, os.cpu_count() or 2)
@@ -57,7 +58,7 @@ class AccountError(Exception):
 def normalize_email(raw: str) -> str:
     """Trimmed, NFKC-normalised and lower-cased, so one mailbox is one account."""
     email = unicodedata.normalize("NFKC", raw).strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > fields.EMAIL or not _EMAIL.match(email):
         raise AccountError("INVALID_EMAIL", "Enter a valid email address.")
     return email
 
@@ -190,7 +191,7 @@ class AccountService:
         try:
             email = normalize_email(email)
         except AccountError:
-            email = email.strip().lower()[:320]
+            email = email.strip().lower()[: fields.EMAIL_COLUMN]
         bucket = address_bucket(caller.ip)
         rule = self._sign_in_limit
         # Count the attempt before the (slow) password check and give it back on success:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from better_skills.protocol import errors
+from better_skills.server import fields
 from better_skills.server.db import Database
 from better_skills.server.queries import tokens as q
 from better_skills.server.security import ACCESS_TOKEN_PREFIX, Hasher, new_access_token
@@ -32,7 +33,7 @@ from better_skills.server.services.sessions import (
 )
 
 MIN_DAYS, MAX_DAYS = 1, 365
-MAX_NAME = 100
+MAX_NAME = fields.ACCESS_TOKEN_NAME
 #: Live tokens one account may hold: enough for every machine, not a table-filling loop.
 MAX_TOKENS_PER_USER = 100
 DAY_MS = 86_400_000

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from better_skills.server import fields
 from better_skills.server.dependencies import require_write_scope
 from better_skills.server.routers.api_v1._common import (
     AppServices,
@@ -30,13 +31,13 @@ Grantable = Literal["admin", "member"]
 
 
 class CreateVault(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=fields.VAULT_NAME)
     slug: str | None = Field(None, max_length=64, description="Default: the name made URL-safe")
     color: str | None = Field(None, max_length=32, description="#RRGGBB")
 
 
 class PatchVault(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=fields.VAULT_NAME)
     color: str | None = Field(None, max_length=32, description="#RRGGBB, or null for none")
 
 
@@ -45,12 +46,14 @@ class PatchMember(Strict):
 
 
 class CreateInvitation(Strict):
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=fields.EMAIL_COLUMN)
     role: Grantable = "member"
 
 
 class Transfer(Strict):
-    user_id: str = Field(min_length=1, max_length=320, description="A member's user id or email")
+    user_id: str = Field(
+        min_length=1, max_length=fields.EMAIL_COLUMN, description="A member's user id or email"
+    )
 
 
 # -- Responses -------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import Paths
 from better_skills.server.dependencies import services
+from better_skills.server.fields import EMAIL_COLUMN
 from better_skills.server.http import delete_session_cookie
 from better_skills.server.routers.api_v1.teams import invitation_url
 from better_skills.server.routers.pages._forms import (
@@ -34,7 +35,7 @@ from better_skills.server.services.sessions import SessionView
 router = APIRouter()
 
 SETTINGS_PAGE = "/settings"
-_ID = re.compile(r"[A-Za-z0-9_.@+-]{1,320}")
+_ID = re.compile(rf"[A-Za-z0-9_.@+-]{{1,{EMAIL_COLUMN}}}")  # a user id or email
 #: What ``?done=`` after a redirect says; never text from the request itself.
 NOTICES = {
     "enabled": "The vault is included in sync again.",
@@ -141,7 +142,8 @@ async def _act(request: Request, fields: list[str], action: Action, *ids: str) -
         done = await action(form, view)
     except errors.OAuthError as exc:
         message = exc.description
-        echoed = {k: echo(v, 320) for k, v in form.params.items() if k != "csrf_token"}
+        # Cut at the widest field these forms have, an email address.
+        echoed = {k: echo(v, EMAIL_COLUMN) for k, v in form.params.items() if k != "csrf_token"}
         return await settings_page(
             request, view, error=message, status=exc.status_code, form=echoed
         )

@@ -1,7 +1,8 @@
 """The /api/auth answers byte for byte: better-auth's key order, camelCase, ISO times.
 
-The shapes are built by ``server/auth_schemas.py`` from the services' records; these tests pin
-the exact bytes a better-auth client receives, so a change of model, alias or encoder shows.
+The shapes are declared by ``server/auth_schemas.py`` and built from the services' records;
+these tests pin the exact bytes a better-auth client receives, so a change of model, alias
+or encoder shows.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from better_skills.server.auth_schemas import session_json_bytes
+from better_skills.server.auth_schemas import GetSessionJson, session_json
 from better_skills.server.services.auth_records import Session, User
 from better_skills.server.services.sessions import SessionView
 from tests.server.flow import ORIGIN, PASSWORD
@@ -126,11 +127,11 @@ wire_text = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
 
 @settings(max_examples=300, deadline=None)
 @given(name=wire_text, email=wire_text, agent=st.none() | wire_text)
-def test_pydantic_encodes_get_session_as_json_dumps_would(
+def test_get_session_is_what_its_schema_says_for_any_text(
     name: str, email: str, agent: str | None
 ) -> None:
-    """get-session is encoded by pydantic-core, the other auth answers by ``json.dumps``
-    (Starlette's JSONResponse): both must write every string the same way (escapes, UTF-8)."""
+    """get-session's answer is built from the schema's fields without validating a model
+    (a hot path): it must equal the model's own dump, and encode as expected."""
     user = User("u1", name, email, True, agent, 1_700_000_000_123, 1_700_000_000_999)
     session = Session("s1", "u1", 1_700_000_000_001, 0, 1, agent, agent)
     view = SessionView(session=session, user=user)
@@ -154,4 +155,7 @@ def test_pydantic_encodes_get_session_as_json_dumps_would(
             "updatedAt": "2023-11-14T22:13:20.999Z",
         },
     }
-    assert session_json_bytes(view) == compact(expected).encode()
+    built = session_json(view)
+    assert built == expected
+    assert built == GetSessionJson.model_validate(view).model_dump(by_alias=True)
+    assert compact(built) == GetSessionJson.model_validate(view).model_dump_json(by_alias=True)

@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import HOSTNAME_FIELD, TOKEN_TYPE, Paths
-from better_skills.server.auth_schemas import session_json_bytes, user_json
+from better_skills.server.auth_schemas import session_json, user_json
 from better_skills.server.dependencies import (
     caller,
     current_session,
@@ -152,9 +152,7 @@ async def device_deny(request: Request) -> Response:
 @router.get(Paths.GET_SESSION, summary="The current session and user, or null")
 async def get_session(request: Request) -> Response:
     view = await current_session(request)
-    if view is None:
-        return json_no_store(None)
-    return Response(session_json_bytes(view), media_type="application/json", headers=NO_STORE)
+    return json_no_store(session_json(view) if view else None)
 
 
 @router.post(

@@ -21,49 +21,16 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import asgi_app  # noqa: E402  (benchmarks/asgi_app.py: the app, calls, sign-up)
 import run as base  # noqa: E402  (benchmarks/run.py: databases)
 
-from better_skills.server.app import create_app  # noqa: E402
 from better_skills.server.routers.api_v1.hot_reads import HotRead  # noqa: E402
-from better_skills.server.security import HashCost  # noqa: E402
-from better_skills.server.settings import load_settings  # noqa: E402
-
-
-async def call(app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]]) -> int:
-    """One GET through the whole ASGI stack (middleware, router, handlers): its status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query,
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
 
 
 async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float, float]]:
@@ -71,26 +38,12 @@ async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float
         tempfile.TemporaryDirectory(prefix="bs-hot-reads-") as tmp,
         base.fresh_database(backend, Path(tmp)) as url,
     ):
-        settings = load_settings(
-            {
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-                "PUBLIC_URL": "http://testserver",
-                "XDG_DATA_HOME": str(Path(tmp) / "data"),
-            },
-            Path(tmp) / ".env",
-        )
-        app = create_app(settings, hash_cost=HashCost(time_cost=1, memory_kib=1024, parallelism=1))
+        app = asgi_app.create(url, Path(tmp), raised_limits=False)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                made = await c.post(
-                    "/api/auth/sign-up/email",
-                    json={"name": "B", "email": "b@example.com", "password": "bench-password-1"},
-                    headers={"Origin": "http://testserver"},
-                )
-                made.raise_for_status()
-                auth = {"Authorization": f"Bearer {made.json()['token']}"}
+            async with httpx.AsyncClient(transport=transport, base_url=asgi_app.BASE_URL) as c:
+                made = await asgi_app.sign_up(c)
+                auth = {"Authorization": f"Bearer {made['token']}"}
                 for i in range(args.skills):
                     md = f"---\nname: bench {i}\ndescription: Skill {i}.\n---\n# {i}\n"
                     files = [{"path": "SKILL.md", "content": md}]
@@ -111,6 +64,7 @@ async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float
                     304,
                 ),
             ]
+            call = asgi_app.call
             routes = [r for r in app.router.routes if isinstance(r, HotRead)]
             results = []
             for label, path, query, headers, expected in scenarios:
@@ -119,7 +73,7 @@ async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float
                     for enabled in (True, False):
                         for r in routes:
                             r.enabled = enabled
-                        assert await call(app, path, query, headers) == expected
+                        assert (await call(app, path, query, headers))[0] == expected
                         started = time.process_time()
                         for _ in range(args.requests):
                             await call(app, path, query, headers)

@@ -32,69 +32,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def _settings(url: str, folder: Path) -> Any:
-    import run as base
-
-    from better_skills.server.settings import load_settings
-
-    return load_settings(
-        {
-            "DATABASE_URL": url,
-            "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-            "PUBLIC_URL": "http://testserver",
-            "XDG_DATA_HOME": str(folder / "data"),
-            **base.RAISED_LIMITS,
-        },
-        folder / ".env",
-    )
-
-
 def _app(url: str, folder: Path) -> Any:
-    from better_skills.server.app import create_app
-    from better_skills.server.security import HashCost
+    import asgi_app
 
-    return create_app(
-        _settings(url, folder), hash_cost=HashCost(time_cost=1, memory_kib=1024, parallelism=1)
-    )
-
-
-async def call(
-    app: Any, path: str, query: bytes, headers: list[tuple[bytes, bytes]]
-) -> tuple[int, int]:
-    """One GET through the whole ASGI stack: (status, body bytes)."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query,
-        "headers": headers,
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    status = 0
-    size = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status, size
-        if message["type"] == "http.response.start":
-            status = message["status"]
-        elif message["type"] == "http.response.body":
-            size += len(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return status, size
+    return asgi_app.create(url, folder)
 
 
 async def _sign_up(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]]]:
     """A migrated database with ten people signed up over the API: (url, [(id, token)])."""
+    import asgi_app
     import httpx
 
     folder = Path(args.dir)
@@ -112,19 +58,12 @@ async def _sign_up(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]]
     people = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        async with httpx.AsyncClient(transport=transport, base_url=asgi_app.BASE_URL) as c:
             for i in range(10):
-                made = await c.post(
-                    "/api/auth/sign-up/email",
-                    json={
-                        "name": f"Bench {i}",
-                        "email": f"bench{i}@example.com",
-                        "password": f"bench-password-{i}-long-enough",
-                    },
-                    headers={"Origin": "http://testserver"},
+                made = await asgi_app.sign_up(
+                    c, f"Bench {i}", f"bench{i}@example.com", f"bench-password-{i}-long-enough"
                 )
-                made.raise_for_status()
-                people.append((made.json()["user"]["id"], made.json()["token"]))
+                people.append((made["user"]["id"], made["token"]))
     return url, people
 
 
@@ -165,6 +104,7 @@ def _backend_pids(facts: dict[str, Any]) -> list[int]:
 
 async def _run(args: argparse.Namespace) -> None:
     import run as base
+    from asgi_app import call
 
     folder = Path(args.dir)
     facts = json.loads((folder / "facts.json").read_text())

@@ -29,11 +29,8 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import asgi_app  # noqa: E402  (benchmarks/asgi_app.py: the app, calls, sign-up)
 import run as base  # noqa: E402  (benchmarks/run.py: databases)
-
-from better_skills.server.app import create_app  # noqa: E402
-from better_skills.server.security import HashCost  # noqa: E402
-from better_skills.server.settings import load_settings  # noqa: E402
 
 
 def files(count: int, tag: str) -> list[dict[str, str]]:
@@ -56,64 +53,16 @@ def files(count: int, tag: str) -> list[dict[str, str]]:
     return found
 
 
-async def call(
-    app: Any, method: str, path: str, query: bytes, headers: list[tuple[bytes, bytes]], body: bytes
-) -> int:
-    """One request through the whole ASGI stack: its status."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": query,
-        "headers": [*headers, (b"content-length", str(len(body)).encode())],
-        "client": ("127.0.0.1", 50000),
-        "server": ("testserver", 80),
-    }
-    status = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        nonlocal status
-        if message["type"] == "http.response.start":
-            status = message["status"]
-
-    await app(scope, receive, send)
-    return status
-
-
 async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float, float]]:
     with (
         tempfile.TemporaryDirectory(prefix="bs-writes-") as tmp,
         base.fresh_database(backend, Path(tmp)) as url,
     ):
-        settings = load_settings(
-            {
-                "DATABASE_URL": url,
-                "SECRET_KEY": "bench-secret-key-" + "x" * 32,
-                "PUBLIC_URL": "http://testserver",
-                "XDG_DATA_HOME": str(Path(tmp) / "data"),
-                **base.RAISED_LIMITS,
-            },
-            Path(tmp) / ".env",
-        )
-        app = create_app(settings, hash_cost=HashCost(time_cost=1, memory_kib=1024, parallelism=1))
+        app = asgi_app.create(url, Path(tmp))
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                made = await c.post(
-                    "/api/auth/sign-up/email",
-                    json={"name": "B", "email": "b@example.com", "password": "bench-password-1"},
-                    headers={"Origin": "http://testserver"},
-                )
-                made.raise_for_status()
-                token = made.json()["token"]
+            async with httpx.AsyncClient(transport=transport, base_url=asgi_app.BASE_URL) as c:
+                token = (await asgi_app.sign_up(c))["token"]
                 first = await c.post(
                     "/api/v1/skills",
                     json={"slug": "to-update", "files": files(20, "u")},
@@ -141,6 +90,7 @@ async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float
 
                 return make
 
+            call = asgi_app.call
             makers = {"create": create, "update": update, "search-common": search("bench")}
             results = []
             for key in args.scenarios.split(","):
@@ -149,7 +99,9 @@ async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float
                 db_cpu: list[float] = []
                 for r in range(args.rounds):
                     requests = [make() for _ in range(args.requests)]
-                    assert await call(app, *requests[0][:5]) == requests[0][5]
+                    method, path, query, hdrs, body, expected = requests[0]
+                    first = await call(app, path, query, hdrs, method=method, body=body)
+                    assert first[0] == expected, (key, first)
                     profiler = cProfile.Profile() if args.profile and r == 0 else None
                     pids = base.postgres_backends(url) if backend == "postgres" else []
                     pg_before = base.cpu_seconds(pids) if pids else None
@@ -157,7 +109,7 @@ async def bench(backend: str, args: argparse.Namespace) -> list[tuple[str, float
                     if profiler:
                         profiler.enable()
                     for method, path, query, hdrs, body, expected in requests[1:]:
-                        status = await call(app, method, path, query, hdrs, body)
+                        status, _ = await call(app, path, query, hdrs, method=method, body=body)
                         assert status == expected, (key, status)
                     if profiler:
                         profiler.disable()

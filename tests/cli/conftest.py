@@ -13,7 +13,8 @@ from better_skills.cli import common
 from better_skills.cli.common import AppState, Deps
 from better_skills.cli.output import Output
 from better_skills.client.session_store import SessionStore, StoredSession
-from tests.client.fakes import BASE_URL, FakeAuthServer, FakeClock
+from tests.client.fakes import BASE_URL, FakeAuthServer, fake_clock
+from tests.support.clock import FakeClock
 
 
 @dataclass
@@ -39,7 +40,7 @@ class TTYStringIO(io.StringIO):
 class Harness:
     tmp_path: Path
     server: FakeAuthServer = field(default_factory=FakeAuthServer)
-    clock: FakeClock = field(default_factory=FakeClock)
+    clock: FakeClock = field(default_factory=fake_clock)
     browser: StubBrowser = field(default_factory=StubBrowser)
     environ: dict[str, str] = field(default_factory=lambda: {"SERVER_URL": BASE_URL})
     stdin_text: str = ""

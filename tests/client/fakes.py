@@ -1,4 +1,4 @@
-"""Test doubles for the client layer: a controllable clock and a scripted auth server.
+"""Test doubles for the client layer: a clock from :data:`START` and a scripted auth server.
 
 The server speaks the parts of ``protocol.md`` the CLI uses, through ``httpx.MockTransport``,
 so client and command tests need no network and no real sleeping.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -18,30 +18,15 @@ from better_skills.client._transport import ApiClient
 from better_skills.client.api import AuthClient
 from better_skills.client.credentials import Credential
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
+from tests.support.clock import FakeClock
 
 BASE_URL = "http://testserver"
 START = datetime(2024, 3, 15, 10, 30, tzinfo=UTC)
 
 
-class FakeClock:
-    """Monotonic time that moves only on ``sleep``; wall time follows it from :data:`START`."""
-
-    def __init__(self) -> None:
-        self.t = 1000.0
-        self.sleeps: list[float] = []
-        self.on_sleep: Callable[[float], None] | None = None
-
-    def monotonic(self) -> float:
-        return self.t
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.t += seconds
-        if self.on_sleep is not None:
-            self.on_sleep(seconds)
-
-    def now(self) -> datetime:
-        return START + timedelta(seconds=self.t - 1000.0)
+def fake_clock() -> FakeClock:
+    """The client tests' clock: wall time from :data:`START`, moving only on ``sleep``."""
+    return FakeClock(START.timestamp())
 
 
 def oauth_error(code: str, status: int = 400, description: str = "") -> httpx.Response:
@@ -84,7 +69,9 @@ class FakeAuthServer:
         return httpx.MockTransport(self.handle)
 
     def client(self, clock: FakeClock | None = None) -> AuthClient:
-        return AuthClient(ApiClient(BASE_URL, transport=self.transport, clock=clock or FakeClock()))
+        return AuthClient(
+            ApiClient(BASE_URL, transport=self.transport, clock=clock or fake_clock())
+        )
 
     def factory(self, clock: FakeClock) -> Callable[[str, Credential | None], ApiClient]:
         """An ``ApiFactory`` for ``Deps``: every client talks to this fake server."""

@@ -29,7 +29,8 @@ from better_skills.protocol.errors import (
     InvalidGrant,
     OAuthError,
 )
-from tests.client.fakes import BASE_URL, FakeAuthServer, FakeClock, oauth_error
+from tests.client.fakes import BASE_URL, FakeAuthServer, fake_clock, oauth_error
+from tests.support.clock import FakeClock
 
 
 def connect_error() -> httpx.ConnectError:
@@ -156,7 +157,7 @@ def poll(server: FakeAuthServer, clock: FakeClock, progress: list[PollProgress] 
 
 
 def test_pending_then_approved_waits_the_interval_before_each_poll() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(token_steps=["pending", "pending", "token"])
     progress: list[PollProgress] = []
     grant = poll(server, clock, progress)
@@ -170,14 +171,14 @@ def test_pending_then_approved_waits_the_interval_before_each_poll() -> None:
 
 
 def test_the_interval_is_never_under_one_second() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(interval=0.2, token_steps=["pending", "token"])
     poll(server, clock)
     assert clock.sleeps == [1.0, 1.0]
 
 
 def test_slow_down_adds_five_seconds_for_all_later_polls() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(token_steps=["slow_down", "pending", "slow_down", "pending", "token"])
     progress: list[PollProgress] = []
     poll(server, clock, progress)
@@ -196,24 +197,24 @@ def test_slow_down_adds_five_seconds_for_all_later_polls() -> None:
 def test_access_denied_stops_polling() -> None:
     server = FakeAuthServer(token_steps=["pending", "denied", "token"])
     with pytest.raises(AccessDenied):
-        poll(server, FakeClock())
+        poll(server, fake_clock())
     assert server.paths().count(Paths.DEVICE_TOKEN) == 2
 
 
 def test_expired_token_from_the_server_stops_polling() -> None:
     server = FakeAuthServer(token_steps=["expired"])
     with pytest.raises(ExpiredToken):
-        poll(server, FakeClock())
+        poll(server, fake_clock())
 
 
 def test_other_oauth_errors_are_fatal() -> None:
     server = FakeAuthServer(token_steps=["invalid_grant", "token"])
     with pytest.raises(InvalidGrant):
-        poll(server, FakeClock())
+        poll(server, fake_clock())
 
 
 def test_the_deadline_from_expires_in_ends_the_loop_without_another_request() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(interval=5, expires_in=12)  # always pending
     with pytest.raises(ExpiredToken):
         poll(server, clock)
@@ -223,7 +224,7 @@ def test_the_deadline_from_expires_in_ends_the_loop_without_another_request() ->
 
 
 def test_network_errors_back_off_doubling_and_recover() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(
         token_steps=[connect_error(), connect_error(), connect_error(), "pending", "token"]
     )
@@ -236,7 +237,7 @@ def test_network_errors_back_off_doubling_and_recover() -> None:
 
 
 def test_backoff_is_capped_and_continues_until_the_code_expires() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(expires_in=300, token_steps=[connect_error()] * 100)
     with pytest.raises(ExpiredToken):
         poll(server, clock)
@@ -247,7 +248,7 @@ def test_backoff_is_capped_and_continues_until_the_code_expires() -> None:
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])
 def test_server_errors_are_transient(status: int) -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(token_steps=[httpx.Response(status, text="oops"), "token"])
     progress: list[PollProgress] = []
     poll(server, clock, progress)
@@ -256,7 +257,7 @@ def test_server_errors_are_transient(status: int) -> None:
 
 
 def test_rate_limiting_honours_retry_after() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     limited = httpx.Response(
         429, json={"error": "too_many_requests"}, headers={"Retry-After": "30"}
     )
@@ -266,7 +267,7 @@ def test_rate_limiting_honours_retry_after() -> None:
 
 
 def test_interrupt_during_the_wait_propagates_and_sends_nothing_more() -> None:
-    clock = FakeClock()
+    clock = fake_clock()
     server = FakeAuthServer(token_steps=["pending"] * 10)
 
     def interrupt_on_third_sleep(_seconds: float) -> None:
@@ -281,7 +282,7 @@ def test_interrupt_during_the_wait_propagates_and_sends_nothing_more() -> None:
 
 def test_the_token_request_body_follows_rfc_8628() -> None:
     server = FakeAuthServer(token_steps=["token"])
-    poll(server, FakeClock())
+    poll(server, fake_clock())
     request = server.requests[-1]
     assert json.loads(request.content) == {
         "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
@@ -302,13 +303,13 @@ def test_the_token_request_body_follows_rfc_8628() -> None:
 def test_a_malformed_token_response_is_refused(body: dict[str, object]) -> None:
     server = FakeAuthServer(token_steps=[httpx.Response(200, json=body)])
     with pytest.raises(UnexpectedResponse):
-        poll(server, FakeClock())
+        poll(server, fake_clock())
 
 
 def test_token_type_is_kept_exactly_as_sent() -> None:
     body = {"access_token": "tok", "token_type": "bearer"}
     server = FakeAuthServer(token_steps=[httpx.Response(200, json=body)])
-    grant = poll(server, FakeClock())
+    grant = poll(server, fake_clock())
     assert grant.token_type == "bearer"
     assert grant.expires_in is None
 
@@ -404,7 +405,7 @@ def test_every_request_has_a_timeout() -> None:
     with server.client() as client:
         client.get_session(Credential("t"))
         client.health()
-    poll(server, FakeClock())
+    poll(server, fake_clock())
     for request in server.requests:
         timeout = request.extensions["timeout"]
         assert all(value is not None and value <= 10 for value in timeout.values())

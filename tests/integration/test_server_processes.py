@@ -37,12 +37,25 @@ def test_with_workers_the_supervisor_stays_small(server_factory: Callable[..., L
     assert server.process is not None
     with server.client() as client:
         assert client.get("/api/health").json()["database"] == "ok"
-    maps = Path(f"/proc/{server.process.pid}/maps").read_text()
+    pid = server.process.pid
+    maps = Path(f"/proc/{pid}/maps").read_text()
     assert "sqlalchemy" not in maps and "pydantic_core" not in maps
-    rss_kib = int(
-        Path(f"/proc/{server.process.pid}/status").read_text().split("VmRSS:")[1].split()[0]
-    )
-    assert rss_kib < 45 * 1024, rss_kib
+    # Relative, not in MiB: a worker (which carries the app) on this same machine, interpreter
+    # and allocator is the yardstick. Measured: the supervisor about 27 MiB, a worker about
+    # 105 MiB (ratio 0.26); a supervisor that imported the app too would be near 0.75.
+    workers = [
+        int(child)
+        for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        if "multiprocessing.spawn" in Path(f"/proc/{child}/cmdline").read_text()
+    ]
+    assert len(workers) == 2, workers
+    supervisor = rss_kib(pid)
+    smallest_worker = min(rss_kib(worker) for worker in workers)
+    assert supervisor < smallest_worker / 2, (supervisor, smallest_worker)
+
+
+def rss_kib(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/status").read_text().split("VmRSS:")[1].split()[0])
 
 
 def test_pending_login_survives_a_server_kill(server_factory: Callable[..., LiveServer]) -> None:

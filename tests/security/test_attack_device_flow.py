@@ -68,7 +68,7 @@ async def test_parallel_replays_after_approval_mint_one_token(app) -> None:
         sessions = await a.services.sessions.list_for_user(
             (await person.get(Paths.GET_SESSION)).json()["user"]["id"]
         )
-        assert [s["kind"] for s in sessions].count("device") == 1
+        assert [s.kind for s in sessions].count("device") == 1
 
 
 async def test_a_signed_out_token_cannot_be_replayed(app) -> None:

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEVICE_CODE_GRANT_TYPE, Paths
+from better_skills.server.db_timeouts import PG_COMMAND_TIMEOUT_S, PG_CONNECT_TIMEOUT_S
 from tests.security.tcp_proxy import TcpProxy
 from tests.support.flow import PASSWORD, issue_at, poll_at
 from tests.support.live_server import LiveServer
@@ -168,24 +169,29 @@ def test_postgres_going_away_is_a_503_and_the_server_recovers_by_itself(
 
     for _ in range(2):  # down and up twice: recovery is not a one-off
         proxy.cut()
-        started = time.monotonic()
         health = httpx.get(server.url + Paths.HEALTH, timeout=10)
         assert health.status_code == 503
         assert health.json()["database"] == "unavailable"
         assert health.json()["status"] == "error"
-        assert_unavailable(
-            httpx.post(server.url + Paths.DEVICE_CODE, json={"client_id": CLIENT_ID}, timeout=10)
-        )
-        assert_unavailable(poll_at(server.url, before["device_code"]))
-        assert_unavailable(
+        answers = [
+            httpx.post(server.url + Paths.DEVICE_CODE, json={"client_id": CLIENT_ID}, timeout=10),
+            poll_at(server.url, before["device_code"]),
             httpx.get(
                 server.url + Paths.GET_SESSION,
                 headers={"Authorization": f"Bearer {token}"},
                 timeout=10,
-            )
-        )
-        assert_unavailable(person.http.post(Paths.DEVICE_APPROVE, json={"userCode": "x"}))
-        assert time.monotonic() - started < 10, "answers must come fast while the database is down"
+            ),
+            person.http.post(Paths.DEVICE_APPROVE, json={"userCode": "x"}),
+        ]
+        for answer in answers:
+            assert_unavailable(answer)
+        # Absolute on purpose: the bounds are not speed figures but the server's own database
+        # timeouts (server/db_timeouts.py). An answer that took a connect timeout waited on
+        # the dead database instead of failing fast (a refused connection fails in
+        # milliseconds, on any machine); all five together stay under one command timeout.
+        took = {str(a.request.url): a.elapsed.total_seconds() for a in [health, *answers]}
+        assert max(took.values()) < PG_CONNECT_TIMEOUT_S, took
+        assert sum(took.values()) < PG_COMMAND_TIMEOUT_S, took
         assert server.process is not None and server.process.poll() is None
 
         proxy.restore()

@@ -243,6 +243,8 @@ async def test_approve_and_deny_rules(app_client, clock: FakeClock) -> None:
         other = await decide(bob, user_code)
         assert other.status_code == 403
         assert error_of(other) == "access_denied"
+        for refused in (stolen, other):
+            assert refused.json()["error_description"] == "This code was opened by another account."
 
         foreign = await ada.post(
             "/api/auth/device/approve",

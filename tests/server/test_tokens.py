@@ -216,12 +216,12 @@ async def test_the_service_lists_creates_and_revokes(app_client) -> None:
         assert view is not None and view.kind == "browser" and view.is_browser
         new = await services.tokens.create(view, "laptop", 7, Caller(ip="127.0.0.1"))
         assert new.token.startswith("bsk_")
-        listed = await services.tokens.list_for_user(view.user["id"])
+        listed = await services.tokens.list_for_user(view.user.id)
         assert [t.id for t in listed] == [new.id]
         pat_view = await services.sessions.lookup(new.token)
         assert pat_view.kind == "access_token" and not pat_view.is_browser
         assert await services.sessions.lookup(new.token, kinds=("browser",)) is None
-        assert await services.tokens.revoke(view.user["id"], new.id, Caller()) is True
-        assert await services.tokens.revoke(view.user["id"], new.id, Caller()) is False
+        assert await services.tokens.revoke(view.user.id, new.id, Caller()) is True
+        assert await services.tokens.revoke(view.user.id, new.id, Caller()) is False
         async with services.db.engine.connect() as conn:
             assert (await conn.execute(select(access_tokens))).all() == []

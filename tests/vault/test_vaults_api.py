@@ -119,7 +119,7 @@ async def test_cookie_callers_need_a_trusted_origin_and_the_csrf_token(client) -
     # Reads need neither.
     client.cookies.update(cookie)
     assert (await client.get("/api/v1/vaults")).status_code == 200
-    session_id = (await services.sessions.lookup(ada.token)).session["id"]
+    session_id = (await services.sessions.lookup(ada.token)).session.id
     csrf = services.hasher.csrf_token(session_id)
     body = {"enabled": False}
     origin = {"Origin": "http://testserver"}

@@ -224,7 +224,10 @@ async def _sweep_forever(services: Services) -> None:
             if any(removed.values()):
                 log.debug("swept %s", removed)
         except Exception as exc:  # the database may be down for a while; try again later
-            log.warning("sweep failed: %s", type(exc).__name__)
+            # The type at every level (an outage repeats it each interval); the traceback
+            # at LOG_LEVEL=debug, where a sweep that fails for a bug can be told apart.
+            debug = log.isEnabledFor(logging.DEBUG)
+            log.warning("sweep failed: %s", type(exc).__name__, exc_info=debug)
         await asyncio.sleep(services.settings.sweep_interval)
 
 

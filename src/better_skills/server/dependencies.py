@@ -139,20 +139,20 @@ async def current_principal(request: Request) -> Principal:
     kind = str(getattr(view, "kind", "browser" if from_cookie else "device"))
     if view is None or (from_cookie and kind != "browser"):
         raise errors.Unauthorized("Your session is invalid or has expired. Sign in again.")
-    session_id = str(view.session["id"])
+    session_id = view.session.id
     if from_cookie and request.method not in SAFE_METHODS:
         require_trusted_origin(request)
         submitted = request.headers.get(CSRF_HEADER, "")
         if not services(request).hasher.check_csrf(session_id, submitted):
             raise errors.Forbidden(f"Missing or wrong CSRF token (send the {CSRF_HEADER} header).")
     return Principal(
-        user_id=str(view.user["id"]),
+        user_id=view.user.id,
         session_id=session_id,
         token_kind="cookie" if from_cookie else kind,
         # A device login holds the vault scopes it asked for (all of them when it named none).
         scopes=vault_scopes(view.scope),
-        name=str(view.user.get("name") or ""),
-        email=str(view.user.get("email") or ""),
+        name=view.user.name,
+        email=view.user.email,
     )
 
 

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from better_skills.protocol import errors
+from better_skills.server import fields
 from better_skills.server.settings import Settings
 
 #: Request bodies larger than this are refused with 413.
@@ -200,7 +201,7 @@ def client_ip(request: Request, settings: Settings) -> str | None:
 
 def user_agent(request: Request) -> str | None:
     agent = request.headers.get("user-agent")
-    return agent[:512] if agent else None
+    return agent[: fields.USER_AGENT] if agent else None
 
 
 def bearer_token(request: Request) -> str | None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
 )
 
 from better_skills.protocol.device_flow import MAX_HOSTNAME
+from better_skills.server import fields
 
 metadata = MetaData(
     naming_convention={
@@ -36,8 +37,9 @@ users = Table(
     "users",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("name", String(200), nullable=False),
-    Column("email", String(320), nullable=False, unique=True),  # normalised: see accounts
+    Column("name", String(fields.USER_NAME), nullable=False),
+    # Normalised (services/accounts.normalize_email).
+    Column("email", String(fields.EMAIL_COLUMN), nullable=False, unique=True),
     Column("email_verified", Boolean, nullable=False, default=False),
     Column("image", Text, nullable=True),
     Column("password_hash", Text, nullable=True),
@@ -62,7 +64,7 @@ sessions = Table(
     Column("last_used_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("ip_address", String(64), nullable=True),
-    Column("user_agent", String(512), nullable=True),
+    Column("user_agent", String(fields.USER_AGENT), nullable=True),
     # The computer's name a device login gave (HOSTNAME_FIELD), kept for the account page.
     Column("hostname", String(MAX_HOSTNAME), nullable=True),
     Index("ix_sessions_user_id", "user_id"),
@@ -91,7 +93,7 @@ device_codes = Table(
     Column("last_polled_at", BigInteger, nullable=True),
     Column("polled_too_fast", Boolean, nullable=False, default=False),
     Column("ip_address", String(64), nullable=True),
-    Column("user_agent", String(512), nullable=True),
+    Column("user_agent", String(fields.USER_AGENT), nullable=True),
     Column("hostname", String(MAX_HOSTNAME), nullable=True),  # as the device request gave it
     Index("ix_device_codes_expires_at", "expires_at"),
 )
@@ -131,7 +133,7 @@ access_tokens = Table(
     Column("id", String(36), primary_key=True),  # a UUID, as /api/v1 shows ids
     Column("token_hash", String(64), nullable=False, unique=True),  # HMAC; never the token
     Column("user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
-    Column("name", String(100), nullable=False),
+    Column("name", String(fields.ACCESS_TOKEN_NAME), nullable=False),
     Column("created_at", BigInteger, nullable=False),
     Column("expires_at", BigInteger, nullable=False),
     Column("last_used_at", BigInteger, nullable=True),
@@ -151,7 +153,7 @@ vaults = Table(
     Column("id", String(36), primary_key=True),
     Column("type", String(16), nullable=False),  # "personal", "team" or "system"
     Column("slug", String(64), nullable=False),
-    Column("name", String(200), nullable=False),
+    Column("name", String(fields.VAULT_NAME), nullable=False),
     Column("color", String(32), nullable=True),
     # The user a personal vault belongs to; NULL for team and system vaults.
     Column("owner_user_id", String(32), ForeignKey("users.id", ondelete="CASCADE"), nullable=True),

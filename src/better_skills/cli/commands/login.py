@@ -2,6 +2,10 @@
 
 The protocol lives in :mod:`better_skills.client.api`; this module only supplies the user
 interface around it (show the code, open the browser, a status line) and saves the session.
+
+About 400 lines, kept in one module: they are one command's dialogue (the check of an
+existing session, the code screen and the wait, ``--with-token``, the report), whose steps
+share the options, the previous session and the report; apart, each would import the others.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import HOSTNAME_FIELD, TOKEN_TYPE, Paths
+from better_skills.server.auth_schemas import session_json, user_json
 from better_skills.server.dependencies import (
     caller,
     current_session,
@@ -29,8 +30,6 @@ from better_skills.server.http import (
 )
 from better_skills.server.routers.openapi_bodies import ERROR, STRING, body
 from better_skills.server.services.accounts import SignedIn
-from better_skills.server.services.sessions import SessionView
-from better_skills.server.timefmt import iso_ms
 
 router = APIRouter(tags=["auth"])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -114,7 +113,7 @@ async def device_verify(request: Request, user_code: str = "") -> Response:
             "or an access token."
         )
     found = await services(request).device_flow.lookup(
-        user_code, view.user["id"] if view else None, caller(request)
+        user_code, view.user.id if view else None, caller(request)
     )
     result: dict[str, Any] = {"user_code": found.user_code, "status": found.status}
     if found.claimed_by_caller:
@@ -126,7 +125,7 @@ async def _decide(request: Request, approve: bool) -> Response:
     view = await require_browser_session(request)
     params = await read_params(request, optional=["userCode", "user_code"])
     code = params.get("userCode") or params.get("user_code") or ""
-    await services(request).device_flow.decide(code, view.user["id"], approve, caller(request))
+    await services(request).device_flow.decide(code, view.user.id, approve, caller(request))
     return json_no_store({"success": True})
 
 
@@ -148,18 +147,6 @@ async def device_approve(request: Request) -> Response:
 )
 async def device_deny(request: Request) -> Response:
     return await _decide(request, approve=False)
-
-
-def with_iso_times(record: dict[str, Any]) -> dict[str, Any]:
-    """A copy with its epoch-millisecond times as ISO 8601 strings, as better-auth sends them."""
-    return {
-        key: iso_ms(value) if key in ("expiresAt", "createdAt", "updatedAt") else value
-        for key, value in record.items()
-    }
-
-
-def session_json(view: SessionView) -> dict[str, Any]:
-    return {"session": with_iso_times(view.session), "user": with_iso_times(view.user)}
 
 
 @router.get(Paths.GET_SESSION, summary="The current session and user, or null")
@@ -189,7 +176,7 @@ async def sign_out(request: Request) -> Response:
 
 def signed_in_response(request: Request, signed: SignedIn, extra: dict[str, Any]) -> Response:
     response = JSONResponse(
-        {**extra, "token": signed.session.token, "user": with_iso_times(signed.user)},
+        {**extra, "token": signed.session.token, "user": user_json(signed.user)},
         headers=NO_STORE,
     )
     set_session_cookie(request, response, signed.session.token)

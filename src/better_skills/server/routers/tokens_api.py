@@ -63,7 +63,7 @@ async def read_json_object(request: Request) -> dict[str, Any]:
 @router.get("", summary="The caller's access tokens (never their secret)", responses=ERRORS)
 async def list_tokens(request: Request) -> Response:
     view = await signed_in(request)
-    tokens = await services(request).tokens.list_for_user(view.user["id"])
+    tokens = await services(request).tokens.list_for_user(view.user.id)
     return json_no_store({"items": [token_json(t) for t in tokens]})
 
 
@@ -100,7 +100,7 @@ async def revoke_token(request: Request, token_id: str) -> Response:
     except ValueError:
         canonical = None
     if canonical is None or not await services(request).tokens.revoke(
-        view.user["id"], canonical, caller(request)
+        view.user.id, canonical, caller(request)
     ):
         # Another person's token is "not found" too: existence is not revealed.
         raise errors.NotFound("No such token.")

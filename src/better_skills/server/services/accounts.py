@@ -12,6 +12,7 @@ import anyio
 import anyio.to_thread
 
 from better_skills.protocol.errors import TooManyRequests
+from better_skills.server import fields
 from better_skills.server.db import Database
 from better_skills.server.direct import Conflict, Tx
 from better_skills.server.queries import accounts as q
@@ -23,14 +24,15 @@ from better_skills.server.security import (
     new_id,
 )
 from better_skills.server.services import Caller, Clock, audit, to_ms
+from better_skills.server.services.auth_records import User
 from better_skills.server.services.rate_limit import RateLimiter, Reservation, address_bucket
 from better_skills.server.services.sessions import NewSession, SessionService
 from better_skills.server.services.vaults import bootstrap_user
 from better_skills.server.settings import Settings
 
-MIN_PASSWORD = 8
-MAX_PASSWORD = 128
-MAX_NAME = 200
+MIN_PASSWORD = fields.PASSWORD_MIN
+MAX_PASSWORD = fields.PASSWORD_MAX
+MAX_NAME = fields.USER_NAME
 #: argon2id hashes computed at once. Each takes 64 MiB while it runs: a burst of sign-ins
 #: from many addresses queues here instead of taking gigabytes in the thread pool (40 threads).
 HASH_CONCURRENCY = max(2, os.cpu_count() or 2)
@@ -56,7 +58,7 @@ class AccountError(Exception):
 def normalize_email(raw: str) -> str:
     """Trimmed, NFKC-normalised and lower-cased, so one mailbox is one account."""
     email = unicodedata.normalize("NFKC", raw).strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    if len(email) > fields.EMAIL or not _EMAIL.match(email):
         raise AccountError("INVALID_EMAIL", "Enter a valid email address.")
     return email
 
@@ -91,20 +93,8 @@ def validate_password_length(password: str) -> str:
 
 @dataclass(frozen=True)
 class SignedIn:
-    user: dict[str, Any]
+    user: User
     session: NewSession
-
-
-def public_user(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "name": row.name,
-        "email": row.email,
-        "emailVerified": bool(row.email_verified),
-        "image": row.image,
-        "createdAt": row.created_at,
-        "updatedAt": row.updated_at,
-    }
 
 
 class AccountService:
@@ -191,7 +181,7 @@ class AccountService:
                 "An account with this email already exists. Sign in instead.",
                 422,
             ) from None
-        return SignedIn(public_user(row), session)
+        return SignedIn(User.of_row(row), session)
 
     async def sign_in(self, email: str, password: str, caller: Caller) -> SignedIn:
         # Refused as at sign-up, not cut: no account has a longer password, and a silent
@@ -201,7 +191,7 @@ class AccountService:
         try:
             email = normalize_email(email)
         except AccountError:
-            email = email.strip().lower()[:320]
+            email = email.strip().lower()[: fields.EMAIL_COLUMN]
         bucket = address_bucket(caller.ip)
         rule = self._sign_in_limit
         # Count the attempt before the (slow) password check and give it back on success:
@@ -231,7 +221,7 @@ class AccountService:
                 await audit.record(tx, now, "sign_in", user_id=row.id, ip=caller.ip)
         if not ok or row is None:
             raise AccountError("INVALID_EMAIL_OR_PASSWORD", "Invalid email or password", 401)
-        return SignedIn(public_user(row), session)
+        return SignedIn(User.of_row(row), session)
 
     async def _reserve_email(
         self, tx: Tx, email: str, row: Any, caller: Caller, now: int

@@ -52,6 +52,14 @@ SWEEP_GRACE_MS = 10 * 60 * 1000
 MAX_SCOPE = 1000
 
 
+class ClaimedByAnother(errors.AccessDenied):
+    """The code was opened (claimed) by another account first: RFC 6749's ``access_denied``,
+    with 403 rather than 400 because the caller is signed in but not the code's owner."""
+
+    status_code = 403
+    default_description = "This code was opened by another account."
+
+
 @dataclass(frozen=True)
 class IssuedCode:
     device_code: str
@@ -306,7 +314,7 @@ class DeviceFlowService:
                 else:
                     owner = await q.owner(tx, row.id)
         if user_id is not None and owner != user_id:
-            raise errors.AccessDenied("This code was opened by another account.", status_code=403)
+            raise ClaimedByAnother()
         status = {
             APPROVED: "approved",
             REDEEMED: "approved",
@@ -333,7 +341,7 @@ class DeviceFlowService:
         if row.user_id is None:
             raise errors.InvalidRequest("Open the code on the device page before approving it.")
         if row.user_id != user_id:
-            raise errors.AccessDenied("This code was opened by another account.", status_code=403)
+            raise ClaimedByAnother()
         if row.status != PENDING:
             raise errors.InvalidRequest("This code was already approved or denied.")
         async with self._db.write() as tx:

@@ -22,6 +22,7 @@ from better_skills.server.security import (
     new_session_token,
 )
 from better_skills.server.services import Caller, Clock, audit, to_ms
+from better_skills.server.services.auth_records import ListedSession, Session, User
 
 if TYPE_CHECKING:
     from better_skills.server.services.tokens import TokenService
@@ -32,17 +33,17 @@ DEVICE = "device"  # a device login (RFC 8628), e.g. the CLI
 ACCESS_TOKEN = "access_token"  # a personal access token
 
 
-def user_of(row: Any) -> dict[str, Any]:
+def user_of(row: Any) -> User:
     """The account of a lookup row that selected :data:`USER_COLUMNS` and ``user_id``."""
-    return {
-        "id": row.user_id,
-        "name": row.name,
-        "email": row.email,
-        "emailVerified": bool(row.email_verified),
-        "image": row.image,
-        "createdAt": row.user_created_at,
-        "updatedAt": row.user_updated_at,
-    }
+    return User(
+        row.user_id,
+        row.name,
+        row.email,
+        bool(row.email_verified),
+        row.image,
+        row.user_created_at,
+        row.user_updated_at,
+    )
 
 
 #: ``last_used_at`` is written at most this often per session, not on every request.
@@ -59,14 +60,14 @@ class NewSession:
 
 @dataclass(frozen=True)
 class SessionView:
-    """A valid session (or personal access token) and its user, as the API and pages show them.
+    """A valid session (or personal access token) and its user.
 
     ``kind`` is :data:`BROWSER`, :data:`DEVICE` or :data:`ACCESS_TOKEN`; ``scope`` is what a
     device login was granted (space separated, as stored), None for the other kinds.
     """
 
-    session: dict[str, Any]
-    user: dict[str, Any]
+    session: Session
+    user: User
     kind: str = BROWSER
     scope: str | None = None
 
@@ -163,15 +164,15 @@ class SessionService:
         if now - row.last_used_at >= LAST_USED_GRANULARITY_MS:
             await self._touch(row.id, now)
         return SessionView(
-            session={
-                "id": row.id,
-                "userId": row.user_id,
-                "expiresAt": row.expires_at,
-                "createdAt": row.created_at,
-                "updatedAt": row.updated_at,
-                "ipAddress": row.ip_address,
-                "userAgent": row.user_agent,
-            },
+            session=Session(
+                row.id,
+                row.user_id,
+                row.expires_at,
+                row.created_at,
+                row.updated_at,
+                row.ip_address,
+                row.user_agent,
+            ),
             user=user_of(row),
             kind=row.kind,
             scope=row.scope if row.kind == DEVICE else None,
@@ -256,9 +257,9 @@ class SessionService:
                 )
         return row is not None
 
-    async def list_for_user(self, user_id: str) -> list[dict[str, Any]]:
+    async def list_for_user(self, user_id: str) -> list[ListedSession]:
         """The user's live sessions, newest first."""
         now = to_ms(self._clock())
         async with self._db.read() as tx:
             rows = await q.live_of(tx, user_id, now)
-            return [{k: v for k, v in row.items() if k != "token_hash"} for row in rows]
+            return [ListedSession.of_row(row) for row in rows]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from better_skills.protocol import errors
+from better_skills.server import fields
 from better_skills.server.queries import vaults as vq
 from better_skills.server.services.accounts import AccountError, normalize_email
 
@@ -23,7 +24,7 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _SLUG_RUNS = re.compile(r"[^a-z0-9]+")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 RESERVED_SLUGS = frozenset({"personal", vq.SYSTEM_SLUG})
-MAX_NAME = 200
+MAX_NAME = fields.VAULT_NAME
 
 
 @dataclass(frozen=True)

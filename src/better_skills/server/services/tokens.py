@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from better_skills.protocol import errors
+from better_skills.server import fields
 from better_skills.server.db import Database
 from better_skills.server.queries import tokens as q
 from better_skills.server.security import ACCESS_TOKEN_PREFIX, Hasher, new_access_token
 from better_skills.server.services import Caller, Clock, audit, to_ms
+from better_skills.server.services.auth_records import Session
 from better_skills.server.services.sessions import (
     ACCESS_TOKEN,
     BROWSER,
@@ -31,7 +33,7 @@ from better_skills.server.services.sessions import (
 )
 
 MIN_DAYS, MAX_DAYS = 1, 365
-MAX_NAME = 100
+MAX_NAME = fields.ACCESS_TOKEN_NAME
 #: Live tokens one account may hold: enough for every machine, not a table-filling loop.
 MAX_TOKENS_PER_USER = 100
 DAY_MS = 86_400_000
@@ -114,7 +116,7 @@ class TokenService:
                 "password (the account page), not with a device login or another token."
             )
         name, days = validate_name(name), validate_days(expires_in_days)
-        user_id = session.user["id"]
+        user_id = session.user.id
         now = to_ms(self._clock())
         token = new_access_token()
         new = NewToken(str(uuid.uuid4()), name, now, now + days * DAY_MS, None, token)
@@ -174,15 +176,9 @@ class TokenService:
         if now - (row.last_used_at or 0) >= LAST_USED_GRANULARITY_MS:
             await self._touch(row.id, now)
         return SessionView(
-            session={
-                "id": row.id,
-                "userId": row.user_id,
-                "expiresAt": row.expires_at,
-                "createdAt": row.created_at,
-                "updatedAt": row.created_at,
-                "ipAddress": None,
-                "userAgent": None,
-            },
+            session=Session(
+                row.id, row.user_id, row.expires_at, row.created_at, row.created_at, None, None
+            ),
             user=user_of(row),
             kind=ACCESS_TOKEN,
         )

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 
-from better_skills.server.dependencies import current_principal
+from better_skills.server.dependencies import current_principal, require_write_scope
 from better_skills.server.principal import Principal
 from better_skills.server.schemas import Error
 from better_skills.server.services.container import Services
@@ -23,6 +23,17 @@ async def _services(request: Request) -> Services:
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+async def _write_principal(principal: CurrentPrincipal) -> Principal:
+    require_write_scope(principal)
+    return principal
+
+
+#: The caller of a route that writes. Resolving it refuses a principal without ``vault:write``
+#: (403 forbidden), so a write route states the check in its signature and cannot forget it;
+#: tests/vault/test_write_scope.py fails for a POST, PUT, PATCH or DELETE route without it.
+WritePrincipal = Annotated[Principal, Depends(_write_principal)]
 AppServices = Annotated[Services, Depends(_services)]
 
 NO_STORE = "no-store"

@@ -8,10 +8,11 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from better_skills.protocol.shares import SHARE_PAGE
-from better_skills.server.dependencies import caller, require_write_scope, services
+from better_skills.server.dependencies import caller, services
 from better_skills.server.routers.api_v1._common import (
     AppServices,
     CurrentPrincipal,
+    WritePrincipal,
     errors_for,
     json_response,
 )
@@ -166,9 +167,8 @@ def share_url(public_url: str, share_id: str) -> str:
     responses=errors_for(413),
 )
 async def create_share(
-    skill_id: str, request: Request, principal: CurrentPrincipal, svc: AppServices
+    skill_id: str, request: Request, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     share = await svc.shares.create(principal.user_id, skill_id, ip=caller(request).ip)
     return json_response(ShareOut.of(share, svc.settings.public_url), 201)
 
@@ -233,9 +233,8 @@ async def share_bundle(share_id: str, request: Request) -> Response:
     responses=errors_for(),
 )
 async def import_share(
-    share_id: str, request: Request, principal: CurrentPrincipal, svc: AppServices
+    share_id: str, request: Request, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     result = await svc.shares.import_share(principal.user_id, share_id, ip=caller(request).ip)
     return json_response(ImportOut.of(result), 201)
 
@@ -247,8 +246,7 @@ async def import_share(
     responses=errors_for(),
 )
 async def revoke_share(
-    share_id: str, request: Request, principal: CurrentPrincipal, svc: AppServices
+    share_id: str, request: Request, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     await svc.shares.revoke(principal.user_id, share_id, ip=caller(request).ip)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})

@@ -13,10 +13,11 @@ import anyio.to_thread
 from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 
-from better_skills.server.dependencies import caller, require_write_scope
+from better_skills.server.dependencies import caller
 from better_skills.server.routers.api_v1._common import (
     AppServices,
     CurrentPrincipal,
+    WritePrincipal,
     data_response,
     errors_for,
     json_response,
@@ -85,9 +86,8 @@ async def list_skills(
     responses=errors_for(409, 413, 415, 429),
 )
 async def create_skill(
-    body: CreateSkill, request: Request, principal: CurrentPrincipal, svc: AppServices
+    body: CreateSkill, request: Request, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     skill = await svc.skills.create(
         principal.user_id,
         _upload(body.files),
@@ -144,11 +144,10 @@ async def replace_skill(
     skill_id: str,
     body: UpdateSkill,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: WritePrincipal,
     svc: AppServices,
     if_match: IfMatch = None,
 ) -> Response:
-    require_write_scope(principal)
     skill = await svc.skills.update(
         principal.user_id,
         skill_id,
@@ -170,11 +169,10 @@ async def replace_skill(
 async def delete_skill(
     skill_id: str,
     request: Request,
-    principal: CurrentPrincipal,
+    principal: WritePrincipal,
     svc: AppServices,
     if_match: IfMatch = None,
 ) -> Response:
-    require_write_scope(principal)
     await svc.skills.delete(principal.user_id, skill_id, if_match=if_match, ip=caller(request).ip)
     return Response(status_code=204, headers={"Cache-Control": "no-store"})
 

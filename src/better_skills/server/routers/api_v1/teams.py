@@ -10,10 +10,11 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from better_skills.server.dependencies import require_write_scope
+from better_skills.server import fields
 from better_skills.server.routers.api_v1._common import (
     AppServices,
     CurrentPrincipal,
+    WritePrincipal,
     errors_for,
     json_response,
 )
@@ -30,13 +31,13 @@ Grantable = Literal["admin", "member"]
 
 
 class CreateVault(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=fields.VAULT_NAME)
     slug: str | None = Field(None, max_length=64, description="Default: the name made URL-safe")
     color: str | None = Field(None, max_length=32, description="#RRGGBB")
 
 
 class PatchVault(Strict):
-    name: str | None = Field(None, min_length=1, max_length=200)
+    name: str | None = Field(None, min_length=1, max_length=fields.VAULT_NAME)
     color: str | None = Field(None, max_length=32, description="#RRGGBB, or null for none")
 
 
@@ -45,12 +46,14 @@ class PatchMember(Strict):
 
 
 class CreateInvitation(Strict):
-    email: str = Field(min_length=3, max_length=320)
+    email: str = Field(min_length=3, max_length=fields.EMAIL_COLUMN)
     role: Grantable = "member"
 
 
 class Transfer(Strict):
-    user_id: str = Field(min_length=1, max_length=320, description="A member's user id or email")
+    user_id: str = Field(
+        min_length=1, max_length=fields.EMAIL_COLUMN, description="A member's user id or email"
+    )
 
 
 # -- Responses -------------------------------------------------------------------------------
@@ -149,10 +152,7 @@ def _no_content() -> Response:
     response_model=VaultOut,
     responses=errors_for(409, 415),
 )
-async def create_vault(
-    body: CreateVault, principal: CurrentPrincipal, svc: AppServices
-) -> Response:
-    require_write_scope(principal)
+async def create_vault(body: CreateVault, principal: WritePrincipal, svc: AppServices) -> Response:
     vault = await svc.teams.create_vault(principal.user_id, body.name, body.slug, body.color)
     return json_response(VaultOut.from_record(vault), 201)
 
@@ -175,9 +175,8 @@ async def get_vault(vault_id: str, principal: CurrentPrincipal, svc: AppServices
     responses=errors_for(415),
 )
 async def patch_vault(
-    vault_id: str, body: PatchVault, principal: CurrentPrincipal, svc: AppServices
+    vault_id: str, body: PatchVault, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     vault = await svc.teams.update_vault(
         principal.user_id,
         vault_id,
@@ -194,8 +193,7 @@ async def patch_vault(
     summary="Leave a team vault (the owner must transfer ownership first)",
     responses=errors_for(),
 )
-async def leave(vault_id: str, principal: CurrentPrincipal, svc: AppServices) -> Response:
-    require_write_scope(principal)
+async def leave(vault_id: str, principal: WritePrincipal, svc: AppServices) -> Response:
     await svc.teams.leave(principal.user_id, vault_id)
     return _no_content()
 
@@ -207,9 +205,8 @@ async def leave(vault_id: str, principal: CurrentPrincipal, svc: AppServices) ->
     responses=errors_for(415),
 )
 async def transfer(
-    vault_id: str, body: Transfer, principal: CurrentPrincipal, svc: AppServices
+    vault_id: str, body: Transfer, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     vault = await svc.teams.transfer(principal.user_id, vault_id, body.user_id)
     return json_response(VaultOut.from_record(vault))
 
@@ -235,9 +232,8 @@ async def list_members(vault_id: str, principal: CurrentPrincipal, svc: AppServi
     responses=errors_for(415),
 )
 async def change_role(
-    vault_id: str, user_id: str, body: PatchMember, principal: CurrentPrincipal, svc: AppServices
+    vault_id: str, user_id: str, body: PatchMember, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     member = await svc.teams.change_role(principal.user_id, vault_id, user_id, body.role)
     return json_response(MemberOut.from_record(member))
 
@@ -249,9 +245,8 @@ async def change_role(
     responses=errors_for(),
 )
 async def remove_member(
-    vault_id: str, user_id: str, principal: CurrentPrincipal, svc: AppServices
+    vault_id: str, user_id: str, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     await svc.teams.remove_member(principal.user_id, vault_id, user_id)
     return _no_content()
 
@@ -281,9 +276,8 @@ async def list_vault_invitations(
     responses=errors_for(409, 415),
 )
 async def invite(
-    vault_id: str, body: CreateInvitation, principal: CurrentPrincipal, svc: AppServices
+    vault_id: str, body: CreateInvitation, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     found = await svc.teams.invite(
         principal.user_id, principal.email, vault_id, body.email, body.role
     )
@@ -297,9 +291,8 @@ async def invite(
     responses=errors_for(),
 )
 async def revoke_invitation(
-    vault_id: str, invitation_id: str, principal: CurrentPrincipal, svc: AppServices
+    vault_id: str, invitation_id: str, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     await svc.teams.revoke_invitation(principal.user_id, vault_id, invitation_id)
     return _no_content()
 
@@ -322,8 +315,7 @@ async def my_invitations(principal: CurrentPrincipal, svc: AppServices) -> Respo
     response_model=VaultOut,
     responses=errors_for(),
 )
-async def accept(invitation_id: str, principal: CurrentPrincipal, svc: AppServices) -> Response:
-    require_write_scope(principal)
+async def accept(invitation_id: str, principal: WritePrincipal, svc: AppServices) -> Response:
     vault = await svc.teams.accept(principal.user_id, invitation_id)
     return json_response(VaultOut.from_record(vault))
 
@@ -334,7 +326,6 @@ async def accept(invitation_id: str, principal: CurrentPrincipal, svc: AppServic
     response_model=InvitationOut,
     responses=errors_for(),
 )
-async def decline(invitation_id: str, principal: CurrentPrincipal, svc: AppServices) -> Response:
-    require_write_scope(principal)
+async def decline(invitation_id: str, principal: WritePrincipal, svc: AppServices) -> Response:
     found = await svc.teams.decline(principal.user_id, invitation_id)
     return json_response(InvitationOut.from_record(found, svc.settings.public_url))

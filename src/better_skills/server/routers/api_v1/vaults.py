@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from better_skills.server.dependencies import require_write_scope
 from better_skills.server.routers.api_v1._common import (
     AppServices,
     CurrentPrincipal,
+    WritePrincipal,
     errors_for,
     json_response,
 )
@@ -46,8 +46,7 @@ async def list_vaults(principal: CurrentPrincipal, svc: AppServices) -> Response
     responses=errors_for(415),
 )
 async def set_membership(
-    vault_id: str, body: MembershipPatch, principal: CurrentPrincipal, svc: AppServices
+    vault_id: str, body: MembershipPatch, principal: WritePrincipal, svc: AppServices
 ) -> Response:
-    require_write_scope(principal)
     vault = await svc.vaults.set_enabled(principal.user_id, vault_id, body.enabled)
     return json_response(VaultOut.from_record(vault))

@@ -22,7 +22,7 @@ GRAPH_PAGE = "/vault/graph"
 
 def principal_of(view: SessionView) -> Principal:
     """The page's viewer as the principal the services' read rules take."""
-    return Principal(view.user["id"], view.session["id"], "cookie")
+    return Principal(view.user.id, view.session.id, "cookie")
 
 
 def skill_not_found(view: SessionView) -> Response:
@@ -52,6 +52,6 @@ def vault_groups(vaults: list[Vault]) -> dict[str, int]:
 async def load_skill(request: Request, view: SessionView, skill_id: str) -> Skill | None:
     """The skill with its files' content, or None when the viewer cannot read it."""
     try:
-        return await services(request).skills.get(view.user["id"], skill_id, content=True)
+        return await services(request).skills.get(view.user.id, skill_id, content=True)
     except errors.NotFound:
         return None

@@ -25,8 +25,8 @@ from starlette.responses import Response
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import MAX_USER_CODE_INPUT, Paths
 from better_skills.server.dependencies import services
+from better_skills.server.fields import EMAIL_COLUMN, USER_NAME
 from better_skills.server.http import origin_is_trusted, read_params, session_cookie_name
-from better_skills.server.models import users
 from better_skills.server.routers.pages._render import cross_site_refused, csrf_refused, error_page
 from better_skills.server.services.sessions import BROWSER, SessionView
 
@@ -38,8 +38,8 @@ MAX_NEXT = 2048
 #: Longest submitted token we compare (tokens are 43 characters).
 MAX_TOKEN_INPUT = 128
 #: The longest email and name a form echoes back: the widths of their columns.
-EMAIL_LENGTH: int = users.c.email.type.length
-NAME_LENGTH: int = users.c.name.type.length
+EMAIL_LENGTH = EMAIL_COLUMN
+NAME_LENGTH = USER_NAME
 
 
 # -- Validators ---------------------------------------------------------------------------
@@ -92,11 +92,11 @@ async def page_session(request: Request) -> SessionView | None:
 
 
 def session_csrf(request: Request, view: SessionView) -> str:
-    return services(request).hasher.csrf_token(view.session["id"])
+    return services(request).hasher.csrf_token(view.session.id)
 
 
 def session_csrf_ok(request: Request, view: SessionView, submitted: Any) -> bool:
-    return services(request).hasher.check_csrf(view.session["id"], ascii_token(submitted))
+    return services(request).hasher.check_csrf(view.session.id, ascii_token(submitted))
 
 
 def login_cookie_name(request: Request) -> str:

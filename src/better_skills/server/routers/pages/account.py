@@ -68,27 +68,27 @@ async def account_page(
     status: int = 200,
 ) -> Response:
     """The account page: sessions (this browser's first), access tokens, sign-out buttons."""
-    user_id = view.user["id"]
+    user_id = view.user.id
     rows = await services(request).sessions.list_for_user(user_id)
     token_rows = await services(request).tokens.list_for_user(user_id)
     now = now_ms(request)
-    current = view.session["id"]
-    names = await describe_agents(row["user_agent"] for row in rows)
+    current = view.session.id
+    names = await describe_agents(row.user_agent for row in rows)
     listed = [
         {
-            "id": row["id"],
-            "kind": SESSION_KINDS.get(row["kind"], row["kind"].title()),
-            "is_device": row["kind"] == "device",
-            "client_id": row["client_id"],
-            "client_name": CLIENT_NAMES.get(row["client_id"] or ""),
-            "created": moment(row["created_at"], now),
-            "last_used": moment(row["last_used_at"], now),
-            "expires": moment(row["expires_at"], now),
-            "ip_address": row["ip_address"],
-            "user_agent": row["user_agent"],
-            "device": names[row["user_agent"]],
-            "hostname": row["hostname"],
-            "current": row["id"] == current,
+            "id": row.id,
+            "kind": SESSION_KINDS.get(row.kind, row.kind.title()),
+            "is_device": row.kind == "device",
+            "client_id": row.client_id,
+            "client_name": CLIENT_NAMES.get(row.client_id or ""),
+            "created": moment(row.created_at, now),
+            "last_used": moment(row.last_used_at, now),
+            "expires": moment(row.expires_at, now),
+            "ip_address": row.ip_address,
+            "user_agent": row.user_agent,
+            "device": names[row.user_agent],
+            "hostname": row.hostname,
+            "current": row.id == current,
         }
         for row in rows
     ]
@@ -151,7 +151,7 @@ async def revoke_own(
     if view is None:
         return redirect(login_url(Paths.ACCOUNT_PAGE))
     found = bool(id_pattern.fullmatch(item_id)) and await revoke(
-        view.user["id"], item_id, caller(request)
+        view.user.id, item_id, caller(request)
     )
     if not found:
         title, text = not_found
@@ -172,7 +172,7 @@ async def revoke_session(request: Request, session_id: str) -> Response:
     )
     if isinstance(view, Response):
         return view
-    if session_id == view.session["id"]:
+    if session_id == view.session.id:
         response = redirect(Paths.LOGIN_PAGE)
         delete_session_cookie(response, services(request).settings)
         return response
@@ -186,7 +186,7 @@ async def sign_out_everywhere(request: Request) -> Response:
     if not isinstance(form, Form):
         return form
     if form.view is not None:
-        await services(request).sessions.revoke_all(form.view.user["id"], caller(request))
+        await services(request).sessions.revoke_all(form.view.user.id, caller(request))
     response = redirect(f"{Paths.LOGIN_PAGE}?done=everywhere")
     delete_session_cookie(response, services(request).settings)
     return response

@@ -204,7 +204,7 @@ async def device_continue(request: Request) -> Response:
         return checked
     view, code = checked
     try:
-        await services(request).device_flow.lookup(code, view.user["id"], caller(request))
+        await services(request).device_flow.lookup(code, view.user.id, caller(request))
     except errors.OAuthError as exc:
         return device_error(request, view, exc, code)
     return redirect(device_url(code))
@@ -219,8 +219,8 @@ async def _decide(request: Request, approve: bool) -> Response:
     view, code = checked
     flow, who = services(request).device_flow, caller(request)
     try:
-        await flow.lookup(code, view.user["id"], who)
-        await flow.decide(code, view.user["id"], approve, who)
+        await flow.lookup(code, view.user.id, who)
+        await flow.decide(code, view.user.id, approve, who)
     except errors.OAuthError as exc:
         return device_error(request, view, exc, code)
     return redirect(f"{Paths.DEVICE_DONE_PAGE}?{urlencode({'user_code': code})}")

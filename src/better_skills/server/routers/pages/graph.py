@@ -47,10 +47,10 @@ async def vault_graph(request: Request) -> Response:
     if isinstance(view, Response):
         return view
     svc = services(request)
-    vaults = await svc.vaults.list_for(view.user["id"])
+    vaults = await svc.vaults.list_for(view.user.id)
     vault_ref = request.query_params.get("vault") or ""
     chosen = next((v for v in vaults if vault_ref in (v.id, v.slug)), None)
-    graph = await svc.graph.vault_graph(view.user["id"], chosen.id if chosen else None)
+    graph = await svc.graph.vault_graph(view.user.id, chosen.id if chosen else None)
     drawing = await anyio.to_thread.run_sync(
         _drawing, graph, vault_groups(vaults), None, "Skills and their mentions"
     )
@@ -77,8 +77,8 @@ async def skill_graph(request: Request, skill_id: str) -> Response:
     if skill is None:
         return skill_not_found(view)
     depth = 2 if request.query_params.get("depth") == "2" else 1
-    vaults = await svc.vaults.list_for(view.user["id"])
-    graph = await svc.graph.around(view.user["id"], skill.summary.id, depth)
+    vaults = await svc.vaults.list_for(view.user.id)
+    graph = await svc.graph.around(view.user.id, skill.summary.id, depth)
     drawing = await anyio.to_thread.run_sync(
         _drawing,
         graph,

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import Paths
 from better_skills.server.dependencies import services
+from better_skills.server.fields import EMAIL_COLUMN
 from better_skills.server.http import delete_session_cookie
 from better_skills.server.routers.api_v1.teams import invitation_url
 from better_skills.server.routers.pages._forms import (
@@ -34,7 +35,7 @@ from better_skills.server.services.sessions import SessionView
 router = APIRouter()
 
 SETTINGS_PAGE = "/settings"
-_ID = re.compile(r"[A-Za-z0-9_.@+-]{1,320}")
+_ID = re.compile(rf"[A-Za-z0-9_.@+-]{{1,{EMAIL_COLUMN}}}")  # a user id or email
 #: What ``?done=`` after a redirect says; never text from the request itself.
 NOTICES = {
     "enabled": "The vault is included in sync again.",
@@ -63,7 +64,7 @@ async def settings_page(
 ) -> Response:
     """The whole page, for ``view``'s user."""
     svc = services(request)
-    user_id = view.user["id"]
+    user_id = view.user.id
     now = now_ms(request)
     vaults = await svc.vaults.list_for(user_id)
     invitations = await svc.teams.my_invitations(user_id)
@@ -141,7 +142,8 @@ async def _act(request: Request, fields: list[str], action: Action, *ids: str) -
         done = await action(form, view)
     except errors.OAuthError as exc:
         message = exc.description
-        echoed = {k: echo(v, 320) for k, v in form.params.items() if k != "csrf_token"}
+        # Cut at the widest field these forms have, an email address.
+        echoed = {k: echo(v, EMAIL_COLUMN) for k, v in form.params.items() if k != "csrf_token"}
         return await settings_page(
             request, view, error=message, status=exc.status_code, form=echoed
         )
@@ -152,7 +154,7 @@ async def _act(request: Request, fields: list[str], action: Action, *ids: str) -
 async def switch(request: Request, vault_id: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
         enabled = form.params.get("enabled") == "1"
-        await services(request).vaults.set_enabled(view.user["id"], vault_id, enabled)
+        await services(request).vaults.set_enabled(view.user.id, vault_id, enabled)
         return "enabled" if enabled else "disabled"
 
     return await _act(request, ["enabled"], action, vault_id)
@@ -163,10 +165,10 @@ async def answer(request: Request, invitation_id: str, verb: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
         teams = services(request).teams
         if verb == "accept":
-            await teams.accept(view.user["id"], invitation_id)
+            await teams.accept(view.user.id, invitation_id)
             return "accepted"
         if verb == "decline":
-            await teams.decline(view.user["id"], invitation_id)
+            await teams.decline(view.user.id, invitation_id)
             return "declined"
         raise errors.NotFound("Not found.")
 
@@ -178,7 +180,7 @@ async def create_team(request: Request) -> Response:
     async def action(form: Form, view: SessionView) -> str:
         p = form.params
         await services(request).teams.create_vault(
-            view.user["id"], p.get("name", ""), p.get("slug") or None, p.get("color") or None
+            view.user.id, p.get("name", ""), p.get("slug") or None, p.get("color") or None
         )
         return "created"
 
@@ -191,7 +193,7 @@ async def update_team(request: Request, vault_id: str) -> Response:
         p = form.params
         color = None if p.get("no_color") == "1" else p.get("color")
         await services(request).teams.update_vault(
-            view.user["id"], vault_id, name=p.get("name", ""), color=color, set_color=True
+            view.user.id, vault_id, name=p.get("name", ""), color=color, set_color=True
         )
         return "updated"
 
@@ -202,7 +204,7 @@ async def update_team(request: Request, vault_id: str) -> Response:
 async def change_role(request: Request, vault_id: str, user_id: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
         role = form.params.get("role", "")
-        await services(request).teams.change_role(view.user["id"], vault_id, user_id, role)
+        await services(request).teams.change_role(view.user.id, vault_id, user_id, role)
         return "role"
 
     return await _act(request, ["role"], action, vault_id, user_id)
@@ -211,7 +213,7 @@ async def change_role(request: Request, vault_id: str, user_id: str) -> Response
 @router.post(SETTINGS_PAGE + "/teams/{vault_id}/members/{user_id}/remove")
 async def remove_member(request: Request, vault_id: str, user_id: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
-        await services(request).teams.remove_member(view.user["id"], vault_id, user_id)
+        await services(request).teams.remove_member(view.user.id, vault_id, user_id)
         return "removed"
 
     return await _act(request, [], action, vault_id, user_id)
@@ -222,7 +224,7 @@ async def invite(request: Request, vault_id: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
         p = form.params
         await services(request).teams.invite(
-            view.user["id"], view.user["email"], vault_id, p.get("email", ""), p.get("role", "")
+            view.user.id, view.user.email, vault_id, p.get("email", ""), p.get("role", "")
         )
         return "invited"
 
@@ -232,7 +234,7 @@ async def invite(request: Request, vault_id: str) -> Response:
 @router.post(SETTINGS_PAGE + "/teams/{vault_id}/invitations/{invitation_id}/revoke")
 async def revoke(request: Request, vault_id: str, invitation_id: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
-        await services(request).teams.revoke_invitation(view.user["id"], vault_id, invitation_id)
+        await services(request).teams.revoke_invitation(view.user.id, vault_id, invitation_id)
         return "revoked"
 
     return await _act(request, [], action, vault_id, invitation_id)
@@ -242,7 +244,7 @@ async def revoke(request: Request, vault_id: str, invitation_id: str) -> Respons
 async def transfer(request: Request, vault_id: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
         target = form.params.get("user_id", "")
-        await services(request).teams.transfer(view.user["id"], vault_id, target)
+        await services(request).teams.transfer(view.user.id, vault_id, target)
         return "transferred"
 
     return await _act(request, ["user_id"], action, vault_id)
@@ -251,7 +253,7 @@ async def transfer(request: Request, vault_id: str) -> Response:
 @router.post(SETTINGS_PAGE + "/teams/{vault_id}/leave")
 async def leave(request: Request, vault_id: str) -> Response:
     async def action(form: Form, view: SessionView) -> str:
-        await services(request).teams.leave(view.user["id"], vault_id)
+        await services(request).teams.leave(view.user.id, vault_id)
         return "left"
 
     return await _act(request, [], action, vault_id)
@@ -267,7 +269,7 @@ async def delete_account(request: Request) -> Response:
     if view is None:
         return redirect(login_url(SETTINGS_PAGE))
     typed = form.params.get("confirm_email", "").strip().lower()
-    if typed != str(view.user["email"]).lower():
+    if typed != view.user.email.lower():
         return await settings_page(
             request,
             view,
@@ -275,7 +277,7 @@ async def delete_account(request: Request) -> Response:
             status=400,
         )
     try:
-        await services(request).teams.delete_account(view.user["id"])
+        await services(request).teams.delete_account(view.user.id)
     except errors.OAuthError as exc:
         return await settings_page(request, view, error=exc.description, status=exc.status_code)
     response = redirect(f"{Paths.HOME_PAGE}?{urlencode({'done': 'account-deleted'})}")

@@ -135,7 +135,7 @@ async def import_share(request: Request, share_id: str) -> Response:
         return redirect(login_url(SHARE_PAGE.format(share_id=share_id)))
     try:
         result = await services(request).shares.import_share(
-            form.view.user["id"], share_id, ip=caller(request).ip
+            form.view.user.id, share_id, ip=caller(request).ip
         )
     except errors.NotFound:
         return error_page(form.user, 404, *NOT_FOUND)
@@ -155,7 +155,7 @@ async def share_from_vault(request: Request, skill_id: str) -> Response:
         return redirect(login_url(Paths.ACCOUNT_PAGE))
     try:
         share = await services(request).shares.create(
-            form.view.user["id"], skill_id, ip=caller(request).ip
+            form.view.user.id, skill_id, ip=caller(request).ip
         )
     except errors.NotFound:
         return error_page(

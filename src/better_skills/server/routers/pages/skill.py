@@ -92,7 +92,7 @@ async def show_skill(
     """The skill's page showing the file at ``path``; with ``edit``, the edit form shown
     again with the person's text and why it was not saved."""
     svc = services(request)
-    user_id = view.user["id"]
+    user_id = view.user.id
     by_path = {f.path: f for f in skill.files}
     current = by_path.get(path)
     if current is None:
@@ -192,7 +192,7 @@ async def download_file(request: Request, skill_id: str) -> Response:
         return view
     path = request.query_params.get("file") or SKILL_MD
     try:
-        found = await services(request).skills.get_file(view.user["id"], skill_id, path)
+        found = await services(request).skills.get_file(view.user.id, skill_id, path)
     except errors.NotFound:
         return skill_not_found(view)
     # Always an attachment of an opaque type: a stored .html or .svg must never run as a

@@ -77,7 +77,7 @@ async def _big_form(
 async def _refuse_read_only(request: Request, view: SessionView, skill: Skill) -> Response | None:
     """A 403 page for a member who may only read (the service would say so too, but only
     after checking the files)."""
-    vault = await services(request).vaults.get_for(view.user["id"], skill.summary.vault.id)
+    vault = await services(request).vaults.get_for(view.user.id, skill.summary.vault.id)
     if vault.can_write:
         return None
     return error_page(
@@ -102,7 +102,7 @@ async def _save(
 ) -> errors.OAuthError | None:
     try:
         await services(request).skills.update(
-            view.user["id"],
+            view.user.id,
             skill.summary.id,
             Upload(files),
             if_match=hashing.etag(content_hash) if content_hash else None,

@@ -49,7 +49,7 @@ async def vault_page(request: Request) -> Response:
     if isinstance(view, Response):
         return view
     svc = services(request)
-    user_id = view.user["id"]
+    user_id = view.user.id
     vaults = await svc.vaults.list_for(user_id)
     query = (request.query_params.get("q") or "").strip()
     vault_ref = request.query_params.get("vault") or ""
@@ -114,7 +114,7 @@ async def set_vault_enabled(request: Request, vault_id: str) -> Response:
         return redirect(login_url(VAULT_PAGE))
     enabled = form.params.get("enabled") == "1"
     try:
-        await services(request).vaults.set_enabled(form.view.user["id"], vault_id, enabled)
+        await services(request).vaults.set_enabled(form.view.user.id, vault_id, enabled)
     except errors.NotFound:
         return error_page(
             form.view.user, 404, "Vault not found", "You are not a member of that vault."

@@ -1,7 +1,7 @@
 """In-process measurements on a kept, seeded database: CPU per request of any GET.
 
-    # once: a database of N skills (vault_seed's shape), kept in DIR (SQLite) or as a named
-    # PostgreSQL database, with its people's tokens in DIR/facts.json
+    # once: vault_data.py's kept vault of N skills in DIR (built if missing: SQLite
+    # DIR/vault-<size>.db, PostgreSQL bench_<size>), its people's tokens in DIR/facts.json
     .venv/bin/python benchmarks/inproc.py seed --backend sqlite --skills 100000 --dir /tmp/x
     # then, as often as needed (before and after a change, back to back):
     .venv/bin/python benchmarks/inproc.py run --dir /tmp/x --requests 200 --rounds 5
@@ -20,7 +20,6 @@ import argparse
 import asyncio
 import json
 import os
-import secrets
 import statistics
 import sys
 import time
@@ -38,45 +37,41 @@ def _app(url: str, folder: Path) -> Any:
     return asgi_app.create(url, folder)
 
 
-async def _sign_up(args: argparse.Namespace) -> tuple[str, list[tuple[str, str]]]:
-    """A migrated database with ten people signed up over the API: (url, [(id, token)])."""
+async def _sign_in(url: str, folder: Path) -> list[tuple[str, str]]:
+    """Each of ``vault_data``'s ten people signed in over the API: [(user id, token)]."""
     import asgi_app
     import httpx
+    import vault_data
 
-    folder = Path(args.dir)
-    if args.backend == "sqlite":
-        url = f"sqlite:///{folder / 'bench.db'}"
-    else:
-        import psycopg
-        import run as base
-
-        name = f"bs_inproc_{secrets.token_hex(4)}"
-        with psycopg.connect(base.PG_ADMIN_URL, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = f"{base.PG_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
     app = _app(url, folder)
     people = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=asgi_app.BASE_URL) as c:
-            for i in range(10):
-                made = await asgi_app.sign_up(
-                    c, f"Bench {i}", f"bench{i}@example.com", f"bench-password-{i}-long-enough"
+            for i in range(vault_data.USERS):
+                answer = await c.post(
+                    "/api/auth/sign-in/email",
+                    json={"email": vault_data.email(i), "password": vault_data.password(i)},
+                    headers={"Origin": asgi_app.BASE_URL},
                 )
+                answer.raise_for_status()
+                made = answer.json()
                 people.append((made["user"]["id"], made["token"]))
-    return url, people
+    return people
 
 
 def _seed_all(args: argparse.Namespace) -> None:
-    import vault_seed
+    """The kept vault of ``vault_data.py`` (built once, or reused), and its people's tokens."""
+    import vault_data
 
-    Path(args.dir).mkdir(parents=True, exist_ok=True)
-    url, people = asyncio.run(_sign_up(args))
-    # Outside the event loop: the seeder runs its own.
-    seeded = vault_seed.seed(args.backend, url, [u for u, _ in people], args.skills)
-    facts = {"backend": args.backend, "url": url, "skills": args.skills, "people": people}
-    (Path(args.dir) / "facts.json").write_text(json.dumps(facts))
-    print(f"seeded {args.skills} skills in {seeded['seconds']} s: {url}")
+    folder = Path(args.dir)
+    kept = vault_data.Kept(args.backend, args.skills, folder)
+    record = vault_data.ensure(kept)
+    vault_data.migrate_if_behind(kept, folder)
+    people = asyncio.run(_sign_in(kept.url, folder))
+    facts = {"backend": args.backend, "url": kept.url, "skills": args.skills, "people": people}
+    (folder / "facts.json").write_text(json.dumps(facts))
+    print(f"{args.skills} skills (built {record['built_at']}): {kept.url}")
 
 
 SCENARIOS = {

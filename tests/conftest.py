@@ -13,7 +13,7 @@ PostgreSQL databases are per test, the migrated templates per worker process.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +114,46 @@ def server_factory(
 @pytest.fixture
 def live_server(server_factory: Callable[..., LiveServer]) -> LiveServer:
     return server_factory(POLL_INTERVAL="1")
+
+
+#: A shared server's rate limits: high, so that a worker's many sign-ups and approvals from
+#: 127.0.0.1 never trip them (tests/server and tests/security test the real limits).
+SHARED_SERVER_LIMITS = {
+    "RATE_LIMIT_SIGN_UP": "10000/1h",
+    "RATE_LIMIT_USER_CODE": "10000/15m",
+    "RATE_LIMIT_SIGN_IN": "10000/15m",
+    "RATE_LIMIT_DEVICE_CODE": "10000/10m",
+}
+
+
+@pytest.fixture(scope="session")
+def _shared_servers(
+    tmp_path_factory: pytest.TempPathFactory, database_templates: Templates
+) -> Iterator[dict[str, LiveServer]]:
+    """One server process per backend for the whole test process, started on first use."""
+    with ExitStack() as stack:
+
+        class Pool(dict[str, LiveServer]):
+            def __missing__(self, backend: str) -> LiveServer:
+                folder = tmp_path_factory.mktemp(f"shared-{backend}")
+                url = stack.enter_context(fresh_database(backend, folder, database_templates))
+                server = LiveServer(url, folder, {"POLL_INTERVAL": "1", **SHARED_SERVER_LIMITS})
+                stack.callback(server.stop)  # before the database goes (last in, first out)
+                self[backend] = server.start()
+                return server
+
+        yield Pool()
+
+
+@pytest.fixture
+def shared_server(backend: str, _shared_servers: dict[str, LiveServer]) -> LiveServer:
+    """A real server process on ``backend`` that other tests of this test process use too,
+    so that a test does not pay a server start (seconds) of its own. A test isolates itself by
+    its own people (:func:`tests.support.live_cli.unique_email`) and its own folders; it must
+    not stop the server or change its settings (``live_server`` is a private one)."""
+    server = _shared_servers[backend]
+    assert server.process is not None and server.process.poll() is None, server.log()
+    return server
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.cli.live_cli import Cli, LoginProcess
 from tests.e2e.conftest import screenshot
 from tests.support.flow import PASSWORD
+from tests.support.live_cli import Cli, LoginProcess
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

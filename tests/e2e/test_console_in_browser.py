@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli.live_cli import Cli
 from tests.console.xss_vectors import DESCRIPTION, FILE_NAME, NAME, hostile_markdown
 from tests.e2e.conftest import screenshot
+from tests.support.live_cli import Cli
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -49,6 +49,44 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize("backend", params)
 
 
+#: Rough seconds a test costs by what it starts (see the hook below): a server process, a
+#: browser, a database of its own, a few device logins on the shared server.
+_FIXTURE_COSTS = {
+    "live_server": 3.0,
+    "server_factory": 3.0,
+    "chromium": 2.0,
+    "shared_server": 1.5,
+    "backend": 0.3,
+}
+
+
+def _guessed_cost(item: pytest.Item) -> float:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    cost = 0.02 + sum(c for name, c in _FIXTURE_COSTS.items() if name in fixtures)
+    if item.get_closest_marker("slow"):
+        # A browser test is slow by its browser and server (counted above); the others by a
+        # benchmark run or an install of their own: tens of seconds.
+        cost += 3.0 if item.get_closest_marker("browser") else 20.0
+    return cost
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a pytest-xdist worker: files in the order of their guessed cost, the longest first,
+    each file's tests in their own order. ``--dist loadfile`` hands files out in collection
+    order (scripts/test passes ``--no-loadscope-reorder``: by default it orders by test count,
+    and the few-test files that start servers, browsers and benchmarks came last), so the
+    run ends on short files with both workers busy, not on one long file while the other
+    worker idles. A run in one process keeps the files' own order."""
+    if not hasattr(config, "workerinput"):
+        return
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    ordered = sorted(files.values(), key=lambda its: -sum(_guessed_cost(i) for i in its))
+    items[:] = [item for group in ordered for item in group]
+
+
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"

@@ -13,7 +13,7 @@ PostgreSQL databases are per test, the migrated templates per worker process.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager
+from contextlib import ExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,44 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if not params:
         params = [pytest.param("none", marks=pytest.mark.skip(reason="backend not selected"))]
     metafunc.parametrize("backend", params)
+
+
+#: Rough seconds a test costs by what it starts (see the hook below): a server process, a
+#: browser, a database of its own, a few device logins on the shared server.
+_FIXTURE_COSTS = {
+    "live_server": 3.0,
+    "server_factory": 3.0,
+    "chromium": 2.0,
+    "shared_server": 1.5,
+    "backend": 0.3,
+}
+
+
+def _guessed_cost(item: pytest.Item) -> float:
+    fixtures = set(getattr(item, "fixturenames", ()))
+    cost = 0.02 + sum(c for name, c in _FIXTURE_COSTS.items() if name in fixtures)
+    if item.get_closest_marker("slow"):
+        # A browser test is slow by its browser and server (counted above); the others by a
+        # benchmark run or an install of their own: tens of seconds.
+        cost += 3.0 if item.get_closest_marker("browser") else 20.0
+    return cost
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In a pytest-xdist worker: files in the order of their guessed cost, the longest first,
+    each file's tests in their own order. ``--dist loadfile`` hands files out in collection
+    order (scripts/test passes ``--no-loadscope-reorder``: by default it orders by test count,
+    and the few-test files that start servers, browsers and benchmarks came last), so the
+    run ends on short files with both workers busy, not on one long file while the other
+    worker idles. A run in one process keeps the files' own order."""
+    if not hasattr(config, "workerinput"):
+        return
+    files: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        files.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    ordered = sorted(files.values(), key=lambda its: -sum(_guessed_cost(i) for i in its))
+    items[:] = [item for group in ordered for item in group]
 
 
 @pytest.fixture
@@ -114,6 +152,46 @@ def server_factory(
 @pytest.fixture
 def live_server(server_factory: Callable[..., LiveServer]) -> LiveServer:
     return server_factory(POLL_INTERVAL="1")
+
+
+#: A shared server's rate limits: high, so that a worker's many sign-ups and approvals from
+#: 127.0.0.1 never trip them (tests/server and tests/security test the real limits).
+SHARED_SERVER_LIMITS = {
+    "RATE_LIMIT_SIGN_UP": "10000/1h",
+    "RATE_LIMIT_USER_CODE": "10000/15m",
+    "RATE_LIMIT_SIGN_IN": "10000/15m",
+    "RATE_LIMIT_DEVICE_CODE": "10000/10m",
+}
+
+
+@pytest.fixture(scope="session")
+def _shared_servers(
+    tmp_path_factory: pytest.TempPathFactory, database_templates: Templates
+) -> Iterator[dict[str, LiveServer]]:
+    """One server process per backend for the whole test process, started on first use."""
+    with ExitStack() as stack:
+
+        class Pool(dict[str, LiveServer]):
+            def __missing__(self, backend: str) -> LiveServer:
+                folder = tmp_path_factory.mktemp(f"shared-{backend}")
+                url = stack.enter_context(fresh_database(backend, folder, database_templates))
+                server = LiveServer(url, folder, {"POLL_INTERVAL": "1", **SHARED_SERVER_LIMITS})
+                stack.callback(server.stop)  # before the database goes (last in, first out)
+                self[backend] = server.start()
+                return server
+
+        yield Pool()
+
+
+@pytest.fixture
+def shared_server(backend: str, _shared_servers: dict[str, LiveServer]) -> LiveServer:
+    """A real server process on ``backend`` that other tests of this test process use too,
+    so that a test does not pay a server start (seconds) of its own. A test isolates itself by
+    its own people (:func:`tests.support.live_cli.unique_email`) and its own folders; it must
+    not stop the server or change its settings (``live_server`` is a private one)."""
+    server = _shared_servers[backend]
+    assert server.process is not None and server.process.poll() is None, server.log()
+    return server
 
 
 @pytest.fixture

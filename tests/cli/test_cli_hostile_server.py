@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from better_skills.client.text import clean
-from tests.cli.live_cli import Cli
 from tests.client.local_server import AuthScript, LocalServer, Recorded, Reply
+from tests.support.live_cli import Cli
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from typing import Any
 
 import pytest
 
-from tests.cli.live_cli import Cli
 from tests.client.local_server import AuthScript, LocalServer, Recorded, Reply, trickle
+from tests.support.live_cli import Cli
 
 TOKEN = "tok"
 #: The exit codes README documents (0 ok, 1 error, 2 usage, 3 network, 4 auth, 5+ specific).

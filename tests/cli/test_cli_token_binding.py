@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.live_cli import Cli
 from tests.client.local_server import AuthScript, LocalServer
+from tests.support.live_cli import Cli
 
 TOKEN = "a-token-0"
 

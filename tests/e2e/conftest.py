@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.live_cli import Cli
+from tests.support.live_cli import Cli
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"

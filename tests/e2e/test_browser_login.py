@@ -11,9 +11,9 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.cli.live_cli import Cli, LoginProcess
 from tests.e2e.conftest import screenshot
 from tests.support.flow import PASSWORD
+from tests.support.live_cli import Cli, LoginProcess, unique_email
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -29,23 +29,26 @@ def start_login(cli: Cli) -> tuple[LoginProcess, str, str]:
     return login, url, code
 
 
-def sign_up(page, name: str = "Ada Lovelace", email: str = "ada@example.com") -> None:
+def sign_up(page, name: str = "Ada Lovelace", email: str | None = None) -> str:
+    """Sign up on the page shown, as ``email`` or an address of one's own; return it."""
+    email = email or unique_email()
     page.fill("#signup-name", name)
     page.fill("#signup-email", email)
     page.fill("#signup-password", PASSWORD)
     page.get_by_role("button", name="Create account").click()
+    return email
 
 
 def test_open_link_sign_up_and_approve(
-    live_server: LiveServer, cli_for: Callable[[str], Cli], page
+    shared_server: LiveServer, cli_for: Callable[[str], Cli], page
 ) -> None:
-    cli = cli_for(live_server.url)
+    cli = cli_for(shared_server.url)
     login, url, code = start_login(cli)
 
     page.goto(url)
     assert "/login" in page.url
     screenshot(page, "sign-in")
-    sign_up(page)
+    email = sign_up(page)
 
     page.wait_for_url(re.compile(r"/device\?user_code="))
     body = page.inner_text("main")
@@ -62,7 +65,7 @@ def test_open_link_sign_up_and_approve(
     screenshot(page, "approved")
 
     assert login.wait(30)[0] == 0, login.stderr
-    assert "Logged in as Ada Lovelace <ada@example.com>" in login.stderr
+    assert f"Logged in as Ada Lovelace <{email}>" in login.stderr
     mode = stat.S_IMODE(cli.session_path.stat().st_mode)
     assert mode == 0o600
     saved = json.loads(cli.session_path.read_text())
@@ -71,11 +74,11 @@ def test_open_link_sign_up_and_approve(
 
     whoami = cli.run("whoami")
     assert whoami.returncode == 0, whoami.stderr
-    assert "ada@example.com" in whoami.stdout + whoami.stderr
+    assert email in whoami.stdout + whoami.stderr
 
 
-def test_deny(live_server: LiveServer, cli_for: Callable[[str], Cli], page) -> None:
-    cli = cli_for(live_server.url)
+def test_deny(shared_server: LiveServer, cli_for: Callable[[str], Cli], page) -> None:
+    cli = cli_for(shared_server.url)
     login, url, _code = start_login(cli)
     page.goto(url)
     sign_up(page)
@@ -88,14 +91,14 @@ def test_deny(live_server: LiveServer, cli_for: Callable[[str], Cli], page) -> N
 
 
 def test_type_the_code_by_hand(
-    live_server: LiveServer, cli_for: Callable[[str], Cli], page
+    shared_server: LiveServer, cli_for: Callable[[str], Cli], page
 ) -> None:
-    page.goto(live_server.url + "/login")
+    page.goto(shared_server.url + "/login")
     sign_up(page)
-    cli = cli_for(live_server.url)
+    cli = cli_for(shared_server.url)
     login, _url, code = start_login(cli)
 
-    page.goto(live_server.url + "/device")
+    page.goto(shared_server.url + "/device")
     screenshot(page, "device-entry")
     page.get_by_label("Code").fill(code.replace("-", "").lower())
     page.get_by_role("button", name="Continue").click()
@@ -128,9 +131,9 @@ def test_wrong_codes_get_a_message_then_hit_the_limit(
 
 
 def test_account_lists_the_cli_session_and_revoking_it_ends_it(
-    live_server: LiveServer, cli_for: Callable[[str], Cli], page
+    shared_server: LiveServer, cli_for: Callable[[str], Cli], page
 ) -> None:
-    cli = cli_for(live_server.url)
+    cli = cli_for(shared_server.url)
     login, url, _code = start_login(cli)
     page.goto(url)
     sign_up(page)
@@ -139,7 +142,7 @@ def test_account_lists_the_cli_session_and_revoking_it_ends_it(
     assert login.wait(30)[0] == 0, login.stderr
     assert cli.run("whoami").returncode == 0
 
-    page.goto(live_server.url + "/account")
+    page.goto(shared_server.url + "/account")
     sessions = page.locator("li.session")
     assert sessions.count() == 2  # this browser and the CLI
     screenshot(page, "account")

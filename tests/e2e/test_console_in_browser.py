@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from tests.cli.live_cli import Cli
 from tests.console.xss_vectors import DESCRIPTION, FILE_NAME, NAME, hostile_markdown
 from tests.e2e.conftest import screenshot
+from tests.support.live_cli import Cli, unique_email
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -98,14 +98,14 @@ def write_skill(folder: Path, files: dict[str, str]) -> Path:
     return folder
 
 
-def test_console_journey(live_server: LiveServer, chromium: Any, tmp_path: Path) -> None:
+def test_console_journey(shared_server: LiveServer, chromium: Any, tmp_path: Path) -> None:
     context, page, problems = new_context(chromium, 1280)
-    sign_up(page, live_server, "Ada Lovelace", "ada@example.com")
+    sign_up(page, shared_server, "Ada Lovelace", unique_email())
     assert "better-skills sync" in page.inner_text("main")
-    assert f"better-skills login --server {live_server.url}" in page.inner_text("main")
+    assert f"better-skills login --server {shared_server.url}" in page.inner_text("main")
     shots(page, "welcome")
 
-    cli = cli_logged_in(page, live_server, tmp_path)
+    cli = cli_logged_in(page, shared_server, tmp_path)
     folder = write_skill(
         tmp_path / "deploy",
         {
@@ -127,7 +127,7 @@ def test_console_journey(live_server: LiveServer, chromium: Any, tmp_path: Path)
     )
     assert cli.run("create", "--from", str(release)).returncode == 0
 
-    page.goto(f"{live_server.url}/vault")
+    page.goto(f"{shared_server.url}/vault")
     page.wait_for_selector("a.skill-name:has-text('deploy')")
     shots(page, "vault")
     page.click("a.skill-name:has-text('deploy')")
@@ -168,7 +168,7 @@ def test_console_journey(live_server: LiveServer, chromium: Any, tmp_path: Path)
     assert "My careful paragraph." in page.input_value("#content")
     shots(page, "skill-stale-edit")
 
-    page.goto(f"{live_server.url}/vault/graph")
+    page.goto(f"{shared_server.url}/vault/graph")
     page.wait_for_selector("svg.graph .graph-edge")
     shots(page, "graph")
     page.goto(f"{skill_url}/graph")
@@ -182,7 +182,7 @@ def test_console_journey(live_server: LiveServer, chromium: Any, tmp_path: Path)
 
     # Another person: the skill's page is a 404 that names nothing.
     context, page, _ = new_context(chromium, 390)
-    sign_up(page, live_server, "Bob", "bob@example.com")
+    sign_up(page, shared_server, "Bob", unique_email("bob"))
     response = page.goto(skill_url)
     assert response is not None and response.status == 404
     assert "deploy" not in page.inner_text("main").lower()
@@ -191,7 +191,7 @@ def test_console_journey(live_server: LiveServer, chromium: Any, tmp_path: Path)
 
 
 def test_hostile_content_runs_no_script(
-    live_server: LiveServer, chromium: Any, tmp_path: Path
+    shared_server: LiveServer, chromium: Any, tmp_path: Path
 ) -> None:
     context, page, problems = new_context(chromium, 1280)
     recorded: list[str] = []
@@ -200,8 +200,8 @@ def test_hostile_content_runs_no_script(
         "**/xss-recorder**", lambda route: (recorded.append(route.request.url), route.abort())
     )
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
-    sign_up(page, live_server, NAME, "mallory@example.com")
-    cli = cli_logged_in(page, live_server, tmp_path)
+    sign_up(page, shared_server, NAME, unique_email("mallory"))
+    cli = cli_logged_in(page, shared_server, tmp_path)
     body = hostile_markdown()
     skill_md = (
         "---\n"
@@ -218,9 +218,9 @@ def test_hostile_content_runs_no_script(
     assert made.returncode == 0, made.stderr
 
     urls = [
-        f"{live_server.url}/vault",
-        f"{live_server.url}/vault?q=xss",
-        f"{live_server.url}/vault/graph",
+        f"{shared_server.url}/vault",
+        f"{shared_server.url}/vault?q=xss",
+        f"{shared_server.url}/vault/graph",
     ]
     page.goto(urls[0])
     page.click("a.skill-name")

@@ -14,14 +14,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_a_mistyped_address_on_a_phone_is_a_readable_page(
-    live_server: LiveServer, chromium: Any
+    shared_server: LiveServer, chromium: Any
 ) -> None:
     context = chromium.new_context(
         viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True
     )
     page = context.new_page()
     try:
-        answer = page.goto(f"{live_server.url}/no/such/page")
+        answer = page.goto(f"{shared_server.url}/no/such/page")
         assert answer is not None and answer.status == 404
         assert page.inner_text("h1") == "Page not found"
         # With a viewport tag the layout is the phone's width; without one, 980 px, tiny.
@@ -31,6 +31,6 @@ def test_a_mistyped_address_on_a_phone_is_a_readable_page(
         font = page.evaluate("getComputedStyle(document.body).fontFamily")
         assert "system-ui" in font
         screenshot(page, "error-404-phone")
-        assert page.request.get(f"{live_server.url}/favicon.ico").status == 200
+        assert page.request.get(f"{shared_server.url}/favicon.ico").status == 200
     finally:
         context.close()

@@ -23,19 +23,20 @@ from tests.e2e.test_console_in_browser import (
     sign_up,
     write_skill,
 )
+from tests.support.live_cli import unique_email
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 def test_a_share_made_in_the_browser_reaches_another_persons_cli(
-    live_server: LiveServer, chromium: Any, tmp_path: Path
+    shared_server: LiveServer, chromium: Any, tmp_path: Path
 ) -> None:
     (tmp_path / "ada").mkdir()
     (tmp_path / "bob").mkdir()
     ada_context, ada_page, ada_problems = new_context(chromium, 1280)
-    sign_up(ada_page, live_server, "Ada Lovelace", "ada@example.com")
-    ada = cli_logged_in(ada_page, live_server, tmp_path / "ada")
+    sign_up(ada_page, shared_server, "Ada Lovelace", unique_email())
+    ada = cli_logged_in(ada_page, shared_server, tmp_path / "ada")
     helper = write_skill(
         tmp_path / "helper",
         {"SKILL.md": "---\nname: helper\ndescription: Helps.\n---\n# Helper\n"},
@@ -56,12 +57,12 @@ def test_a_share_made_in_the_browser_reaches_another_persons_cli(
     main_id = json.loads(made.stdout)["skill"]["id"]
 
     # The skill page's Share button makes the share and shows its page.
-    ada_page.goto(f"{live_server.url}/vault/skills/{main_id}")
+    ada_page.goto(f"{shared_server.url}/vault/skills/{main_id}")
     ada_page.click("button:has-text('Share')")
     ada_page.wait_for_url("**/share/*")
     url = ada_page.url.split("?")[0]
     share_id = url.rsplit("/", 1)[1]
-    assert url == f"{live_server.url}/share/{share_id}"
+    assert url == f"{shared_server.url}/share/{share_id}"
     command = ada_page.locator("pre.command").first.inner_text()
     assert command.strip() == f"better-skills install-share {url}"
     assert ada_page.locator("h1").first.inner_text() == "deploy-checklist"
@@ -71,8 +72,8 @@ def test_a_share_made_in_the_browser_reaches_another_persons_cli(
 
     # Bob installs the link the page shows, then imports it and syncs.
     bob_context, bob_page, bob_problems = new_context(chromium, 1280)
-    sign_up(bob_page, live_server, "Bob Builder", "bob@example.com")
-    bob = cli_logged_in(bob_page, live_server, tmp_path / "bob")
+    sign_up(bob_page, shared_server, "Bob Builder", unique_email("bob"))
+    bob = cli_logged_in(bob_page, shared_server, tmp_path / "bob")
     bob_home = Path(bob.env["HOME"])
     installed = bob.run(*command.split()[1:], timeout=60)
     assert installed.returncode == 0, installed.stderr
@@ -90,7 +91,7 @@ def test_a_share_made_in_the_browser_reaches_another_persons_cli(
     assert synced.returncode == 0, synced.stderr
     synced_md = bob_home / ".claude" / "skills" / "personal--deploy-checklist" / "SKILL.md"
     assert "# Deploy" in synced_md.read_text()
-    bob_page.goto(f"{live_server.url}/vault")
+    bob_page.goto(f"{shared_server.url}/vault")
     bob_page.wait_for_selector("a.skill-name:has-text('deploy-checklist')")
     assert bob_page.locator("a.skill-name:has-text('helper')").count() == 1
     shots(bob_page, "journey-imported-vault")
@@ -98,7 +99,7 @@ def test_a_share_made_in_the_browser_reaches_another_persons_cli(
     bob_page.click("a.skill-name:has-text('deploy-checklist')")
     bob_page.wait_for_selector(".markdown h1:has-text('Deploy')")
     assert main_id not in bob_page.url
-    missing = bob_page.goto(f"{live_server.url}/vault/skills/{main_id}")
+    missing = bob_page.goto(f"{shared_server.url}/vault/skills/{main_id}")
     assert missing is not None and missing.status == 404
 
     # Ada revokes the share: the link is gone for the browser and for the CLI.

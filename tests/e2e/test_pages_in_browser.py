@@ -15,6 +15,7 @@ import pytest
 
 from better_skills.protocol.device_flow import CLIENT_ID, DEFAULT_SCOPE, DEVICE_CODE_GRANT_TYPE
 from tests.e2e.conftest import screenshot
+from tests.support.live_cli import unique_email
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -60,20 +61,21 @@ def poll(server: LiveServer, device_code: str) -> httpx.Response:
 
 @pytest.mark.parametrize(("width", "height"), [(1200, 900), (390, 844)])
 def test_approve_a_terminal_and_manage_sessions_in_a_browser(
-    live_server: LiveServer, chromium: Any, width: int, height: int
+    shared_server: LiveServer, chromium: Any, width: int, height: int
 ) -> None:
     page, problems = new_page(chromium, width, height)
-    code = issue(live_server)
+    email = unique_email()
+    code = issue(shared_server)
 
     # Typing the code while signed out leads through sign-up and back to the code.
-    page.goto(f"{live_server.url}/device")
+    page.goto(f"{shared_server.url}/device")
     assert fits_the_width(page)
     page.fill("#user-code", code["user_code"].lower().replace("-", ""))
     page.press("#user-code", "Enter")
     page.wait_for_url("**/login?next=*")
     assert fits_the_width(page)
     page.fill("#signup-name", "Ada Lovelace")
-    page.fill("#signup-email", "ada@example.com")
+    page.fill("#signup-email", email)
     page.fill("#signup-password", "correct horse battery staple")
     page.click("button:has-text('Create account')")
     page.wait_for_url(f"**/device?user_code={code['user_code']}")
@@ -86,29 +88,29 @@ def test_approve_a_terminal_and_manage_sessions_in_a_browser(
     page.click("button:has-text('Approve')")
     page.wait_for_selector("text=Approved. You can return to your terminal.")
     time.sleep(1.05)  # the live server's poll interval is 1 s
-    token = poll(live_server, code["device_code"])
+    token = poll(shared_server, code["device_code"])
     assert token.status_code == 200, token.text
     bearer = {"Authorization": f"Bearer {token.json()['access_token']}"}
 
-    page.goto(f"{live_server.url}/account")
+    page.goto(f"{shared_server.url}/account")
     assert "This browser" in page.inner_text("main")
     assert fits_the_width(page)
     page.click("li.session:has-text('Command line') button:has-text('Revoke')")
     page.wait_for_selector("text=Session revoked")
-    assert httpx.get(f"{live_server.url}/api/auth/get-session", headers=bearer).json() is None
+    assert httpx.get(f"{shared_server.url}/api/auth/get-session", headers=bearer).json() is None
 
     page.click("button:has-text('Sign out')")
     page.wait_for_url("**/login")
-    page.goto(f"{live_server.url}/account")
+    page.goto(f"{shared_server.url}/account")
     page.wait_for_url("**/login?next=%2Faccount")
     assert problems == [], f"console errors (CSP violations show up here): {problems}"
 
 
 def test_keyboard_focus_starts_at_the_skip_link_and_is_visible(
-    live_server: LiveServer, chromium: Any
+    shared_server: LiveServer, chromium: Any
 ) -> None:
     page, problems = new_page(chromium, 1200, 900)
-    page.goto(f"{live_server.url}/login")
+    page.goto(f"{shared_server.url}/login")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
@@ -130,18 +132,19 @@ def test_keyboard_focus_starts_at_the_skip_link_and_is_visible(
 
 
 def test_on_a_phone_approve_and_deny_show_without_scrolling(
-    live_server: LiveServer, chromium: Any
+    shared_server: LiveServer, chromium: Any
 ) -> None:
     """Issue 15: on a 390 by 844 phone the buttons sat about 1,400 px down the page."""
     page, problems = new_page(chromium, 390, 844)
-    code = issue(live_server)
-    page.goto(f"{live_server.url}/login")
+    email = unique_email()
+    code = issue(shared_server)
+    page.goto(f"{shared_server.url}/login")
     page.fill("#signup-name", "Ada Lovelace")
-    page.fill("#signup-email", "ada@example.com")
+    page.fill("#signup-email", email)
     page.fill("#signup-password", "correct horse battery staple")
     page.click("button:has-text('Create account')")
     page.wait_for_url("**/welcome")
-    page.goto(f"{live_server.url}/device?user_code={code['user_code']}")
+    page.goto(f"{shared_server.url}/device?user_code={code['user_code']}")
     assert page.evaluate("window.scrollY") == 0
     for name in ("Approve", "Deny"):
         box = page.get_by_role("button", name=name).bounding_box()
@@ -153,16 +156,17 @@ def test_on_a_phone_approve_and_deny_show_without_scrolling(
 
 
 def test_tokens_and_sign_out_everywhere_in_a_browser(
-    live_server: LiveServer, chromium: Any
+    shared_server: LiveServer, chromium: Any
 ) -> None:
     page, problems = new_page(chromium, 390, 844)
-    page.goto(f"{live_server.url}/login")
+    email = unique_email()
+    page.goto(f"{shared_server.url}/login")
     page.fill("#signup-name", "Ada Lovelace")
-    page.fill("#signup-email", "ada@example.com")
+    page.fill("#signup-email", email)
     page.fill("#signup-password", "correct horse battery staple")
     page.click("button:has-text('Create account')")
     page.wait_for_url("**/welcome")
-    page.goto(f"{live_server.url}/account")
+    page.goto(f"{shared_server.url}/account")
     assert "Next: connect your terminal" in page.inner_text("main")
     page.fill("#token-name", "CI")
     page.select_option("#token-expiry", "90")
@@ -170,13 +174,13 @@ def test_tokens_and_sign_out_everywhere_in_a_browser(
     page.wait_for_selector("text=Copy your new token now")
     secret = page.inner_text(".token-secret").strip()
     bearer = {"Authorization": f"Bearer {secret}"}
-    session = httpx.get(f"{live_server.url}/api/auth/get-session", headers=bearer).json()
-    assert session["user"]["email"] == "ada@example.com"
+    session = httpx.get(f"{shared_server.url}/api/auth/get-session", headers=bearer).json()
+    assert session["user"]["email"] == email
     assert fits_the_width(page)
     screenshot(page, "account-new-token-phone")
 
     page.click("button:has-text('Sign out everywhere')")
     page.wait_for_selector("text=You are signed out everywhere")
-    page.goto(f"{live_server.url}/account")
+    page.goto(f"{shared_server.url}/account")
     page.wait_for_url("**/login?next=%2Faccount")
     assert problems == []

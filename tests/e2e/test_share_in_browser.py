@@ -11,6 +11,7 @@ import pytest
 
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_pages_in_browser import issue, new_page, poll
+from tests.support.live_cli import unique_email
 from tests.support.live_server import LiveServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -22,7 +23,7 @@ def signed_up_token(server: LiveServer) -> str:
     """Ada signs up; a device code she approves gives the API token."""
     person = server.browser()
     try:
-        person.sign_up("Ada Lovelace", "ada@example.com", PASSWORD)
+        person.sign_up("Ada Lovelace", unique_email(), PASSWORD)
         code = issue(server)
         person.approve(code["user_code"])
     finally:
@@ -47,9 +48,9 @@ def skill(api: httpx.Client, name: str, body: str) -> dict[str, Any]:
     return data
 
 
-def test_a_share_link_signed_out_then_imported(live_server: LiveServer, chromium: Any) -> None:
-    token = signed_up_token(live_server)
-    api = httpx.Client(base_url=live_server.url, headers={"Authorization": f"Bearer {token}"})
+def test_a_share_link_signed_out_then_imported(shared_server: LiveServer, chromium: Any) -> None:
+    token = signed_up_token(shared_server)
+    api = httpx.Client(base_url=shared_server.url, headers={"Authorization": f"Bearer {token}"})
     helper = skill(api, "helper", "# Helper\n")
     main = skill(api, "deploy-checklist", f"# Deploy\n\nFirst read [[skill:{helper['id']}]].\n")
     made = api.post(f"/api/v1/skills/{main['id']}/shares").json()
@@ -76,7 +77,7 @@ def test_a_share_link_signed_out_then_imported(live_server: LiveServer, chromium
     page.goto(url)
     page.click("main a:has-text('Sign in')")
     page.fill("#signup-name", "Bob Builder")
-    page.fill("#signup-email", "bob@example.com")
+    page.fill("#signup-email", unique_email("bob"))
     page.fill("#signup-password", PASSWORD)
     page.click("button:has-text('Create account')")
     page.wait_for_url(url)

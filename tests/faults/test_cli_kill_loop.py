@@ -34,8 +34,8 @@ import httpx
 import pytest
 
 from better_skills.sync.store import hash_folder, read_marker
-from tests.cli.live_cli import executable
 from tests.faults.support import account_token
+from tests.support.live_cli import executable
 from tests.support.live_server import LiveServer
 from tests.sync.test_kill_during_apply import lock_without_times, tree
 

@@ -16,21 +16,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.live_cli import Cli, LoginProcess
+from tests.support.live_cli import Cli, LoginProcess, unique_email
 from tests.support.live_server import BrowserUser, LiveServer
 
 ISO_MS_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
 @pytest.fixture
-def cli(tmp_path: Path, live_server: LiveServer) -> Cli:
-    return Cli(tmp_path, live_server.url)
+def server(request: pytest.FixtureRequest, backend: str) -> LiveServer:
+    """The server process on ``backend`` the test shares with others, or one of its own for a
+    test marked ``own_server`` (it stops the server)."""
+    if request.node.get_closest_marker("own_server"):
+        return request.getfixturevalue("live_server")
+    return request.getfixturevalue("shared_server")
 
 
 @pytest.fixture
-def person(live_server: LiveServer) -> Iterator[BrowserUser]:
-    user = live_server.browser()
-    user.sign_up("Ada Lovelace", "ada@example.com", "correct horse battery staple")
+def cli(tmp_path: Path, server: LiveServer) -> Cli:
+    return Cli(tmp_path, server.url)
+
+
+@pytest.fixture
+def person(server: LiveServer) -> Iterator[BrowserUser]:
+    user = server.browser()
+    user.sign_up("Ada Lovelace", unique_email(), "correct horse battery staple")
     yield user
     user.close()
 
@@ -57,19 +66,20 @@ def log_in(start_login: Callable[..., LoginProcess], person: BrowserUser) -> Non
 
 
 def test_login_approved_in_the_browser(
-    cli: Cli, live_server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
+    cli: Cli, server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
 ) -> None:
     login = start_login("--json")
     user_code = login.user_code()
-    assert f"{live_server.url}/device" in login.stderr  # the URL is shown with the code
+    assert f"{server.url}/device" in login.stderr  # the URL is shown with the code
     person.approve(user_code)
     code, stdout, stderr = login.wait()
     assert code == 0, stderr
-    assert "Logged in as Ada Lovelace <ada@example.com>" in stderr
+    email = person.user["email"]
+    assert f"Logged in as Ada Lovelace <{email}>" in stderr
     result = json.loads(stdout)
     assert result["status"] == "logged_in"
-    assert result["user"]["email"] == "ada@example.com"
-    assert result["server"] == live_server.url
+    assert result["user"]["email"] == email
+    assert result["server"] == server.url
 
     session = cli.session()
     # The original CLI's five fields, then the server the token belongs to (issue 15 item 1).
@@ -81,7 +91,7 @@ def test_login_approved_in_the_browser(
         "expiresAt",
         "serverUrl",
     ]
-    assert session["serverUrl"] == live_server.url
+    assert session["serverUrl"] == server.url
     assert session["version"] == 1
     assert session["tokenType"] == "Bearer"
     assert ISO_MS_Z.match(session["createdAt"])
@@ -132,13 +142,13 @@ def test_ctrl_c_while_waiting_exits_130_and_writes_nothing(
 
 
 def test_whoami_after_login(
-    cli: Cli, live_server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
+    cli: Cli, server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
 ) -> None:
     log_in(start_login, person)
     result = cli.run("whoami")
     assert result.returncode == 0, result.stderr
-    assert "Ada Lovelace <ada@example.com>" in result.stdout
-    assert live_server.url in result.stdout
+    assert f"Ada Lovelace <{person.user['email']}>" in result.stdout
+    assert server.url in result.stdout
     assert "in 8 hours" in result.stdout
 
     as_json = json.loads(cli.run("whoami", "--json").stdout)
@@ -167,13 +177,13 @@ def test_whoami_with_a_token_from_the_environment(
 
 
 def test_logout_online_ends_the_session_on_the_server(
-    cli: Cli, live_server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
+    cli: Cli, server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
 ) -> None:
     log_in(start_login, person)
     token = cli.session()["accessToken"]
     result = cli.run("logout")
     assert result.returncode == 0, result.stderr
-    assert f"Signed out on {live_server.url}" in result.stderr
+    assert f"Signed out on {server.url}" in result.stderr
     assert "Deleted the session file" in result.stderr
     assert not cli.session_path.exists()
     # The token is dead on the server, so it cannot be used again, even from the environment.
@@ -181,11 +191,12 @@ def test_logout_online_ends_the_session_on_the_server(
     assert cli.run("whoami").returncode == 4
 
 
+@pytest.mark.own_server
 def test_logout_offline_still_deletes_the_session(
-    cli: Cli, live_server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
+    cli: Cli, server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
 ) -> None:
     log_in(start_login, person)
-    live_server.stop()
+    server.stop()
     started = time.monotonic()
     result = cli.run("logout")
     assert time.monotonic() - started < 10
@@ -200,31 +211,30 @@ def test_logout_when_not_logged_in(cli: Cli) -> None:
     assert "Not logged in" in result.stderr
 
 
+@pytest.mark.own_server
 def test_a_session_survives_a_server_restart(
-    cli: Cli, live_server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
+    cli: Cli, server: LiveServer, person: BrowserUser, start_login: Callable[..., LoginProcess]
 ) -> None:
     log_in(start_login, person)
-    live_server.stop()
+    server.stop()
     assert cli.run("whoami").returncode == 1  # unreachable is an error, not "logged out"
-    live_server.start()
+    server.start()
     assert cli.run("whoami").returncode == 0
 
 
-def test_a_personal_access_token_logs_in_and_survives_logout(
-    cli: Cli, live_server: LiveServer
-) -> None:
+def test_a_personal_access_token_logs_in_and_survives_logout(cli: Cli, server: LiveServer) -> None:
     """`login --with-token` with a real access token; `logout` says the token stays valid (the
     server never ends an access token on sign-out) instead of "had already ended"."""
     import subprocess
 
     import httpx
 
-    from tests.cli.live_cli import executable
+    from tests.support.live_cli import executable
 
-    with httpx.Client(base_url=live_server.url) as http:
+    with httpx.Client(base_url=server.url) as http:
         signed_up = http.post(
             "/api/auth/sign-up/email",
-            json={"name": "Ada", "email": "pat@example.com", "password": "correct horse battery"},
+            json={"name": "Ada", "email": unique_email("pat"), "password": "correct horse battery"},
         )
         assert signed_up.status_code == 200, signed_up.text
         browser_token = signed_up.json()["token"]

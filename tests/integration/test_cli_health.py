@@ -6,15 +6,15 @@ import json
 from pathlib import Path
 
 from better_skills import __version__
-from tests.cli.live_cli import Cli
+from tests.support.live_cli import Cli
 from tests.support.live_server import LiveServer
 
 
-def test_health_up(tmp_path: Path, live_server: LiveServer) -> None:
-    cli = Cli(tmp_path, live_server.url)
+def test_health_up(tmp_path: Path, shared_server: LiveServer) -> None:
+    cli = Cli(tmp_path, shared_server.url)
     result = cli.run("health")
     assert result.returncode == 0, result.stderr
-    assert live_server.url in result.stdout
+    assert shared_server.url in result.stdout
     assert "ok" in result.stdout
     assert __version__ in result.stdout
     assert "Round trip" in result.stdout
@@ -27,6 +27,7 @@ def test_health_up(tmp_path: Path, live_server: LiveServer) -> None:
 
 
 def test_health_down(tmp_path: Path, live_server: LiveServer) -> None:
+    """On a server of its own: it stops it."""
     cli = Cli(tmp_path, live_server.url)
     live_server.stop()
     result = cli.run("health")
@@ -38,7 +39,7 @@ def test_health_down(tmp_path: Path, live_server: LiveServer) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_server_flag_overrides_the_environment(tmp_path: Path, live_server: LiveServer) -> None:
+def test_server_flag_overrides_the_environment(tmp_path: Path, shared_server: LiveServer) -> None:
     cli = Cli(tmp_path, "http://127.0.0.1:9")  # nothing listens on the discard port
     assert cli.run("health").returncode == 1
-    assert cli.run("health", "--server", live_server.url).returncode == 0
+    assert cli.run("health", "--server", shared_server.url).returncode == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.live_cli import Cli
+from tests.support.live_cli import Cli
 
 NO_SERVER = "http://127.0.0.1:9"  # these commands never connect; nothing listens there
 

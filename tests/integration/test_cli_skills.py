@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli.live_cli import Cli, logged_in
+from tests.support.live_cli import Cli, logged_in
 from tests.support.live_server import LiveServer
 
 #: Bytes that are not UTF-8, with NUL, CR LF and a lone CR: they must survive every round trip.
@@ -52,7 +52,7 @@ class Setup:
 
     def on_terminal(self, answer: str, *args: str) -> subprocess.CompletedProcess[str]:
         """The CLI with a terminal on stdin, typing ``answer`` (for confirmation prompts)."""
-        from tests.cli.live_cli import executable
+        from tests.support.live_cli import executable
 
         controller, terminal = pty.openpty()
         try:
@@ -80,11 +80,11 @@ class Setup:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, live_server: LiveServer) -> Iterator[Setup]:
-    cli = Cli(tmp_path, live_server.url)
-    token = logged_in(cli, live_server)
+def setup(tmp_path: Path, shared_server: LiveServer) -> Iterator[Setup]:
+    cli = Cli(tmp_path, shared_server.url)
+    token = logged_in(cli, shared_server)
     api = httpx.Client(
-        base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=shared_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     yield Setup(cli, api, tmp_path)
     api.close()

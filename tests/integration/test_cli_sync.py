@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.cli.live_cli import Cli, logged_in
+from tests.support.live_cli import Cli, logged_in
 from tests.support.live_server import LiveServer
 
 PERSONAL = "personal"
@@ -62,8 +62,8 @@ class Setup:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, live_server: LiveServer) -> Iterator[Setup]:
-    cli = Cli(tmp_path, live_server.url)
+def setup(tmp_path: Path, shared_server: LiveServer) -> Iterator[Setup]:
+    cli = Cli(tmp_path, shared_server.url)
     home = tmp_path / "home"
     home.mkdir()
     cli.env.update(
@@ -75,9 +75,9 @@ def setup(tmp_path: Path, live_server: LiveServer) -> Iterator[Setup]:
     )
     cli.env.pop("CLAUDE_CONFIG_DIR", None)
     cli.env.pop("CODEX_HOME", None)
-    token = logged_in(cli, live_server)
+    token = logged_in(cli, shared_server)
     api = httpx.Client(
-        base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=shared_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     assert cli.run("config", "--agents", "claude-code,codex,cursor").returncode == 0
     yield Setup(cli, home, api)
@@ -209,8 +209,8 @@ def test_disabled_vault_removed_agent_project_and_copies(setup: Setup, tmp_path:
     assert lock["skills"]["personal--deploy"]["targets"]["claude-code"]["mode"] == "copy"
 
 
-def test_sync_without_a_session_exits_4(tmp_path: Path, live_server: LiveServer) -> None:
-    cli = Cli(tmp_path, live_server.url)
+def test_sync_without_a_session_exits_4(tmp_path: Path, shared_server: LiveServer) -> None:
+    cli = Cli(tmp_path, shared_server.url)
     cli.env["HOME"] = str(tmp_path)
     done = cli.run("sync")
     assert done.returncode == 4

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from better_skills.protocol.shares import share_install_key
-from tests.cli.live_cli import Cli, logged_in
+from tests.support.live_cli import Cli, logged_in
 from tests.support.live_server import LiveServer
 
 
@@ -24,16 +24,16 @@ def skill_files(name: str, body: str = "# Body\n") -> list[dict[str, str]]:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, live_server: LiveServer) -> Iterator[tuple[Cli, httpx.Client, Path]]:
-    cli = Cli(tmp_path, live_server.url)
+def cli(tmp_path: Path, shared_server: LiveServer) -> Iterator[tuple[Cli, httpx.Client, Path]]:
+    cli = Cli(tmp_path, shared_server.url)
     home = tmp_path / "home"
     home.mkdir()
     cli.env["HOME"] = str(home)
     cli.env.pop("CLAUDE_CONFIG_DIR", None)
     cli.env.pop("CODEX_HOME", None)
-    token = logged_in(cli, live_server)
+    token = logged_in(cli, shared_server)
     api = httpx.Client(
-        base_url=live_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        base_url=shared_server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
     assert cli.run("config", "--agents", "claude-code,codex").returncode == 0
     yield cli, api, home
@@ -103,8 +103,8 @@ def test_share_install_sync_import_unshare(cli: tuple[Cli, httpx.Client, Path]) 
     assert run.run("import-share", share_id).returncode == 3
 
 
-def test_bad_share_arguments_are_usage_errors(tmp_path: Path, live_server: LiveServer) -> None:
-    run, home = Cli(tmp_path, live_server.url), tmp_path / "home"
+def test_bad_share_arguments_are_usage_errors(tmp_path: Path, shared_server: LiveServer) -> None:
+    run, home = Cli(tmp_path, shared_server.url), tmp_path / "home"
     home.mkdir()
     run.env["HOME"] = str(home)
     for bad in ("nope", "https://example.com/skills/x", "../../etc", "ftp://h/share/x"):

@@ -4,12 +4,13 @@ against a real server process."""
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.cli.live_cli import Cli, logged_in
+from tests.support.live_cli import Cli, logged_in, unique_email
 from tests.support.live_server import LiveServer, server_executable
 
 
@@ -45,70 +46,74 @@ def admin(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_team_vault_commands(tmp_path: Path, live_server: LiveServer) -> None:
-    ada = Cli(tmp_path, live_server.url)
-    logged_in(ada, live_server)  # ada@example.com
-    bob = second_person(tmp_path, live_server, "Bob", "bob@example.com")
+def test_team_vault_commands(tmp_path: Path, shared_server: LiveServer) -> None:
+    ada_email, bob_email, carol_email = (unique_email(n) for n in ("ada", "bob", "carol"))
+    # Team slugs are unique on a server, and other tests share this one.
+    suffix = secrets.token_hex(3)
+    team, team_slug = f"Acme Team {suffix}", f"acme-team-{suffix}"
+    ada = Cli(tmp_path, shared_server.url)
+    logged_in(ada, shared_server, ada_email)
+    bob = second_person(tmp_path, shared_server, "Bob", bob_email)
 
-    created = run_json(ada, "vaults", "create", "Acme Team", "--color", "#112233")
-    assert created["vault"]["slug"] == "acme-team"
+    created = run_json(ada, "vaults", "create", team, "--color", "#112233")
+    assert created["vault"]["slug"] == team_slug
     assert created["vault"]["role"] == "owner"
-    again = ada.run("vaults", "create", "Acme Team")
+    again = ada.run("vaults", "create", team)
     assert again.returncode == 5, again.stderr
     assert "already exists" in again.stderr and "Traceback" not in again.stderr
     bad = ada.run("vaults", "create", "X", "--color", "blue")
     assert bad.returncode == 1 and "#RRGGBB" in bad.stderr
 
-    invited = ada.run("vaults", "invite", "acme-team", "bob@example.com", "--role", "admin")
+    invited = ada.run("vaults", "invite", team_slug, bob_email, "--role", "admin")
     assert invited.returncode == 0, invited.stderr
-    assert f"{live_server.url}/settings?invitation=" in invited.stdout
+    assert f"{shared_server.url}/settings?invitation=" in invited.stdout
     waiting = run_json(bob, "vaults", "invitations")["items"]
-    assert [(i["vault"]["slug"], i["role"]) for i in waiting] == [("acme-team", "admin")]
+    assert [(i["vault"]["slug"], i["role"]) for i in waiting] == [(team_slug, "admin")]
     listed = bob.run("vaults", "invitations")
-    assert waiting[0]["id"] in listed.stdout and "acme-team" in listed.stdout
+    assert waiting[0]["id"] in listed.stdout and team_slug in listed.stdout
     accepted = bob.run("vaults", "accept", waiting[0]["id"])
     assert accepted.returncode == 0, accepted.stderr
-    assert "You joined acme-team as admin" in accepted.stderr
+    assert f"You joined {team_slug} as admin" in accepted.stderr
     assert bob.run("vaults", "accept", waiting[0]["id"]).returncode == 1
     assert bob.run("vaults", "accept", "no-such-invitation").returncode == 3
 
-    members = run_json(ada, "vaults", "members", "acme-team")
+    members = run_json(ada, "vaults", "members", team_slug)
     assert [(m["email"], m["role"]) for m in members["items"]] == [
-        ("ada@example.com", "owner"),
-        ("bob@example.com", "admin"),
+        (ada_email, "owner"),
+        (bob_email, "admin"),
     ]
-    shown = ada.run("vaults", "members", "acme-team")
-    assert "bob@example.com" in shown.stdout and "owner" in shown.stdout
+    shown = ada.run("vaults", "members", team_slug)
+    assert bob_email in shown.stdout and "owner" in shown.stdout
     # Plain `vaults` still lists, now with the team vault.
     table = ada.run("vaults")
-    assert table.returncode == 0 and "acme-team" in table.stdout
-    assert "acme-team" in {v["slug"] for v in run_json(bob, "vaults")["items"]}
+    assert table.returncode == 0 and team_slug in table.stdout
+    assert team_slug in {v["slug"] for v in run_json(bob, "vaults")["items"]}
 
-    role = run_json(ada, "vaults", "role", "acme-team", "bob@example.com", "member")
+    role = run_json(ada, "vaults", "role", team_slug, bob_email, "member")
     assert role["member"]["role"] == "member"
-    assert bob.run("vaults", "members", "acme-team").returncode == 1  # members may not list
-    owner_leaves = ada.run("vaults", "leave", "acme-team")
+    assert bob.run("vaults", "members", team_slug).returncode == 1  # members may not list
+    owner_leaves = ada.run("vaults", "leave", team_slug)
     assert owner_leaves.returncode == 1 and "transfer" in owner_leaves.stderr
-    assert ada.run("vaults", "remove", "acme-team", "nobody@example.com").returncode == 3
-    assert ada.run("vaults", "remove", "acme-team", "ada@example.com").returncode == 1
-    left = bob.run("vaults", "leave", "acme-team")
+    assert ada.run("vaults", "remove", team_slug, "nobody@example.com").returncode == 3
+    assert ada.run("vaults", "remove", team_slug, ada_email).returncode == 1
+    left = bob.run("vaults", "leave", team_slug)
     assert left.returncode == 0, left.stderr
-    assert bob.run("vaults", "members", "acme-team").returncode == 3
+    assert bob.run("vaults", "members", team_slug).returncode == 3
     assert bob.run("vaults", "leave", "personal").returncode == 1
 
     # Invite again, decline; invite, revoke; invite, accept, remove.
-    ada.run("vaults", "invite", "acme-team", "bob@example.com")
+    ada.run("vaults", "invite", team_slug, bob_email)
     invitation = run_json(bob, "vaults", "invitations")["items"][0]["id"]
     assert bob.run("vaults", "decline", invitation).returncode == 0
     assert run_json(bob, "vaults", "invitations")["items"] == []
-    pending = run_json(ada, "vaults", "invite", "acme-team", "carol@example.com")["invitation"]
-    assert ada.run("vaults", "revoke", "acme-team", pending["id"]).returncode == 0
-    assert run_json(ada, "vaults", "members", "acme-team")["invitations"] == []
-    ada.run("vaults", "invite", "acme-team", "bob@example.com")
+    pending = run_json(ada, "vaults", "invite", team_slug, carol_email)["invitation"]
+    assert ada.run("vaults", "revoke", team_slug, pending["id"]).returncode == 0
+    assert run_json(ada, "vaults", "members", team_slug)["invitations"] == []
+    ada.run("vaults", "invite", team_slug, bob_email)
     bob.run("vaults", "accept", run_json(bob, "vaults", "invitations")["items"][0]["id"])
-    removed = ada.run("vaults", "remove", "acme-team", "bob@example.com")
+    removed = ada.run("vaults", "remove", team_slug, bob_email)
     assert removed.returncode == 0, removed.stderr
-    assert "acme-team" not in {v["slug"] for v in run_json(bob, "vaults")["items"]}
+    assert team_slug not in {v["slug"] for v in run_json(bob, "vaults")["items"]}
 
 
 def test_admin_commands_and_team_vaults_admins(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -124,11 +125,17 @@ class LoginProcess:
             self.process.wait(5)
 
 
-def logged_in(cli: Cli, server: Any) -> str:
-    """Sign a person (Ada) up on ``server`` (a ``LiveServer``), log ``cli`` in by device code
-    with her approval, and return the CLI's access token."""
+def unique_email(name: str = "ada") -> str:
+    """An address no other test uses, for a person on a server that tests share."""
+    return f"{name}-{secrets.token_hex(4)}@example.com"
+
+
+def logged_in(cli: Cli, server: Any, email: str | None = None) -> str:
+    """Sign a person (Ada, at ``email``, else an address of her own) up on ``server`` (a
+    ``LiveServer``), log ``cli`` in by device code with her approval, and return the CLI's
+    access token."""
     person = server.browser()
-    person.sign_up("Ada Lovelace", "ada@example.com", "correct horse battery staple")
+    person.sign_up("Ada Lovelace", email or unique_email(), "correct horse battery staple")
     login = cli.start_login()
     try:
         person.approve(login.user_code())

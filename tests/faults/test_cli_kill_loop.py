@@ -246,7 +246,9 @@ class Vault:
 def test_sigkill_of_the_cli_at_random_moments_of_sync(
     server_factory: Callable[..., LiveServer], backend: str, tmp_path: Path
 ) -> None:
-    server = server_factory()
+    # Each round makes about a dozen writes: a hundred rounds pass the default budget of
+    # RATE_LIMIT_WRITES (600 per 10 minutes), which tests/security tests on its own.
+    server = server_factory(RATE_LIMIT_WRITES="100000/10m")
     token = account_token(server)
     vault = Vault(server, token)
     for i in range(SKILLS):

@@ -11,7 +11,13 @@ from sqlalchemy import Insert, insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from better_skills.server.direct.core import NO_PARAMS, Conflict, Row, batches
+from better_skills.server.direct.core import (
+    NO_PARAMS,
+    Conflict,
+    Row,
+    batches,
+    insert_statement,
+)
 
 
 class EngineTx:
@@ -48,10 +54,21 @@ class EngineTx:
     async def execute_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        if self.dialect != "sqlite" or not isinstance(statement, Insert):
+        if self.dialect != "sqlite" or not self._plain_insert(statement, rows[0]):
             await self._run(statement, rows)
             return
         # On SQLite one statement of many rows per batch, as the driver-level transaction
         # does (see sqlite.execute_many: FTS5 flushes its index at every statement).
         for batch in batches(rows, len(rows[0])):
             await self._run(insert(statement.table).values(batch), None)
+
+    def _plain_insert(self, statement: Any, row: dict[str, Any]) -> bool:
+        """Whether ``statement`` is a bare ``insert(table)`` or :func:`insert_statement` of the
+        row's columns, the only INSERTs rebuilt as one of many rows: anything more (ON
+        CONFLICT, RETURNING, a prefix, constant values) keeps its own SQL, row by row."""
+        if not isinstance(statement, Insert):
+            return False
+        dialect = self._conn.dialect
+        sql = str(statement.compile(dialect=dialect))
+        plain = (insert(statement.table), insert_statement(statement.table, *row))
+        return any(sql == str(p.compile(dialect=dialect)) for p in plain)

@@ -119,8 +119,9 @@ class _SqliteAutocommit(_SqliteTx):
         return (await self._direct.statement(statement, params))[1]
 
     async def execute_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
-        async with self._direct._write_lock:
-            await super().execute_many(statement, rows)
+        # All the rows or none: several batches are several statements, so one transaction.
+        async with self._direct.transaction() as tx:
+            await tx.execute_many(statement, rows)
 
 
 class SqliteDirect(Direct):

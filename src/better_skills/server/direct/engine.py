@@ -5,9 +5,11 @@ with SQLAlchemy's type handling; rows come back as :class:`Row`, like the driver
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Insert, insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -54,7 +56,10 @@ class EngineTx:
     async def execute_many(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        if self.dialect != "sqlite" or not self._plain_insert(statement, rows[0]):
+        plain = self.dialect == "sqlite" and _plain_insert(
+            statement, tuple(rows[0]), self._conn.dialect
+        )
+        if not plain:
             await self._run(statement, rows)
             return
         # On SQLite one statement of many rows per batch, as the driver-level transaction
@@ -62,13 +67,15 @@ class EngineTx:
         for batch in batches(rows, len(rows[0])):
             await self._run(insert(statement.table).values(batch), None)
 
-    def _plain_insert(self, statement: Any, row: dict[str, Any]) -> bool:
-        """Whether ``statement`` is a bare ``insert(table)`` or :func:`insert_statement` of the
-        row's columns, the only INSERTs rebuilt as one of many rows: anything more (ON
-        CONFLICT, RETURNING, a prefix, constant values) keeps its own SQL, row by row."""
-        if not isinstance(statement, Insert):
-            return False
-        dialect = self._conn.dialect
-        sql = str(statement.compile(dialect=dialect))
-        plain = (insert(statement.table), insert_statement(statement.table, *row))
-        return any(sql == str(p.compile(dialect=dialect)) for p in plain)
+
+@lru_cache(maxsize=64)
+def _plain_insert(statement: Any, columns: tuple[str, ...], dialect: Dialect) -> bool:
+    """Whether ``statement`` is a bare ``insert(table)`` or :func:`insert_statement` of these
+    columns, the only INSERTs rebuilt as one of many rows: anything more (ON CONFLICT,
+    RETURNING, a prefix, constant values) keeps its own SQL, row by row. Cached: the
+    statements are module constants, compiled here once."""
+    if not isinstance(statement, Insert):
+        return False
+    sql = str(statement.compile(dialect=dialect))
+    plain = (insert(statement.table), insert_statement(statement.table, *columns))
+    return any(sql == str(p.compile(dialect=dialect)) for p in plain)

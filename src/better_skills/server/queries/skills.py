@@ -75,13 +75,14 @@ async def list_page(
     caller's vaults hold a small share of them). PostgreSQL reads the caller's vaults in the
     same statement (a LATERAL join per membership: one round trip, not two).
     """
+    params: dict[str, Any] = {"limit": limit}
+    if q:
+        params["pattern"] = _like(q)
+    if after is not None:
+        params["after_created"], params["after_id"] = after
     if vault_id is None and direct.dialect_name == "postgresql":
-        params = {"user_id": user_id, "limit": limit}
-        if q:
-            params["pattern"] = _like(q)
-        if after is not None:
-            params["after_created"], params["after_id"] = after
-        return await direct.fetch_all(lateral_list_statement(bool(q), after is not None), params)
+        statement = lateral_list_statement(bool(q), after is not None)
+        return await direct.fetch_all(statement, {**params, "user_id": user_id})
     if vault_id is not None:
         vault_ids = [vault_id]
     else:
@@ -89,12 +90,7 @@ async def list_page(
         vault_ids = [r.vault_id for r in members]
     if not vault_ids:
         return []
-    params: dict[str, Any] = {f"v{i}": v for i, v in enumerate(vault_ids)}
-    params["limit"] = limit
-    if q:
-        params["pattern"] = _like(q)
-    if after is not None:
-        params["after_created"], params["after_id"] = after
+    params.update({f"v{i}": v for i, v in enumerate(vault_ids)})
     statement = list_statement(len(vault_ids), bool(q), after is not None)
     return await direct.fetch_all(statement, params)
 

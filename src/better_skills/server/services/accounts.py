@@ -30,9 +30,6 @@ from better_skills.server.services.sessions import NewSession, SessionService
 from better_skills.server.services.vaults import bootstrap_user
 from better_skills.server.settings import Settings
 
-MIN_PASSWORD = fields.PASSWORD_MIN
-MAX_PASSWORD = fields.PASSWORD_MAX
-MAX_NAME = fields.USER_NAME
 #: argon2id hashes computed at once. Each takes 64 MiB while it runs: a burst of sign-ins
 #: from many addresses queues here instead of taking gigabytes in the thread pool (40 threads).
 HASH_CONCURRENCY = max(2, os.cpu_count() or 2)
@@ -71,23 +68,27 @@ def validate_name(raw: str) -> str:
     name = " ".join(cleaned.split())
     if not name:
         raise AccountError("INVALID_NAME", "Enter your name.")
-    if len(name) > MAX_NAME or any(unicodedata.category(c) == "Cc" for c in name):
-        raise AccountError("INVALID_NAME", f"Names are at most {MAX_NAME} printable characters.")
+    if len(name) > fields.USER_NAME or any(unicodedata.category(c) == "Cc" for c in name):
+        raise AccountError(
+            "INVALID_NAME", f"Names are at most {fields.USER_NAME} printable characters."
+        )
     return name
 
 
 def validate_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD:
+    if len(password) < fields.PASSWORD_MIN:
         raise AccountError(
-            "PASSWORD_TOO_SHORT", f"Use a password of at least {MIN_PASSWORD} characters."
+            "PASSWORD_TOO_SHORT", f"Use a password of at least {fields.PASSWORD_MIN} characters."
         )
     return validate_password_length(password)
 
 
 def validate_password_length(password: str) -> str:
     """The same refusal of over-long passwords at sign-up and at sign-in."""
-    if len(password) > MAX_PASSWORD:
-        raise AccountError("PASSWORD_TOO_LONG", f"Passwords are at most {MAX_PASSWORD} characters.")
+    if len(password) > fields.PASSWORD_MAX:
+        raise AccountError(
+            "PASSWORD_TOO_LONG", f"Passwords are at most {fields.PASSWORD_MAX} characters."
+        )
     return password
 
 

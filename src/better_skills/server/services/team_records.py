@@ -24,7 +24,6 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _SLUG_RUNS = re.compile(r"[^a-z0-9]+")
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 RESERVED_SLUGS = frozenset({"personal", vq.SYSTEM_SLUG})
-MAX_NAME = fields.VAULT_NAME
 
 
 @dataclass(frozen=True)
@@ -109,8 +108,8 @@ def team_slug(raw: str | None, name: str) -> str:
 
 def vault_name(raw: str) -> str:
     name = " ".join(raw.split())
-    if not name or len(name) > MAX_NAME or not name.isprintable():
-        raise invalid("name", f"A vault name is 1 to {MAX_NAME} printable characters.")
+    if not name or len(name) > fields.VAULT_NAME or not name.isprintable():
+        raise invalid("name", f"A vault name is 1 to {fields.VAULT_NAME} printable characters.")
     return name
 
 

@@ -33,7 +33,6 @@ from better_skills.server.services.sessions import (
 )
 
 MIN_DAYS, MAX_DAYS = 1, 365
-MAX_NAME = fields.ACCESS_TOKEN_NAME
 #: Live tokens one account may hold: enough for every machine, not a table-filling loop.
 MAX_TOKENS_PER_USER = 100
 DAY_MS = 86_400_000
@@ -82,8 +81,8 @@ def validate_name(raw: Any) -> str:
     name = " ".join(cleaned.split())
     if not name:
         raise ValidationFailed("name", "Give the token a name, such as the machine that uses it.")
-    if len(name) > MAX_NAME:
-        raise ValidationFailed("name", f"Names are at most {MAX_NAME} characters.")
+    if len(name) > fields.ACCESS_TOKEN_NAME:
+        raise ValidationFailed("name", f"Names are at most {fields.ACCESS_TOKEN_NAME} characters.")
     return name
 
 

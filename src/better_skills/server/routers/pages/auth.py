@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 
 from better_skills.protocol import errors
 from better_skills.protocol.device_flow import Paths
+from better_skills.server import fields
 from better_skills.server.dependencies import caller, services
 from better_skills.server.http import delete_session_cookie, set_session_cookie
 from better_skills.server.routers.pages._console import WELCOME_PAGE
@@ -30,7 +31,7 @@ from better_skills.server.routers.pages._forms import (
     safe_next,
 )
 from better_skills.server.routers.pages._render import redirect, render, retry_headers, retry_text
-from better_skills.server.services.accounts import MIN_PASSWORD, AccountError, SignedIn
+from better_skills.server.services.accounts import AccountError, SignedIn
 
 router = APIRouter()
 
@@ -77,7 +78,7 @@ def login_page(
         for_device=next_path.startswith(Paths.DEVICE_PAGE),
         csrf_token=login_token(request, nonce),
         state=state or LoginForm(),
-        min_password=MIN_PASSWORD,
+        min_password=fields.PASSWORD_MIN,
         notice_text=notice_text,
     )
     response.set_cookie(

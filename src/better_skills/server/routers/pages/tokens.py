@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from better_skills.protocol.device_flow import Paths
+from better_skills.server import fields
 from better_skills.server.dependencies import caller, services
 from better_skills.server.routers.pages._forms import Form, echo, form_post, login_url
 from better_skills.server.routers.pages._render import redirect
@@ -18,7 +19,7 @@ from better_skills.server.routers.pages.account import (
     account_page,
     revoke_own,
 )
-from better_skills.server.services.tokens import MAX_NAME, ValidationFailed
+from better_skills.server.services.tokens import ValidationFailed
 
 router = APIRouter()
 
@@ -37,7 +38,7 @@ async def create_token(request: Request) -> Response:
     if view is None:
         return redirect(login_url(Paths.ACCOUNT_PAGE))
     name, raw_days = form.params.get("name", ""), form.params.get("expires_in_days", "")
-    state = TokenForm(name=echo(name, MAX_NAME))
+    state = TokenForm(name=echo(name, fields.ACCESS_TOKEN_NAME))
     if raw_days not in _DAYS:
         state.error, state.field = "Choose when the token expires.", "expires"
         return await account_page(request, view, state, status=400)

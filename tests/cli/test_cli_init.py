@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from better_skills.cli.commands import init
+from better_skills.skillfmt import rules
 from better_skills.skillfmt.rules import check_folder
 from tests.cli.conftest import Harness
 
@@ -70,3 +72,7 @@ def test_bad_names_are_usage_errors(
     assert run_cli("init", name) == 2
     assert "is not a skill name" in capsys.readouterr().err
     assert list(harness.tmp_path.iterdir()) == []
+
+
+def test_init_takes_the_longest_name_validate_takes() -> None:
+    assert init.MAX_NAME == rules.MAX_NAME
